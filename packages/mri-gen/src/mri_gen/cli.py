@@ -1,0 +1,24 @@
+"""The ``mri-gen`` command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from mri_gen.__about__ import __version__
+from mri_io.cli_support import make_parser, run
+
+DESCRIPTION = """\
+Synthesise missing MRI sequences with HF-GAN and UMMGAT.
+Run `mri-gen COMMAND --help` for the options of one command."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("mri-gen", DESCRIPTION, __version__)
+    parser.add_subparsers(title="commands", metavar="COMMAND")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mri-gen`` console script."""
+    return run(build_parser(), argv)

@@ -1,0 +1,61 @@
+"""What every mri-suite command line shares: one-line errors, exit codes, version flag.
+
+The packages above mri-io (mri-gen, mri-seg, mri-bench) build their CLIs on these helpers so
+that every tool reports bad input the same way: one line on stderr naming the file and the
+problem, exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from mri_io.errors import MriIoError
+
+#: Exit status for bad input (a file, folder or option the user gave).
+EXIT_BAD_INPUT = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def make_parser(prog: str, description: str, version: str) -> argparse.ArgumentParser:
+    """A parser with ``--version`` and the suite's formatting."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version}")
+    return parser
+
+
+def run(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    user_errors: tuple[type[Exception], ...] = (),
+) -> int:
+    """Parse ``argv``, call the chosen sub-command's handler and turn user errors into one line.
+
+    Sub-commands register their handler with ``set_defaults(handler=...)``. Errors in
+    ``user_errors`` (plus :class:`MriIoError`, ``FileNotFoundError`` and ``ValueError``) print
+    ``prog: error: message`` and return :data:`EXIT_BAD_INPUT`. Set ``MRI_SUITE_DEBUG=1`` to
+    get the traceback instead when the message alone does not explain a failure.
+    """
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return handler(args)
+    except (MriIoError, FileNotFoundError, NotADirectoryError, ValueError, *user_errors) as exc:
+        if os.environ.get("MRI_SUITE_DEBUG"):
+            raise
+        message = " ".join(str(exc).split())
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,35 @@
+"""The installed package: version metadata, console entry point, import cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import entry_points, version
+
+import pytest
+
+import mri_seg
+from mri_seg.cli import main
+
+
+def test_version_matches_distribution_metadata() -> None:
+    assert mri_seg.__version__ == version("mri-seg")
+
+
+def test_console_script_is_declared() -> None:
+    scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
+    assert scripts["mri-seg"] == "mri_seg.cli:main"
+
+
+def test_help_exits_zero_and_describes_the_tool(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "usage: mri-seg" in capsys.readouterr().out
+
+
+def test_module_entry_point_prints_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mri_seg", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == f"mri-seg {mri_seg.__version__}"
