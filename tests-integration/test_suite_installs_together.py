@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,8 @@ def test_every_package_has_the_same_version() -> None:
 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_console_script_reports_the_shared_version(name: str) -> None:
-    script = shutil.which(name)
-    assert script is not None, f"{name} console script is not on PATH"
+    # The environment under test is the one running pytest: look beside its interpreter.
+    script = shutil.which(name, path=str(Path(sys.executable).parent))
+    assert script is not None, f"{name} console script is not installed beside {sys.executable}"
     result = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.split() == [name, version("mri-io")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Sequence
 
 from mri_bench.__about__ import __version__
@@ -12,10 +13,15 @@ DESCRIPTION = """\
 Run the missing-sequence and cross-centre benchmark and report it.
 Run `mri-bench COMMAND --help` for the options of one command."""
 
+#: Sub-command modules under ``mri_bench.commands``; each has ``register(commands)``.
+COMMANDS = ("demo",)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("mri-bench", DESCRIPTION, __version__)
-    parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"mri_bench.commands.{name}").register(commands)
     return parser
 
 

@@ -5,6 +5,47 @@ stands on, and ``pip install mri-io`` pulls only numpy, scipy, nibabel and tqdm.
 """
 
 from mri_io.__about__ import __version__
-from mri_io.errors import MriIoError
+from mri_io.case import Case, load_case
+from mri_io.errors import (
+    CorruptFileError,
+    DataTypeError,
+    DimensionError,
+    GeometryMismatchError,
+    LabelError,
+    LayoutError,
+    MissingSequenceError,
+    MriIoError,
+    NonFiniteError,
+    NotNiftiError,
+)
+from mri_io.labels import LABEL_PROFILES, get_label_profile
+from mri_io.layouts import CaseFiles, scan_cases
+from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
+from mri_io.sequences import SEQUENCES, canonical_sequence
 
-__all__ = ["MriIoError", "__version__"]
+__all__ = [
+    "LABEL_PROFILES",
+    "SEQUENCES",
+    "Case",
+    "CaseFiles",
+    "CorruptFileError",
+    "DataTypeError",
+    "DimensionError",
+    "GeometryMismatchError",
+    "LabelError",
+    "LayoutError",
+    "MissingSequenceError",
+    "MriIoError",
+    "NonFiniteError",
+    "NotNiftiError",
+    "Volume",
+    "__version__",
+    "canonical_sequence",
+    "get_label_profile",
+    "load_case",
+    "load_labels",
+    "load_volume",
+    "new_volume",
+    "save_volume",
+    "scan_cases",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Sequence
 
 from mri_io.__about__ import __version__
@@ -12,10 +13,15 @@ DESCRIPTION = """\
 Inspect, discover, normalise and slice brain-tumour MRI in NIfTI and BraTS layouts.
 Run `mri-io COMMAND --help` for the options of one command."""
 
+#: Sub-command modules under ``mri_io.commands``; each has ``register(commands)``.
+COMMANDS = ("info", "scan", "normalize", "stats", "synth")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("mri-io", DESCRIPTION, __version__)
-    parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"mri_io.commands.{name}").register(commands)
     return parser
 
 

@@ -48,9 +48,16 @@ def run(
     if handler is None:
         parser.print_help()
         return EXIT_BAD_INPUT
+    caught: tuple[type[Exception], ...] = (
+        MriIoError,
+        FileNotFoundError,
+        NotADirectoryError,
+        ValueError,
+        *user_errors,
+    )
     try:
         return handler(args)
-    except (MriIoError, FileNotFoundError, NotADirectoryError, ValueError, *user_errors) as exc:
+    except caught as exc:
         if os.environ.get("MRI_SUITE_DEBUG"):
             raise
         message = " ".join(str(exc).split())

@@ -17,3 +17,43 @@ class MriIoError(Exception):
         self.path = None if path is None else str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+class NotNiftiError(MriIoError):
+    """The file is not a single-file NIfTI-1 image (wrong magic, wrong header size)."""
+
+
+class CorruptFileError(MriIoError):
+    """The file starts like a NIfTI image but cannot be read whole (truncated gzip, short data)."""
+
+
+class DimensionError(MriIoError):
+    """The image is not one 3D volume (2D, 5D, or 4D with more than one volume)."""
+
+
+class NonFiniteError(MriIoError):
+    """The image holds NaN or infinite values."""
+
+
+class DataTypeError(MriIoError):
+    """The values cannot be stored exactly in the requested data type (e.g. 3.5 as uint8)."""
+
+
+class GeometryMismatchError(MriIoError):
+    """Images of one case differ in shape or affine, so their voxels do not correspond."""
+
+
+class LabelError(MriIoError):
+    """A segmentation holds labels that its label profile does not define."""
+
+
+class MissingSequenceError(MriIoError):
+    """A sequence that the caller requires is absent from a case."""
+
+
+class LayoutError(MriIoError):
+    """A folder does not follow any dataset layout that mri-io understands."""
+
+
+class UnknownNameError(MriIoError, ValueError):
+    """A name (sequence, label profile, layout) is not one that mri-io knows."""

@@ -1,9 +1,89 @@
 """mri-metrics: segmentation and image-quality metrics for brain-tumour MRI.
 
 The core needs only numpy and scipy; torch paths sit behind ``pip install "mri-metrics[torch]"``
-and reading NIfTI files behind ``pip install "mri-metrics[io]"``.
+(:mod:`mri_metrics.torch`) and reading NIfTI files behind ``pip install "mri-metrics[io]"``.
 """
 
 from mri_metrics.__about__ import __version__
+from mri_metrics.errors import (
+    MetricInputError,
+    NonFiniteError,
+    NotBinaryError,
+    ShapeMismatchError,
+    UnknownLabelError,
+)
+from mri_metrics.frechet import FeatureStats, frechet_distance
+from mri_metrics.intensity import mae, mse, psnr
+from mri_metrics.lesion import (
+    BratsLesionResult,
+    LesionScore,
+    MatchedLesionResult,
+    MatchedPair,
+    brats2023_lesion_scores,
+    matched_lesion_scores,
+)
+from mri_metrics.overlap import (
+    ConfusionCounts,
+    confusion_counts,
+    dice,
+    iou,
+    sensitivity,
+    specificity,
+    volume_difference,
+)
+from mri_metrics.profiles import PROFILES, EmptyMaskError, Profile, get_profile
+from mri_metrics.regions import CONVENTIONS, LabelConvention, region_masks
+from mri_metrics.scoring import score_segmentation
+from mri_metrics.similarity import region_mask, ssim, ssim_map
+from mri_metrics.surface import SurfaceDistances, assd, hausdorff, hd95, nsd, surface_distances
 
-__all__ = ["__version__"]
+#: The BraTS lesion-wise algorithms under one name: the 2023 challenge script's by default.
+lesion_wise = brats2023_lesion_scores
+#: Fréchet distance between two feature sets (the FID when the features are Inception's).
+fid = frechet_distance
+
+__all__ = [
+    "CONVENTIONS",
+    "PROFILES",
+    "BratsLesionResult",
+    "ConfusionCounts",
+    "EmptyMaskError",
+    "FeatureStats",
+    "LabelConvention",
+    "LesionScore",
+    "MatchedLesionResult",
+    "MatchedPair",
+    "MetricInputError",
+    "NonFiniteError",
+    "NotBinaryError",
+    "Profile",
+    "ShapeMismatchError",
+    "SurfaceDistances",
+    "UnknownLabelError",
+    "__version__",
+    "assd",
+    "brats2023_lesion_scores",
+    "confusion_counts",
+    "dice",
+    "fid",
+    "frechet_distance",
+    "get_profile",
+    "hausdorff",
+    "hd95",
+    "iou",
+    "lesion_wise",
+    "mae",
+    "matched_lesion_scores",
+    "mse",
+    "nsd",
+    "psnr",
+    "region_mask",
+    "region_masks",
+    "score_segmentation",
+    "sensitivity",
+    "specificity",
+    "ssim",
+    "ssim_map",
+    "surface_distances",
+    "volume_difference",
+]

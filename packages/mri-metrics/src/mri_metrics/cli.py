@@ -8,6 +8,7 @@ and exit status 2 for bad input.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -20,6 +21,9 @@ Run `mri-metrics COMMAND --help` for the options of one command."""
 
 EXIT_BAD_INPUT = 2
 
+#: Sub-command modules under ``mri_metrics.commands``; each has ``register(commands)``.
+COMMANDS = ("seg", "image")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -28,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"mri_metrics.commands.{name}").register(commands)
     return parser
 
 

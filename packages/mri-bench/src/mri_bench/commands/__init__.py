@@ -1,0 +1,1 @@
+"""Sub-commands of the ``mri-bench`` command line, one module each."""

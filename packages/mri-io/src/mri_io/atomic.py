@@ -1,0 +1,73 @@
+"""Write files so that a reader never sees half of one.
+
+A crash, a full disk or a killed job in the middle of writing a 30 MB ``.nii.gz`` must not
+leave a truncated file under the final name: a later run would take it for finished output.
+Everything mri-io writes goes to a temporary file in the target folder (same file system, so
+the final :func:`os.replace` is atomic) and is renamed onto the target only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from os import PathLike
+from pathlib import Path
+
+#: Multi-part suffixes kept whole on temporary files, so writers that choose a format (or gzip
+#: compression) from the suffix still see the right one.
+COMPOUND_SUFFIXES = (".nii.gz", ".tar.gz", ".csv.gz", ".json.gz")
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in COMPOUND_SUFFIXES:
+        if name.endswith(suffix):
+            return path.name[-len(suffix) :]
+    return path.suffix
+
+
+def _create_temporary(target: Path) -> Path:
+    """A new empty file beside ``target``, created with ``0o666`` less the umask.
+
+    ``tempfile.mkstemp`` would create it with mode 0600, and the renamed result would then be
+    private to its writer, unlike any file ``open(path, "w")`` makes.
+    """
+    while True:
+        candidate = target.with_name(f".{target.name}.{secrets.token_hex(6)}{_suffix(target)}")
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return candidate
+
+
+@contextmanager
+def atomic_write(path: str | PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds.
+
+    The temporary file keeps the target's suffix (``.nii.gz`` included) and lives in the target
+    folder, which is created if needed. If the block raises, the temporary file is deleted and
+    ``path`` is left as it was (absent, or the previous complete version). The final file gets
+    the permissions an ordinary ``open(path, "w")`` would give.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _create_temporary(target)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically and return ``path`` as a :class:`Path`."""
+    target = Path(path)
+    with atomic_write(target) as temporary:
+        temporary.write_text(text, encoding=encoding)
+    return target

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``mri-io`` command line, one module each."""

@@ -1,0 +1,187 @@
+"""Find the cases in a dataset folder, whatever naming scheme it uses.
+
+Each public brain-tumour dataset names its files differently (see :data:`LAYOUTS`). Discovery
+goes by file name only, never by folder structure, so one-folder-per-case trees and flat folders
+with many cases side by side work alike. Files that are not NIfTI (README, ``.DS_Store``,
+``.json`` sidecars) and hidden files (macOS ``._`` copies) are ignored. A case with a sequence
+file absent, as in BraSyn validation data, is reported with that sequence in ``missing``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Final
+
+from mri_io.errors import LayoutError, UnknownNameError
+from mri_io.sequences import SEQUENCES, canonical_sequence, is_sequence_name
+
+#: Key under which a case's segmentation is grouped while matching names.
+SEG: Final = "seg"
+
+#: Naming schemes, tried in this order; each maps a file name to (case id, key).
+LAYOUTS: Final = ("brats2023", "brats2021", "ucsf-pdgm", "generic")
+
+_NIFTI = re.compile(r"^(?P<stem>.+)\.nii(?:\.gz)?$", re.IGNORECASE)
+# BraTS 2023-2025: BraTS-GLI-00000-000-t1n, BraTS-MEN-RT-0000-1-t1c, BraTS-GoAT-00000-t2f.
+_BRATS2023 = re.compile(
+    r"^(?P<case>BraTS-[A-Za-z]+(?:-[A-Za-z]+)*-\d+(?:-\d+)?)-(?P<key>t1n|t1c|t2w|t2f|seg)$"
+)
+# BraTS 2019-2021: BraTS20_Training_001_t1ce, BraTS2021_00000_flair, BraTS19_CBICA_AAB_1_seg.
+_BRATS2021 = re.compile(r"^(?P<case>BraTS[A-Za-z0-9_]*?)_(?P<key>t1|t1ce|t2|flair|seg)$")
+# UCSF-PDGM: UCSF-PDGM-0004_T1, UCSF-PDGM-0004_T1c_bias, UCSF-PDGM-0004_tumor_segmentation.
+_UCSF = re.compile(r"^(?P<case>UCSF-PDGM-\d+)_(?P<key>.+)$")
+_UCSF_SEG = "tumor_segmentation"
+_BIAS = "_bias"
+_GENERIC_SEG = frozenset({"seg", "segmentation", "label", "labels"})
+
+
+@dataclass
+class CaseFiles:
+    """The files of one case, by canonical sequence key."""
+
+    case_id: str
+    folder: Path
+    layout: str
+    sequences: dict[str, Path]
+    seg: Path | None
+    missing: tuple[str, ...]
+    extras: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Match:
+    layout: str
+    case_id: str
+    key: str  # a canonical sequence, SEG, or an extra's name
+    is_extra: bool = False
+
+
+def _match(stem: str) -> _Match | None:
+    """What a file name (without .nii/.nii.gz) says about its case and content."""
+    brats2023 = _BRATS2023.match(stem)
+    if brats2023:
+        return _Match("brats2023", brats2023["case"], brats2023["key"])
+    brats2021 = _BRATS2021.match(stem)
+    if brats2021:
+        key = brats2021["key"]
+        return _Match(
+            "brats2021", brats2021["case"], SEG if key == SEG else canonical_sequence(key)
+        )
+    ucsf = _UCSF.match(stem)
+    if ucsf:
+        key = ucsf["key"]
+        if key == _UCSF_SEG:
+            return _Match("ucsf-pdgm", ucsf["case"], SEG)
+        if is_sequence_name(key):
+            return _Match("ucsf-pdgm", ucsf["case"], canonical_sequence(key))
+        base = key.removesuffix(_BIAS)
+        if key.endswith(_BIAS) and is_sequence_name(base):
+            return _Match("ucsf-pdgm", ucsf["case"], f"{canonical_sequence(base)}{_BIAS}", True)
+        return _Match("ucsf-pdgm", ucsf["case"], key, True)
+    return _match_generic(stem)
+
+
+def _match_generic(stem: str) -> _Match | None:
+    """``{case}{_ or -}{sequence alias or seg}``, the last separator that gives a known key."""
+    for position in range(len(stem) - 1, 0, -1):
+        if stem[position] not in "_-":
+            continue
+        case_id, key = stem[:position], stem[position + 1 :]
+        if key.lower() in _GENERIC_SEG:
+            return _Match("generic", case_id, SEG)
+        if is_sequence_name(key):
+            return _Match("generic", case_id, canonical_sequence(key))
+    return None
+
+
+def _nifti_files(folder: Path) -> Iterator[tuple[Path, str]]:
+    for path in sorted(folder.rglob("*")):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if hidden or not path.is_file():
+            continue
+        nifti = _NIFTI.match(path.name)
+        if nifti:
+            yield path, nifti["stem"]
+
+
+def scan_cases(folder: str | PathLike[str]) -> list[CaseFiles]:
+    """Every case under ``folder`` (searched recursively), sorted by case id.
+
+    Raises :class:`LayoutError` if no file name follows a known scheme, or if two files claim
+    the same sequence of the same case (e.g. ``x_t1.nii`` beside ``x_t1.nii.gz``).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder")
+    groups: dict[tuple[Path, str], dict[str, Path]] = {}
+    layouts: dict[tuple[Path, str], str] = {}
+    extras: dict[tuple[Path, str], dict[str, Path]] = {}
+    unmatched: list[Path] = []
+    for path, stem in _nifti_files(root):
+        match = _match(stem)
+        if match is None:
+            unmatched.append(path)
+            continue
+        group = (path.parent, match.case_id)
+        layouts.setdefault(group, match.layout)
+        target = extras.setdefault(group, {}) if match.is_extra else groups.setdefault(group, {})
+        groups.setdefault(group, {})
+        if match.key in target:
+            raise LayoutError(
+                path, f"{target[match.key].name} already holds {match.key} of {match.case_id}"
+            )
+        target[match.key] = path
+    if not groups:
+        hint = f"; e.g. {unmatched[0].name} matches none" if unmatched else ""
+        raise LayoutError(
+            root, f"no case files found (naming schemes tried: {', '.join(LAYOUTS)}){hint}"
+        )
+    cases = []
+    for (parent, case_id), files in groups.items():
+        case_extras = extras.get((parent, case_id), {})
+        sequences: dict[str, Path] = {key: files[key] for key in SEQUENCES if key in files}
+        for key in SEQUENCES:
+            corrected = case_extras.get(f"{key}{_BIAS}")
+            if key not in sequences and corrected is not None:
+                sequences[key] = case_extras.pop(f"{key}{_BIAS}")
+        cases.append(
+            CaseFiles(
+                case_id=case_id,
+                folder=parent,
+                layout=layouts[(parent, case_id)],
+                sequences=sequences,
+                seg=files.get(SEG),
+                missing=tuple(key for key in SEQUENCES if key not in sequences),
+                extras=case_extras,
+            )
+        )
+    return sorted(cases, key=lambda case: (case.case_id, str(case.folder)))
+
+
+def _file_key(key: str) -> str:
+    if key == SEG:
+        return SEG
+    try:
+        return canonical_sequence(key)
+    except UnknownNameError:
+        raise UnknownNameError(None, f"{key!r} is neither a sequence nor 'seg'") from None
+
+
+def brats2023_filename(case_id: str, key: str) -> str:
+    """BraTS 2023+ file name, e.g. ``("BraTS-GLI-00000-000", "t1n")`` -> ``...-t1n.nii.gz``.
+
+    ``key`` is a sequence in any spelling or ``"seg"``.
+    """
+    return f"{case_id}-{_file_key(key)}.nii.gz"
+
+
+_BRATS2021_KEYS: Final = {"t1n": "t1", "t1c": "t1ce", "t2w": "t2", "t2f": "flair", SEG: SEG}
+
+
+def brats2021_filename(case_id: str, key: str) -> str:
+    """BraTS 2019-2021 name: ``("BraTS20_Training_001", "t2f")`` -> ``..._flair.nii.gz``."""
+    return f"{case_id}_{_BRATS2021_KEYS[_file_key(key)]}.nii.gz"

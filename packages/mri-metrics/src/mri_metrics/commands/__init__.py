@@ -1,0 +1,1 @@
+"""Sub-commands of the ``mri-metrics`` command line, one module each."""
