@@ -23,6 +23,7 @@ def test_every_promised_profile_is_registered() -> None:
         DEFAULT_PROFILE,
         *EXPECTED,
         "brats-evaluation",
+        "brats-evaluation-mets",
         "monai",
         "medpy",
         "surface-distance",

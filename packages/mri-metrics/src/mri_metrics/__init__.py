@@ -19,7 +19,9 @@ from mri_metrics.lesion import (
     LesionScore,
     MatchedLesionResult,
     MatchedPair,
+    MetsLesionResult,
     brats2023_lesion_scores,
+    brats_mets_scores,
     matched_lesion_scores,
 )
 from mri_metrics.overlap import (
@@ -54,6 +56,7 @@ __all__ = [
     "MatchedLesionResult",
     "MatchedPair",
     "MetricInputError",
+    "MetsLesionResult",
     "NonFiniteError",
     "NotBinaryError",
     "Profile",
@@ -63,6 +66,7 @@ __all__ = [
     "__version__",
     "assd",
     "brats2023_lesion_scores",
+    "brats_mets_scores",
     "confusion_counts",
     "dice",
     "fid",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mri_metrics.errors import MetricInputError
-from mri_metrics.lesion import BRATS2023_HD95_PENALTY
+from mri_metrics.lesion import BRATS2023_HD95_PENALTY, BRATS_EVALUATION_HD95_PENALTY
 from mri_metrics.surface import HausdorffMethod, NsdMethod, Surface
 
 __all__ = [
@@ -51,6 +51,9 @@ class EmptyPolicy:
         dice_pred_empty: Dice when only the prediction is empty.
         hd95_both, hd95_one: HD95 when both / exactly one mask is empty.
         nsd_both, nsd_one: NSD when both / exactly one mask is empty.
+        disjoint_as_one_empty: score two non-empty masks that share no voxel like one empty
+            mask (Dice 0, ``hd95_one``, ``nsd_one``) instead of measuring their distance, as
+            panoptica's zero-true-positive handling does for its global metrics.
     """
 
     dice_both: float
@@ -60,6 +63,7 @@ class EmptyPolicy:
     hd95_one: float | None
     nsd_both: float
     nsd_one: float
+    disjoint_as_one_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,21 +71,32 @@ class LesionSettings:
     """Lesion-wise algorithm and its parameters.
 
     Attributes:
-        algorithm: ``"brats2023"`` (dilation matching, penalised mean) or ``"matched"``
-            (one-to-one Hungarian matching, true-positive means).
-        dilation_iterations, volume_threshold_mm3, penalty_hd95: BraTS 2023 parameters.
-        matching_threshold: minimum DSC of a matchable pair (``"matched"`` only).
-        no_tp_dice: lesion Dice when lesions exist but none matched (``"matched"`` only);
-            panoptica's default edge-case handler answers 0.
+        algorithm: ``"brats2023"`` (dilation matching, penalised mean), ``"matched"``
+            (one-to-one Hungarian matching, true-positive means) or ``"mets"``
+            (brats-evaluation's metastasis parser on top of one-to-one matching).
+        dilation_iterations: BraTS 2023 dilation.
+        volume_threshold_mm3: BraTS 2023: lesions at or below it are dropped; ``"mets"``:
+            lesions at or above it are large.
+        penalty_hd95: HD95 of a missed lesion or a false positive (``"brats2023"``, ``"mets"``).
+        matching_threshold: minimum DSC of a matchable pair (``"matched"``, ``"mets"``).
+        overlap_threshold: minimum DSC of a detected lesion (``"mets"``).
+        no_tp_dice, no_tp_hd95, no_tp_nsd: ``"matched"`` scores when lesions exist but none
+            matched (panoptica's zero-true-positive edge case).
+        lesion_nsd: also report ``lesion_nsd``, per-lesion NSD at the finest voxel spacing
+            (panoptica's tolerance when it is given the spacing).
         hd95_method: HD95 variant per lesion.
     """
 
-    algorithm: Literal["brats2023", "matched"]
+    algorithm: Literal["brats2023", "matched", "mets"]
     dilation_iterations: int = 3
     volume_threshold_mm3: float = 50.0
     penalty_hd95: float = BRATS2023_HD95_PENALTY
     matching_threshold: float = 0.0
+    overlap_threshold: float = 0.0
     no_tp_dice: float = NAN
+    no_tp_hd95: float = NAN
+    no_tp_nsd: float = NAN
+    lesion_nsd: bool = False
     hd95_method: HausdorffMethod = "surfel"
 
 
@@ -151,6 +166,42 @@ def _brats2023(challenge: str, dilation: int, threshold: float) -> Profile:
     )
 
 
+def _brats_evaluation(
+    name: str, description: str, lesion: LesionSettings, regions: tuple[str, ...]
+) -> Profile:
+    """What brats-evaluation 0.0.10's configurations and parsers share (sources in the docs).
+
+    Global metrics are measured without spacing (HD95 in voxels, NSD at panoptica's default
+    tolerance 0.5), NSD is the mean of directed fractions on border voxels, empty or disjoint
+    masks get panoptica's zero-true-positive answers (Dice 0, HD95 infinite, NSD 0; NaN when
+    both are empty) with the parsers' 373 in place of an infinite global HD95, and the spacing
+    is read in reversed axis order.
+    """
+    return Profile(
+        name=name,
+        description=description,
+        hd95_method="pooled",
+        nsd_method="mean-directed",
+        surface="voxel",
+        empty=EmptyPolicy(
+            dice_both=NAN,
+            dice_ref_empty=0.0,
+            dice_pred_empty=0.0,
+            hd95_both=NAN,
+            hd95_one=BRATS_EVALUATION_HD95_PENALTY,
+            nsd_both=NAN,
+            nsd_one=0.0,
+            disjoint_as_one_empty=True,
+        ),
+        lesion=lesion,
+        convention="brats2024-post-treatment",
+        regions=regions,
+        nsd_tolerances_mm=(0.5,),
+        reverse_spacing=True,
+        global_spacing=False,
+    )
+
+
 PROFILES: Mapping[str, Profile] = {
     p.name: p
     for p in (
@@ -180,30 +231,37 @@ PROFILES: Mapping[str, Profile] = {
         _brats2023("met", 1, 2.0),
         _brats2023("ped", 3, 50.0),
         _brats2023("ssa", 3, 50.0),
-        Profile(
-            name="brats-evaluation",
-            description=(
-                "brats-evaluation 0.0.10 (panoptica): one-to-one matching on DSC, TP-only "
-                "means, pooled voxel HD95, mean-directed NSD; spacing reversed, global "
-                "distances in voxels"
+        _brats_evaluation(
+            "brats-evaluation",
+            "brats-evaluation 0.0.10 `gli` config + `seg` parser (panoptica): one-to-one "
+            "matching on DSC >= 1e-6, TP-only lesion means; global HD95 and NSD@0.5 in voxels, "
+            "spacing reversed",
+            LesionSettings(
+                algorithm="matched",
+                matching_threshold=1e-6,
+                no_tp_dice=0.0,
+                no_tp_hd95=INF,
+                no_tp_nsd=0.0,
+                lesion_nsd=True,
+                hd95_method="pooled",
             ),
-            hd95_method="pooled",
-            nsd_method="mean-directed",
-            surface="voxel",
-            empty=EmptyPolicy(
-                dice_both=NAN,
-                dice_ref_empty=0.0,
-                dice_pred_empty=0.0,
-                hd95_both=NAN,
-                hd95_one=INF,
-                nsd_both=NAN,
-                nsd_one=0.0,
+            ("WT", "TC", "ET", "NETC", "SNFH", "RC"),
+        ),
+        _brats_evaluation(
+            "brats-evaluation-mets",
+            "brats-evaluation 0.0.10 `mets` config + `mets` parser as the metastasis scorer "
+            "runs it: large lesions >= 27 mm^3, detected at DSC >= 0.2, missed large lesions "
+            "and false positives 0 / 373",
+            LesionSettings(
+                algorithm="mets",
+                volume_threshold_mm3=27.0,
+                penalty_hd95=BRATS_EVALUATION_HD95_PENALTY,
+                matching_threshold=1e-6,
+                overlap_threshold=0.2,
+                lesion_nsd=True,
+                hd95_method="pooled",
             ),
-            lesion=LesionSettings(
-                algorithm="matched", matching_threshold=0.0, no_tp_dice=0.0, hd95_method="pooled"
-            ),
-            reverse_spacing=True,
-            global_spacing=False,
+            ("WT", "TC", "ET", "RC"),
         ),
         Profile(
             name="monai",

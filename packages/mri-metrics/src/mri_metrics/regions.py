@@ -111,16 +111,6 @@ def region_masks(
         MetricInputError: ``regions`` names a region the convention lacks.
     """
     conv = convention if isinstance(convention, LabelConvention) else get_convention(convention)
-    values = np.asarray(label_map)
-    present = np.unique(values)
-    allowed = np.array(sorted({0, *conv.labels}), dtype=np.float64)
-    unknown = present[~np.isin(present.astype(np.float64), allowed)]
-    if unknown.size:
-        shown = ", ".join(str(v) for v in unknown[:8].tolist())
-        raise UnknownLabelError(
-            f"{name}: labels {shown} are not defined by the {conv.name!r} convention "
-            f"(allowed: 0 and {sorted(conv.labels)})"
-        )
     wanted = tuple(conv.regions) if regions is None else regions
     missing = [r for r in wanted if r not in conv.regions]
     if missing:
@@ -128,4 +118,26 @@ def region_masks(
             f"regions {missing} are not defined by the {conv.name!r} convention "
             f"(known: {list(conv.regions)})"
         )
-    return {r: np.isin(values, sorted(conv.regions[r])) for r in wanted}
+    values = np.asarray(label_map)
+    # One comparison per label instead of np.unique: a sort of the whole map costs more than
+    # all the metrics of a small tumour. Anything matching no label and not 0 is unknown
+    # (NaN and non-integral values included, since they equal no integer).
+    per_label = {label: values == label for label in sorted(conv.labels)}
+    known = values == 0
+    for mask in per_label.values():
+        known |= mask
+    if not known.all():
+        found = np.unique(values[~known])[:8]
+        shown = ", ".join(str(v) for v in found.tolist())
+        raise UnknownLabelError(
+            f"{name}: labels {shown} are not defined by the {conv.name!r} convention "
+            f"(allowed: 0 and {sorted(conv.labels)})"
+        )
+    out: dict[str, npt.NDArray[np.bool_]] = {}
+    for region in wanted:
+        members = sorted(conv.regions[region])
+        mask = per_label[members[0]].copy()
+        for label in members[1:]:
+            mask |= per_label[label]
+        out[region] = mask
+    return out
