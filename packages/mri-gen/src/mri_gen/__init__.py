@@ -1,5 +1,25 @@
 """mri-gen: Synthesise missing MRI sequences with HF-GAN and UMMGAT."""
 
 from mri_gen.__about__ import __version__
+from mri_gen.hfgan.config import PRESETS, DiscriminatorConfig, GeneratorConfig, HFGANConfig
+from mri_gen.hfgan.discriminator import HFGANDiscriminator
+from mri_gen.hfgan.generator import HFGANGenerator
+from mri_gen.hfgan.inference import Synthesiser, complete_case, complete_cohort
+from mri_gen.hfgan.losses import LossWeights
+from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
 
-__all__ = ["__version__"]
+__all__ = [
+    "PRESETS",
+    "DiscriminatorConfig",
+    "GeneratorConfig",
+    "HFGANConfig",
+    "HFGANDiscriminator",
+    "HFGANGenerator",
+    "HFGANTrainer",
+    "LossWeights",
+    "Synthesiser",
+    "TrainConfig",
+    "__version__",
+    "complete_case",
+    "complete_cohort",
+]

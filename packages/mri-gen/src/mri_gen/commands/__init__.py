@@ -1,0 +1,1 @@
+"""Sub-commands of the ``mri-gen`` command line, one module each."""

@@ -1,0 +1,122 @@
+"""The HF-GAN generator: fused encoders, modality infuser, decoder with nearest upsampling.
+
+Input: ``(B, S, H, W)`` slices of all ``S`` sequences, an ``available`` mask ``(B, S)`` (1 to
+``S - 1`` True per row) and the ``target`` index per sample. Unavailable channels are set to
+the background value -1 inside :meth:`HFGANGenerator.forward`, so whatever a caller leaves in a
+missing channel (zeros, the real image of the target) cannot leak into the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mri_gen.hfgan.blocks import ResnetBlock, Upsample
+from mri_gen.hfgan.config import GeneratorConfig
+from mri_gen.hfgan.encoder import FusionEncoder
+from mri_gen.hfgan.infuser import ModalityInfuser
+from mri_gen.training.pretrained import load_pretrained, save_pretrained_files
+
+#: Value of background pixels and of missing sequences at the generator's input.
+BACKGROUND = -1.0
+
+
+@dataclass
+class GeneratorOutput:
+    """The synthesised slices ``(B, 1, H, W)`` and the fused bottleneck (for the feature loss)."""
+
+    image: torch.Tensor
+    bottleneck: torch.Tensor
+
+
+class Decoder(nn.Module):
+    """From the infused bottleneck up to full resolution, one skip concatenated per level.
+
+    At each level below the finest: concatenate that level's skip, ResNet block down to the
+    next finer width, nearest x2 and 3x3 conv. Then a ResNet block, GroupNorm, SiLU and a 1x1
+    conv to one channel. The finest level's skip is not used (as in the thesis model).
+    """
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        channels = config.channels
+        self.blocks = nn.ModuleList()
+        self.ups = nn.ModuleList()
+        for level in range(len(channels) - 1, 0, -1):
+            self.blocks.append(
+                ResnetBlock(
+                    2 * channels[level],
+                    channels[level - 1],
+                    convs=config.res_convs,
+                    norm_groups=config.norm_groups,
+                )
+            )
+            self.ups.append(Upsample(channels[level - 1]))
+        base = channels[0]
+        self.head_block = ResnetBlock(
+            base, base, convs=config.res_convs, norm_groups=config.norm_groups
+        )
+        self.head_norm = nn.GroupNorm(config.norm_groups, base)
+        self.head = nn.Conv2d(base, 1, 1)
+
+    def forward(self, x: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
+        for block, up, skip in zip(self.blocks, self.ups, reversed(skips[1:]), strict=True):
+            x = up(block(torch.cat((x, skip), dim=1)))
+        out: torch.Tensor = self.head(F.silu(self.head_norm(self.head_block(x))))
+        return out
+
+
+class HFGANGenerator(nn.Module):
+    """Synthesise one target sequence from any non-empty subset of the others."""
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = FusionEncoder(config)
+        self.infuser = ModalityInfuser(config)
+        self.decoder = Decoder(config)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        available: torch.Tensor,
+        target: torch.Tensor,
+        view: torch.Tensor | None = None,
+    ) -> GeneratorOutput:
+        """``x`` ``(B, S, H, W)``; ``available`` ``(B, S)`` bool; ``target``/``view`` ``(B,)``."""
+        streams = len(self.config.sequences)
+        size = self.config.image_size
+        if x.ndim != 4 or x.shape[1] != streams or x.shape[2:] != (size, size):
+            raise ValueError(
+                f"expected inputs of shape (B, {streams}, {size}, {size}), got {tuple(x.shape)}"
+            )
+        if available.shape != (x.shape[0], streams) or available.dtype != torch.bool:
+            raise ValueError(f"available must be a bool tensor of shape (B, {streams})")
+        x = torch.where(available[:, :, None, None], x, torch.full_like(x, BACKGROUND))
+        bottleneck, skips = self.encoder(x, available)
+        image = self.decoder(self.infuser(bottleneck, target, view), skips)
+        return GeneratorOutput(image=image, bottleneck=bottleneck)
+
+    def save_pretrained(
+        self, folder: str | PathLike[str], extra: dict[str, Any] | None = None
+    ) -> Path:
+        """Write ``config.json`` (this config plus ``extra``) and ``model.safetensors``."""
+        document = {"model": "hfgan-generator", "generator": self.config.to_json()}
+        document.update(extra or {})
+        return save_pretrained_files(self, document, folder)
+
+    @classmethod
+    def from_pretrained(
+        cls, folder: str | PathLike[str], *, device: str | torch.device = "cpu"
+    ) -> HFGANGenerator:
+        """A generator with the configuration and weights written by :meth:`save_pretrained`."""
+        document, tensors = load_pretrained(folder, "hfgan-generator")
+        model = cls(GeneratorConfig.from_json(document["generator"], folder))
+        model.load_state_dict(tensors)
+        return model.to(device).eval()

@@ -1,0 +1,1 @@
+"""GAN training machinery shared by the mri-gen models: EMA, schedules, checkpoints, DDP."""

@@ -1,0 +1,227 @@
+"""3D inference: geometry, names, views, background, errors; weights round-trip."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mri_gen.cli import main
+from mri_gen.errors import CheckpointError, ConfigError, NothingToSynthesiseError
+from mri_gen.hfgan.config import GeneratorConfig
+from mri_gen.hfgan.generator import HFGANGenerator
+from mri_gen.hfgan.inference import Synthesiser, complete_case
+from mri_io.case import load_case
+from mri_io.intensity import BRASYN25, IntensityStats
+from mri_io.layouts import scan_cases
+from mri_io.nifti import load_volume, save_volume
+from mri_io.slicing import background_majority
+
+#: A small generator for 128x128 slices (the half-grid cohort's planes are at most 120).
+CONFIG = GeneratorConfig(
+    image_size=128, base_channels=8, channel_mults=(1, 2, 4, 4), infuser_layers=1, infuser_heads=4
+)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("model")
+    stats = {name: {"clip": s.clip, "mean": s.mean, "std": s.std} for name, s in BRASYN25.items()}
+    HFGANGenerator(CONFIG).save_pretrained(folder, {"stats": stats})
+    return folder
+
+
+def _drop(cohort: Path, tmp_path: Path, drop: tuple[str, ...], index: int = 0) -> Path:
+    """A copy of one cohort case with the ``drop`` sequence files removed."""
+    source = scan_cases(cohort)[index]
+    target = tmp_path / source.case_id
+    shutil.copytree(source.folder, target)
+    for name in drop:
+        (target / source.sequences[name].name).unlink()
+    return target
+
+
+def test_pretrained_round_trip_gives_identical_outputs(model_dir: Path) -> None:
+    loaded = HFGANGenerator.from_pretrained(model_dir)
+    torch.manual_seed(0)
+    original = HFGANGenerator(CONFIG).eval()
+    x = torch.randn(2, 4, 128, 128)
+    available = torch.tensor([[True, False, True, True], [False, True, False, False]])
+    target = torch.tensor([1, 3])
+    with torch.no_grad():
+        assert torch.equal(loaded(x, available, target).image, original(x, available, target).image)
+    assert loaded.config == CONFIG
+
+
+def test_from_pretrained_names_the_bad_folder(tmp_path: Path, model_dir: Path) -> None:
+    with pytest.raises(CheckpointError, match=r"no config\.json"):
+        HFGANGenerator.from_pretrained(tmp_path)
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="damaged weights"):
+        HFGANGenerator.from_pretrained(broken)
+
+
+def test_synthesis_restores_the_input_geometry(
+    cohort: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    case_dir = _drop(cohort, tmp_path / "in", ("t1c", "t2f"))
+    files = scan_cases(case_dir)[0]
+    out = tmp_path / "out"
+    written = complete_case(Synthesiser.from_pretrained(model_dir), files, out)
+    assert sorted(p.name for p in written) == [
+        f"{files.case_id}-t1c.nii.gz",
+        f"{files.case_id}-t2f.nii.gz",
+    ]
+    completed = scan_cases(out)[0]
+    assert completed.missing == ()
+    assert completed.seg is not None
+    reference = load_volume(files.sequences["t1n"])
+    for path in written:
+        volume = load_volume(path)
+        assert volume.shape == reference.shape
+        np.testing.assert_array_equal(volume.affine, reference.affine)
+        assert volume.header["qform_code"] == reference.header["qform_code"]
+        assert volume.header["sform_code"] == reference.header["sform_code"]
+        np.testing.assert_array_equal(volume.header["pixdim"], reference.header["pixdim"])
+        assert volume.data.min() >= 0
+        inputs = np.stack([load_volume(files.sequences[k]).data for k in ("t1n", "t2w")])
+        background = background_majority(np.maximum(inputs, 0))
+        assert np.all(volume.data[background] == 0)
+    for name in ("t1n", "t2w"):
+        assert (out / files.case_id / files.sequences[name].name).read_bytes() == (
+            files.sequences[name].read_bytes()
+        )
+
+
+class _Recorder(torch.nn.Module):
+    """Stands in for the generator: returns the input slices' mean, records views and shapes."""
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.calls: list[tuple[tuple[int, ...], int]] = []
+
+    def forward(
+        self, x: torch.Tensor, available: torch.Tensor, target: torch.Tensor, view: torch.Tensor
+    ) -> object:
+        self.calls.append((tuple(x.shape), int(view[0])))
+        image = (x * available[:, :, None, None]).sum(1, keepdim=True) / available.sum(1).view(
+            -1, 1, 1, 1
+        )
+        return type("Out", (), {"image": image})()
+
+
+def test_multi_view_really_uses_two_views(cohort: Path) -> None:
+    case = load_case(scan_cases(cohort)[1])
+    del case.images["t2w"]
+    stats = dict(BRASYN25)
+    recorder = _Recorder(CONFIG)
+    synthesiser = Synthesiser(recorder, stats, batch_size=64)  # type: ignore[arg-type]
+    both = synthesiser.synthesise(case, ("axial", "sagittal"))["t2w"]
+    views = {view for _, view in recorder.calls}
+    assert views == {0, 2}  # sagittal and axial, in VIEW_NAMES order
+    slices = {view: sum(shape[0] for shape, v in recorder.calls if v == view) for view in views}
+    assert slices == {2: 78, 0: 120}
+    recorder.calls.clear()
+    axial = synthesiser.synthesise(case, ("axial",))["t2w"]
+    sagittal = synthesiser.synthesise(case, ("sagittal",))["t2w"]
+    np.testing.assert_allclose(both, (axial + sagittal) / 2, rtol=1e-4, atol=1e-2)
+
+
+def test_identity_generator_round_trips_intensities_exactly(cohort: Path) -> None:
+    """With a generator that copies t1n, the output is t1n de-normalised with t1c's stats."""
+    case = load_case(scan_cases(cohort)[2])
+    t1n = case.images["t1n"].data
+    for name in ("t1c", "t2w", "t2f"):
+        del case.images[name]
+    same = IntensityStats(clip=float(t1n.max()) + 1, mean=100.0, std=50.0)
+    stats = dict.fromkeys(("t1n", "t1c", "t2w", "t2f"), same)
+    synthesiser = Synthesiser(_Recorder(CONFIG), stats)  # type: ignore[arg-type]
+    out = synthesiser.synthesise(case)["t1c"]
+    expected = np.where(t1n > 0, np.maximum(t1n, 0), 0)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-3)
+
+
+def test_case_without_any_sequence_is_refused(
+    tmp_path: Path, model_dir: Path, cohort: Path
+) -> None:
+    case_dir = _drop(cohort, tmp_path, ("t1n", "t1c", "t2w", "t2f"))
+    code = main(
+        [
+            "synthesize",
+            "--model",
+            str(model_dir),
+            "--case",
+            str(case_dir),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 2
+
+
+def test_cli_reports_mismatched_geometry_in_one_line(
+    tmp_path: Path, model_dir: Path, cohort: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_dir = _drop(cohort, tmp_path, ("t1c",))
+    files = scan_cases(case_dir)[0]
+    moved = load_volume(files.sequences["t2w"])
+    moved.affine[0, 3] += 5.0
+    save_volume(moved, files.sequences["t2w"])
+    code = main(
+        [
+            "synthesize",
+            "--model",
+            str(model_dir),
+            "--case",
+            str(case_dir),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert "t2w" in err
+    assert "affine differs" in err
+
+
+def test_cli_completes_a_cohort_with_two_views(
+    tmp_path: Path, model_dir: Path, cohort: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _drop(cohort, tmp_path / "in", ("t2f",), index=0)
+    _drop(cohort, tmp_path / "in", ("t1n", "t2w"), index=3)
+    code = main(
+        [
+            "synthesize",
+            "--model",
+            str(model_dir),
+            "--cohort",
+            str(tmp_path / "in"),
+            "--out",
+            str(tmp_path / "out"),
+            "--views",
+            "axial,sagittal",
+        ]
+    )
+    assert code == 0
+    assert "wrote 3 volumes" in capsys.readouterr().out
+    assert all(case.missing == () for case in scan_cases(tmp_path / "out"))
+
+
+def test_slices_larger_than_the_model_are_refused(cohort: Path) -> None:
+    small = GeneratorConfig(image_size=64, base_channels=8, channel_mults=(1, 2), infuser_heads=4)
+    case = load_case(scan_cases(cohort)[0])
+    del case.images["t1c"]
+    synthesiser = Synthesiser(HFGANGenerator(small).eval(), dict(BRASYN25))
+    with pytest.raises(ConfigError, match="do not fit"):
+        synthesiser.synthesise(case)
+    case.images.clear()
+    with pytest.raises(NothingToSynthesiseError):
+        synthesiser.synthesise(case)

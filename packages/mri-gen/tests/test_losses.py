@@ -1,0 +1,131 @@
+"""Loss terms against float64 references and skimage, and the denominator bug kept out."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from skimage.metrics import structural_similarity
+
+from mri_gen.errors import ConfigError, MissingExtraError
+from mri_gen.hfgan import segmenter
+from mri_gen.hfgan.losses import LossWeights, feature_loss, ssim_loss
+from mri_gen.hfgan.ssim import REGION_EPS, region_mean, ssim_map
+
+
+def test_ssim_map_matches_skimage_away_from_the_border() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(48, 48))
+    pred = ref + 0.3 * rng.normal(size=(48, 48))
+    span = float(ref.max() - ref.min())
+    _, expected = structural_similarity(  # type: ignore[no-untyped-call]
+        pred,
+        ref,
+        data_range=span,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        full=True,
+    )
+    ours = ssim_map(
+        torch.from_numpy(pred)[None, None],
+        torch.from_numpy(ref)[None, None],
+        torch.tensor([span], dtype=torch.float64),
+    )[0, 0].numpy()
+    inner = (slice(6, -6), slice(6, -6))
+    np.testing.assert_allclose(ours[inner], expected[inner], rtol=1e-6, atol=1e-8)
+
+
+def test_ssim_of_an_image_with_itself_is_one() -> None:
+    x = torch.randn(2, 1, 24, 24, dtype=torch.float64)
+    torch.testing.assert_close(ssim_map(x, x, torch.tensor([3.0, 3.0])), torch.ones_like(x))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    fraction=st.floats(0.0, 1.0),
+)
+def test_region_mean_is_the_mean_over_the_region(seed: int, fraction: float) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(3, 1, 16, 16))
+    mask = rng.random(size=(3, 1, 16, 16)) < fraction
+    got = region_mean(torch.from_numpy(values), torch.from_numpy(mask)).numpy()
+    for i in range(3):
+        region = values[i][mask[i]]
+        expected = region.sum() / (region.size + REGION_EPS)
+        assert got[i] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+        if region.size:
+            assert got[i] == pytest.approx(region.mean(), rel=1e-3)
+
+
+def test_healthy_term_is_not_shrunk_by_a_1e3_denominator() -> None:
+    """The reference added 1e3 to the pixel count; a 10-pixel region would score ~1 % of truth."""
+    values = torch.full((1, 1, 8, 8), 0.5)
+    mask = torch.zeros(1, 1, 8, 8, dtype=torch.bool)
+    mask[0, 0, :2, :5] = True
+    assert float(region_mean(values, mask)) == pytest.approx(0.5, rel=1e-3)
+    assert REGION_EPS == 1e-3
+
+
+def test_dual_ssim_weights_healthy_and_tumour_equally() -> None:
+    torch.manual_seed(0)
+    ref = torch.randn(1, 1, 32, 32, dtype=torch.float64)
+    pred = ref + 0.5 * torch.randn_like(ref)
+    brain = torch.ones_like(ref, dtype=torch.bool)
+    tumour = torch.zeros_like(brain)
+    tumour[..., 10:14, 10:14] = True
+    dissimilarity = 1 - ssim_map(pred, ref, (ref.max() - ref.min()).reshape(1))
+    healthy = dissimilarity[~tumour].mean()
+    lesion = dissimilarity[tumour].mean()
+    got = ssim_loss(pred, ref, brain, tumour, "dual")
+    assert float(got) == pytest.approx(float(0.5 * healthy + 0.5 * lesion), rel=1e-4)
+    whole = ssim_loss(pred, ref, brain, tumour, "whole")
+    assert float(whole) == pytest.approx(float(dissimilarity.mean()), rel=1e-4)
+    assert abs(float(got) - float(whole)) > 1e-3
+
+
+def test_ssim_loss_ignores_the_background() -> None:
+    ref = torch.randn(1, 1, 32, 32)
+    pred = ref.clone()
+    brain = torch.zeros_like(ref, dtype=torch.bool)
+    brain[..., 8:24, 8:24] = True
+    pred[~brain] = torch.randn(int((~brain).sum()))
+    inside = ssim_loss(pred, ref, brain, None, "whole")
+    everywhere = ssim_loss(pred, ref, torch.ones_like(brain), None, "whole")
+    assert float(inside) < float(everywhere)
+
+
+def test_feature_loss_is_one_minus_cosine() -> None:
+    a = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    b = torch.tensor([[0.0, 1.0], [2.0, 2.0]])
+    assert float(feature_loss(a, b)) == pytest.approx(0.5)
+
+
+def test_loss_weights_default_to_the_thesis_and_parse_overrides() -> None:
+    weights = LossWeights()
+    assert (weights.l1, weights.adv, weights.cls, weights.feat, weights.cycle, weights.ssim) == (
+        10.0,
+        0.25,
+        0.25,
+        1.0,
+        1.0,
+        5.0,
+    )
+    parsed = LossWeights.parse("adv=0, ssim=2,ssim_regions=whole")
+    assert (parsed.adv, parsed.ssim, parsed.l1) == (0, 2, 10)
+    assert "adv" not in parsed.enabled()
+    with pytest.raises(ConfigError, match="bad loss weight"):
+        LossWeights.parse("l2=1")
+    with pytest.raises(ConfigError, match=">= 0"):
+        LossWeights(l1=-1)
+
+
+def test_tversky_term_without_mri_seg_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mri_seg.losses", None)
+    with pytest.raises(MissingExtraError, match=r'pip install "mri-gen\[seg\]"'):
+        segmenter.require_segmenter()

@@ -1,0 +1,168 @@
+"""Training: it learns, it is reproducible, it resumes exactly, and its utilities are right."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from mri_gen.errors import CheckpointError
+from mri_gen.hfgan.config import HFGANConfig
+from mri_gen.hfgan.losses import LossWeights
+from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig, pick_one, random_available
+from mri_gen.training.checkpoint import load_state, save_state
+from mri_gen.training.distributed import init_distributed
+from mri_gen.training.ema import EMA
+from mri_gen.training.loss_log import LossLog
+from mri_gen.training.schedule import scaled_learning_rate, warmup_cosine_factor
+
+ENV = init_distributed("cpu")
+
+
+def _slices(count: int = 4, size: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Phantom slices: a disc whose four "sequences" are monotonic functions of one another."""
+    generator = torch.Generator().manual_seed(seed)
+    grid = torch.linspace(-1, 1, size)
+    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+    images = []
+    for _ in range(count):
+        centre = torch.rand(2, generator=generator) * 0.4 - 0.2
+        radius = ((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2).sqrt()
+        brain = radius < 0.8
+        base = torch.cos(3 * radius) + 0.5 * torch.sin(4 * xx)
+        channels = [base, 0.2 - 0.8 * base, base + 0.5 * base**3, torch.tanh(2 * base)]
+        images.append(torch.stack([torch.where(brain, c, torch.tensor(-1.0)) for c in channels]))
+    labels = torch.zeros(count, size, size, dtype=torch.long)
+    labels[:, 12:16, 12:16] = 2
+    return {"image": torch.stack(images), "labels": labels, "view": torch.full((count,), 2)}
+
+
+def test_every_term_is_computed_and_logged(small: HFGANConfig) -> None:
+    trainer = HFGANTrainer(small, TrainConfig(steps=2, batch_size=2), ENV)
+    logged = trainer.step(_slices(2))
+    assert set(logged) == {"l1", "adv", "cls", "feat", "cycle", "ssim", "g_total", "d_total", "lr"}
+    weights = LossWeights()
+    total = sum(getattr(weights, name) * logged[name] for name in weights.terms() if name in logged)
+    assert logged["g_total"] == pytest.approx(total, rel=1e-4)
+
+
+def test_tiny_model_overfits_a_handful_of_slices(small: HFGANConfig) -> None:
+    """L1 alone (the GAN terms make the curve noisy) must fall by a large factor in 60 steps."""
+    weights = LossWeights(adv=0, cls=0, cycle=0, feat=0, ssim=0)
+    train = TrainConfig(
+        steps=1000, batch_size=4, base_lr=1e-3, base_batch=4, warmup_steps=2, weights=weights
+    )
+    trainer = HFGANTrainer(small, train, ENV)
+    batch = _slices()
+    first = trainer.step(batch)["l1"]
+    history = [trainer.step(batch)["l1"] for _ in range(60)]
+    assert min(history[-5:]) < first / 4
+
+
+def test_same_seed_same_weights_after_steps(small: HFGANConfig) -> None:
+    def run(seed: int) -> list[torch.Tensor]:
+        trainer = HFGANTrainer(small, TrainConfig(steps=3, batch_size=2, seed=seed), ENV)
+        for _ in range(2):
+            trainer.step(_slices(2))
+        return [p.detach().clone() for p in trainer.parameters()]
+
+    a, b, c = run(0), run(0), run(1)
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(torch.equal(x, y) for x, y in zip(a, c, strict=True))
+
+
+def test_state_round_trip_continues_bit_for_bit(small: HFGANConfig, tmp_path: Path) -> None:
+    train = TrainConfig(steps=4, batch_size=2, ema_decay=0.9)
+    straight = HFGANTrainer(small, train, ENV)
+    for step in range(4):
+        straight.step(_slices(2, seed=step))
+    interrupted = HFGANTrainer(small, train, ENV)
+    for step in range(2):
+        interrupted.step(_slices(2, seed=step))
+    save_state(interrupted.state_dict(), tmp_path / "state.pt")
+    resumed = HFGANTrainer(small, train, ENV)
+    resumed.load_state_dict(load_state(tmp_path / "state.pt"))
+    for step in range(2, 4):
+        resumed.step(_slices(2, seed=step))
+    for x, y in zip(straight.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(x, y)
+    assert resumed.ema is not None
+    assert straight.ema is not None
+    for x, y in zip(straight.ema.shadow.parameters(), resumed.ema.shadow.parameters(), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_switched_off_terms_are_not_computed(small: HFGANConfig) -> None:
+    weights = LossWeights(adv=0, cls=0, cycle=0, feat=0, ssim=0)
+    trainer = HFGANTrainer(small, TrainConfig(steps=1, batch_size=2, weights=weights), ENV)
+    logged = trainer.step(_slices(2))
+    assert set(logged) == {"l1", "g_total", "lr"}
+    assert logged["g_total"] == pytest.approx(10 * logged["l1"], rel=1e-5)
+
+
+def test_bf16_and_channels_last_train(small: HFGANConfig) -> None:
+    train = TrainConfig(steps=1, batch_size=2, bf16=True, channels_last=True)
+    logged = HFGANTrainer(small, train, ENV).step(_slices(2))
+    assert all(math.isfinite(v) for v in logged.values())
+
+
+def test_random_subsets_cover_every_non_empty_subset_and_never_the_target() -> None:
+    generator = torch.Generator().manual_seed(0)
+    available = random_available(4000, 4, 2, generator)
+    assert not available[:, 2].any()
+    assert available.any(dim=1).all()
+    codes = {tuple(row.tolist()) for row in available}
+    assert len(codes) == 7
+    picked = pick_one(available, generator)
+    assert available[torch.arange(4000), picked].all()
+
+
+def test_linear_scaling_and_warmup_cosine() -> None:
+    assert scaled_learning_rate(5e-4, 16) == pytest.approx(1.25e-4)
+    factors = [warmup_cosine_factor(s, 4, 20) for s in range(25)]
+    assert factors[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert factors[4] == pytest.approx(1.0)
+    assert factors[12] == pytest.approx(0.5 * (1 + math.cos(math.pi * 8 / 16)))
+    assert factors[20:] == pytest.approx([0.0] * 5)
+    assert all(a >= b for a, b in itertools.pairwise(factors[4:]))
+
+
+def test_ema_follows_the_formula() -> None:
+    model = torch.nn.Linear(2, 1)
+    ema = EMA(model, decay=0.75)
+    before = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(4.0)
+    ema.update(model)
+    torch.testing.assert_close(ema.shadow.weight, 0.75 * before + 0.25 * (before + 4.0))
+    with pytest.raises(ValueError, match="decay"):
+        EMA(model, decay=1.0)
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+def test_state_loading_refuses_pickled_objects(tmp_path: Path) -> None:
+    path = tmp_path / "state.pt"
+    torch.save({"step": 1, "object": replace}, path)
+    with pytest.raises(CheckpointError, match="cannot read the training state"):
+        load_state(path)
+    path.write_bytes(pickle.dumps("x")[:3])
+    with pytest.raises(CheckpointError, match=str(path)):
+        load_state(path)
+    with pytest.raises(CheckpointError, match="no training state"):
+        load_state(tmp_path / "absent.pt")
+
+
+def test_loss_log_appends_rows_and_refuses_unknown_columns(tmp_path: Path) -> None:
+    path = tmp_path / "losses.csv"
+    with LossLog(path, ["l1", "g_total"]) as log:
+        log.write(1, {"l1": 0.5, "g_total": 5.0})
+    with LossLog(path, ["l1", "g_total"]) as log:
+        log.write(2, {"l1": 0.25})
+        with pytest.raises(KeyError, match="adv"):
+            log.write(3, {"adv": 1.0})
+    assert path.read_text().splitlines() == ["step,l1,g_total", "1,0.5,5", "2,0.25,"]
