@@ -14,6 +14,7 @@ from scipy import ndimage
 from skimage.metrics import structural_similarity
 from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
 
+from mri_metrics import similarity
 from mri_metrics.errors import MetricInputError, NonFiniteError, NotBinaryError, ShapeMismatchError
 from mri_metrics.similarity import brasyn_normalise, gaussian_window, region_mask, ssim, ssim_map
 
@@ -127,6 +128,51 @@ def test_mask_average_equals_brute_force_on_the_full_map() -> None:
         assert ssim(pred, ref, mask=mask, data_range=900.0) == pytest.approx(
             float(full[mask].mean()), abs=1e-12
         )
+
+
+def test_mask_spanning_many_slabs_equals_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An irregular brain-like mask over many slabs (some holding no voxel), as a whole-map
+    average; the result is the same on one thread or several, to the last bit."""
+    ref, brain, tumour = _brain_phantom((60, 44, 36), 12)
+    rng = np.random.default_rng(13)
+    pred = np.where(brain > 0, ref + rng.normal(0, 120, ref.shape), 0.0)
+    mask = brain.astype(bool)
+    mask[20:36] = False  # one empty slab in the middle
+    mask |= tumour.astype(bool)
+    mask[0, 0, 0] = mask[59, 43, 35] = True  # corner voxels: windows mirrored at the border
+    full = ssim_map(pred, ref, data_range=3000.0)
+    expected = float(full[mask].mean())
+    results = []
+    for workers in (1, 2, 3):
+        monkeypatch.setattr(similarity, "WORKERS", workers)
+        results.append(ssim(pred, ref, mask=mask, data_range=3000.0))
+    assert results[0] == pytest.approx(expected, abs=1e-12)
+    assert results[1] == results[0]
+    assert results[2] == results[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int16, np.uint16])
+def test_any_real_dtype_scores_as_its_float64_values(dtype: type[np.generic]) -> None:
+    """Images are converted slab by slab; the score is that of the float64 values."""
+    ref, brain, _ = _brain_phantom((40, 36, 30), 14)
+    rng = np.random.default_rng(15)
+    pred = np.where(brain > 0, ref + rng.normal(0, 200, ref.shape), 0.0).clip(0, 30000)
+    pred_t, ref_t = pred.astype(dtype), ref.astype(dtype)
+    as_float = pred_t.astype(np.float64), ref_t.astype(np.float64)
+    for kwargs in ({"mask": brain}, {"profile": "torchmetrics"}, {}):
+        expected = ssim(*as_float, **kwargs)
+        assert ssim(pred_t, ref_t, **kwargs) == pytest.approx(expected, abs=1e-13)
+
+
+def test_integer_range_does_not_wrap() -> None:
+    """int16 max - min overflows in int16; the data range is taken in float64."""
+    ref = np.zeros((20, 20), dtype=np.int16)
+    ref[:10] = -30000
+    ref[10:] = 30000
+    ref[5:15, 5:15] = 1000
+    pred = ref.copy()
+    pred[8:12, 8:12] = 0
+    assert ssim(pred, ref) == pytest.approx(ssim(pred.astype(float), ref.astype(float)), abs=1e-15)
 
 
 def test_gaussian_window_matches_scipy_gaussian_filter() -> None:

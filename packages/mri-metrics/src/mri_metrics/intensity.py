@@ -14,6 +14,7 @@ they use the same rule.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,13 +69,17 @@ def mae(pred: npt.ArrayLike, ref: npt.ArrayLike, *, mask: npt.ArrayLike | None =
     return float(np.mean(np.abs(p - r)))
 
 
-def resolve_data_range(data_range: float | None, ref_values: FloatArray) -> float:
+def resolve_data_range(data_range: float | None, ref_values: npt.NDArray[Any]) -> float:
     """Return the explicit ``data_range``, or the reference's max - min when it is ``None``.
 
     Raises:
         MetricInputError: the range is not positive and finite (e.g. a constant reference).
     """
-    value = float(np.max(ref_values) - np.min(ref_values)) if data_range is None else data_range
+    if data_range is None:
+        # In float64: max - min in an integer image's own dtype can wrap around.
+        value = float(np.max(ref_values)) - float(np.min(ref_values))
+    else:
+        value = data_range
     if not (math.isfinite(value) and value > 0):
         source = "the reference's max - min" if data_range is None else "data_range"
         raise MetricInputError(

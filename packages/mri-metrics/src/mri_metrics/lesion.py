@@ -16,9 +16,15 @@ lesion, and they disagree on many realistic cases:
   separately as TP/FP/FN counts, F1 (recognition quality) and panoptic quality.
 
 Both work on the bounding box of the two masks (plus the dilation reach), never the full volume,
-and the per-lesion distances come from :func:`mri_metrics.surface.hd95` on a crop around the
-lesion (it pads the crop with background, so a lesion on the volume border keeps its surface).
-A case with a dozen metastases thus costs little more than one with a single tumour.
+and the per-lesion distances come from :func:`mri_metrics.surface.surface_distances` on a crop
+around the lesion (it pads the crop with background, so a lesion on the volume border keeps its
+surface). A case with a dozen metastases thus costs little more than one with a single tumour.
+
+When one lesion is scored against the whole prediction (a single reference lesion whose
+matched components are all the predicted ones; a single one-to-one pair of single components),
+its masks are the whole region's masks, and distances already computed for the whole region
+(``region_distances``, same surface and spacing) are the lesion's, to the last bit: surface
+distances depend only on the masks, not on the crop they are computed in. They are reused then.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
 from mri_metrics._inputs import as_mask, as_spacing, check_same_shape
-from mri_metrics.surface import HausdorffMethod, Surface, hd95, surface_distances
+from mri_metrics.surface import HausdorffMethod, Surface, SurfaceDistances, surface_distances
 
 __all__ = [
     "BRATS2023_HD95_PENALTY",
@@ -213,6 +219,17 @@ def _crop_box(mask: BoolArray, margin: int) -> Slices | None:
     return tuple(box)
 
 
+def _reusable(
+    region_distances: SurfaceDistances | None, surface: Surface, spacing: tuple[float, ...]
+) -> SurfaceDistances | None:
+    """``region_distances`` if they were measured on ``surface`` with ``spacing``, else None."""
+    if region_distances is None:
+        return None
+    if region_distances.surface != surface or region_distances.spacing != spacing:
+        return None
+    return region_distances
+
+
 def _union_box(a: Slices | None, b: Slices | None) -> Slices:
     if a is None or b is None:
         known = a if b is None else b
@@ -230,6 +247,7 @@ def brats2023_lesion_scores(
     dilation_iterations: int = 3,
     volume_threshold_mm3: float = 50.0,
     penalty_hd95: float = BRATS2023_HD95_PENALTY,
+    region_distances: SurfaceDistances | None = None,
 ) -> BratsLesionResult:
     """Score ``pred`` against ``ref`` with the BraTS 2023 lesion-wise algorithm.
 
@@ -240,8 +258,12 @@ def brats2023_lesion_scores(
         volume_threshold_mm3: lesions with a volume at or below this are dropped
             (50 for GLI, SSA, PED and MEN; 2 for MET).
         penalty_hd95: HD95 of a missed lesion or a false positive.
+        region_distances: ``surface_distances(pred, ref, spacing=spacing, surface="surfel")``
+            if the caller has it already; a lesion whose masks are the whole masks reuses it.
+            Distances measured on another surface or with another spacing are ignored.
     """
     p, r, sp = _inputs(pred, ref, spacing)
+    whole = _reusable(region_distances, "surfel", sp)
     if dilation_iterations < 0:
         raise ValueError(f"dilation_iterations must be >= 0, got {dilation_iterations}")
     voxel_volume = math.prod(sp)
@@ -289,7 +311,14 @@ def brats2023_lesion_scores(
         union = np.isin(pred_cc[zone_box], comps)
         inter = int(np.count_nonzero(lesion & union))
         dice = 2 * inter / (int(lesion_voxels[lesion_id]) + int(np.count_nonzero(union)))
-        distance = hd95(union, lesion, spacing=sp, method="surfel")
+        if whole is not None and n_zones == 1 and len(comps) == n_pred:
+            # The only lesion holds every reference voxel and its components every predicted
+            # one: its masks are the region's, and so are its distances.
+            distance = whole.hausdorff(95.0, "surfel")
+        else:
+            distance = surface_distances(union, lesion, spacing=sp, surface="surfel").hausdorff(
+                95.0, "surfel"
+            )
         lesions.append(
             LesionScore(lesion_id, volume, comps, dice, distance, volume > volume_threshold_mm3)
         )
@@ -312,6 +341,7 @@ def matched_lesion_scores(
     matching_threshold: float = 0.0,
     hd95_method: HausdorffMethod = "pooled",
     nsd_tolerance_mm: float | None = None,
+    region_distances: SurfaceDistances | None = None,
 ) -> MatchedLesionResult:
     """Pair lesions one-to-one (Hungarian on ``1 - DSC``) and score the true positives.
 
@@ -327,8 +357,13 @@ def matched_lesion_scores(
             panoptica uses ``"pooled"`` on border voxels.
         nsd_tolerance_mm: also score each pair's normalised surface Dice at this tolerance
             (mean of the two directed fractions on border voxels, as panoptica computes it).
+        region_distances: ``surface_distances(pred, ref, spacing=spacing, surface=...)`` on
+            the surface ``hd95_method`` needs, if the caller has it already; reused when the
+            only pair is the only reference lesion with the only predicted component.
     """
     p, r, sp = _inputs(pred, ref, spacing)
+    surface: Surface = "surfel" if hd95_method == "surfel" else "voxel"
+    whole = _reusable(region_distances, surface, sp)
     voxel_volume = math.prod(sp)
     box = _crop_box(p | r, 0)
     if box is None:
@@ -358,10 +393,12 @@ def matched_lesion_scores(
         pair_box = _union_box(ref_boxes[rid - 1], pred_boxes[pid - 1])
         overlap = int(inter[(ref_idx == rid) & (pred_idx == pid)][0])
         total = int(ref_size[rid]) + int(pred_size[pid])
-        surface: Surface = "surfel" if hd95_method == "surfel" else "voxel"
-        distances = surface_distances(
-            pred_cc[pair_box] == pid, ref_cc[pair_box] == rid, spacing=sp, surface=surface
-        )
+        if whole is not None and n_ref == 1 and n_pred == 1:
+            distances = whole
+        else:
+            distances = surface_distances(
+                pred_cc[pair_box] == pid, ref_cc[pair_box] == rid, spacing=sp, surface=surface
+            )
         pairs.append(
             MatchedPair(
                 ref_id=rid,
@@ -451,6 +488,7 @@ def brats_mets_scores(
     penalty_hd95: float = BRATS_EVALUATION_HD95_PENALTY,
     matching_threshold: float = 1e-6,
     nsd_tolerance_mm: float | None = None,
+    region_distances: SurfaceDistances | None = None,
 ) -> MetsLesionResult:
     """Score one region as brats-evaluation's ``mets`` result parser does.
 
@@ -465,6 +503,8 @@ def brats_mets_scores(
             configurations use ``1e-6``).
         nsd_tolerance_mm: NSD tolerance per lesion; default the finest voxel spacing, which is
             what panoptica uses when given the spacing.
+        region_distances: border-voxel distances of the whole masks, if the caller has them
+            (see :func:`matched_lesion_scores`).
     """
     p, r, sp = _inputs(pred, ref, spacing)
     tolerance = min(sp) if nsd_tolerance_mm is None else nsd_tolerance_mm
@@ -475,6 +515,7 @@ def brats_mets_scores(
         matching_threshold=matching_threshold,
         hd95_method="pooled",
         nsd_tolerance_mm=tolerance,
+        region_distances=region_distances,
     )
     by_ref = {pair.ref_id: pair for pair in matched.pairs}
     dices: list[float] = []

@@ -28,7 +28,7 @@ from mri_metrics._inputs import as_spacing, check_same_shape
 from mri_metrics.lesion import brats2023_lesion_scores, brats_mets_scores, matched_lesion_scores
 from mri_metrics.profiles import EmptyMaskError, EmptyPolicy, LesionSettings, Profile, get_profile
 from mri_metrics.regions import LabelConvention, region_masks
-from mri_metrics.surface import _union_box, surface_distances
+from mri_metrics.surface import SurfaceDistances, _union_box, surface_distances
 
 __all__ = ["score_region", "score_segmentation"]
 
@@ -71,6 +71,7 @@ def _lesion_scores(
     ref: npt.NDArray[np.bool_],
     spacing: tuple[float, ...],
     settings: LesionSettings,
+    region_distances: SurfaceDistances | None,
 ) -> dict[str, float]:
     if settings.algorithm == "brats2023":
         result = brats2023_lesion_scores(
@@ -80,6 +81,7 @@ def _lesion_scores(
             dilation_iterations=settings.dilation_iterations,
             volume_threshold_mm3=settings.volume_threshold_mm3,
             penalty_hd95=settings.penalty_hd95,
+            region_distances=region_distances,
         )
         counted = [lesion for lesion in result.lesions if lesion.counted]
         detected = sum(1 for lesion in counted if lesion.matched)
@@ -99,6 +101,7 @@ def _lesion_scores(
             overlap_threshold=settings.overlap_threshold,
             penalty_hd95=settings.penalty_hd95,
             matching_threshold=settings.matching_threshold,
+            region_distances=region_distances,
         )
         return {
             "lesion_dice": mets.dice,
@@ -120,6 +123,7 @@ def _lesion_scores(
         matching_threshold=settings.matching_threshold,
         hd95_method=settings.hd95_method,
         nsd_tolerance_mm=min(spacing) if settings.lesion_nsd else None,
+        region_distances=region_distances,
     )
     no_tp = matched.tp == 0 and matched.fp + matched.fn > 0
     scores = {
@@ -157,6 +161,7 @@ def score_region(
     n_pred, n_ref = int(np.count_nonzero(pred)), int(np.count_nonzero(ref))
     inter = int(np.count_nonzero(pred & ref))
     disjoint = inter == 0 and profile.empty.disjoint_as_one_empty
+    distances = None
     if n_pred == 0 or n_ref == 0 or disjoint:
         scores = _empty_scores(n_pred, n_ref, profile.empty, profile, region)
     else:
@@ -168,7 +173,9 @@ def score_region(
         for tol in profile.nsd_tolerances_mm:
             scores[_nsd_key(tol)] = distances.nsd(tol, profile.nsd_method)
     if profile.lesion is not None:
-        scores.update(_lesion_scores(pred, ref, spacing, profile.lesion))
+        # A lesion that is the whole region reuses these distances where surface and spacing
+        # agree (see mri_metrics.lesion).
+        scores.update(_lesion_scores(pred, ref, spacing, profile.lesion, distances))
     return scores
 
 

@@ -20,19 +20,24 @@ Profiles reproduce the peers' conventions exactly:
 - ``"brasyn"``: BraSyn's official score: each volume clipped to its own 0.5–99.5 percentiles and
   scaled to [0, 1], multiplied by the region mask, then torchmetrics' SSIM with data range 1.
 
-Filtering is separable (one 1D correlation per axis) in float64, and only on the part of the
-image that the requested voxels' windows cover (the mask's bounding box plus the window radius).
+Filtering is separable (one valid-mode 1D correlation per axis, as small banded matrix products:
+:mod:`mri_metrics._banded`) in float64, and only on the part of the image that the requested
+voxels' windows cover: the mask's bounding box is cut into slabs, each shrunk to the mask voxels
+it holds and grown by the window radius, and the slabs are filtered on parallel threads.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal, get_args
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar, get_args
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
+from mri_metrics._banded import correlate_valid
 from mri_metrics._inputs import as_mask, check_finite, check_same_shape
 from mri_metrics.errors import MetricInputError
 from mri_metrics.intensity import resolve_data_range
@@ -47,9 +52,19 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+RealArray = npt.NDArray[np.floating[Any] | np.integer[Any] | np.bool_]
 BoolArray = npt.NDArray[np.bool_]
 SsimProfile = Literal["mri-suite", "skimage", "monai", "torchmetrics", "brasyn"]
 Region = Literal["brain", "tumour", "healthy"]
+
+_T = TypeVar("_T")
+
+#: Rows of the first axis filtered together: a slab's buffers stay a few tens of MB, and the
+#: slabs are the units of work shared between threads.
+SLAB = 16
+#: Threads that filter slabs at once: the machine's cores, at most four (each thread holds one
+#: slab's buffers).
+WORKERS = min(4, os.cpu_count() or 1)
 
 #: Percentiles BraSyn clips each volume to before scaling it to [0, 1].
 BRASYN_PERCENTILES = (0.5, 99.5)
@@ -67,6 +82,11 @@ def gaussian_window(win_size: int, sigma: float) -> FloatArray:
     return weights
 
 
+def _span(values: RealArray) -> float:
+    """max - min in float64 (an integer image's own dtype could wrap around)."""
+    return float(values.max()) - float(values.min())
+
+
 def _window(win_size: int, sigma: float, gaussian: bool) -> FloatArray:
     if win_size < 3 or win_size % 2 == 0:
         raise MetricInputError(f"win_size must be an odd integer >= 3, got {win_size}")
@@ -77,7 +97,12 @@ def _window(win_size: int, sigma: float, gaussian: bool) -> FloatArray:
     return gaussian_window(win_size, sigma)
 
 
-def _image_pair(pred: npt.ArrayLike, ref: npt.ArrayLike, win_size: int) -> tuple[FloatArray, ...]:
+def _image_pair(pred: npt.ArrayLike, ref: npt.ArrayLike, win_size: int) -> tuple[RealArray, ...]:
+    """Return the validated images in their own dtype.
+
+    Each slab is converted to float64 when it is filtered, so a float32 or integer volume is
+    never copied whole.
+    """
     pred_arr = np.asarray(pred)
     ref_arr = np.asarray(ref)
     check_same_shape(pred_arr, ref_arr, ("pred", "ref"))
@@ -89,11 +114,44 @@ def _image_pair(pred: npt.ArrayLike, ref: npt.ArrayLike, win_size: int) -> tuple
         )
     check_finite(pred_arr, "pred")
     check_finite(ref_arr, "ref")
-    return pred_arr.astype(np.float64, copy=False), ref_arr.astype(np.float64, copy=False)
+    return _real(pred_arr), _real(ref_arr)
+
+
+def _real(values: npt.NDArray[Any]) -> RealArray:
+    """Integer, boolean and floating images as they are; anything else converted to float64."""
+    if values.dtype.kind in "biuf":
+        return values
+    converted: FloatArray = values.astype(np.float64)
+    return converted
+
+
+def _slabs(box: tuple[slice, ...], region: BoolArray | None) -> list[tuple[slice, ...]]:
+    """Cut ``box`` into slabs of :data:`SLAB` rows along the first axis.
+
+    With a ``region``, each slab shrinks to the bounding box of the region voxels it holds and
+    slabs holding none are dropped: a brain is roughly an ellipsoid, so the slabs near its poles
+    are much smaller than the brain's bounding box, and the filtering cost follows.
+    """
+    first, rest = box[0], box[1:]
+    inside = None if region is None else region[box]
+    slabs = []
+    for start in range(first.start, first.stop, SLAB):
+        stop = min(start + SLAB, first.stop)
+        if inside is None:
+            slabs.append((slice(start, stop), *rest))
+            continue
+        footprint = np.asarray(inside[start - first.start : stop - first.start].any(axis=0))
+        if footprint.any():
+            tight = _bounding_box(footprint)
+            shifted = (
+                slice(s.start + t.start, s.start + t.stop) for s, t in zip(rest, tight, strict=True)
+            )
+            slabs.append((slice(start, stop), *shifted))
+    return slabs
 
 
 def _box_moments(
-    x: FloatArray, y: FloatArray, box: tuple[slice, ...], kernel: FloatArray
+    x: RealArray, y: RealArray, box: tuple[slice, ...], kernel: FloatArray
 ) -> tuple[FloatArray, float]:
     """Window moments of the voxels in ``box`` (in-bounds slices), and the centring offset.
 
@@ -103,8 +161,8 @@ def _box_moments(
     Only var(x) + var(y) enters SSIM, so one filter of x² + y² replaces two.
 
     The box is cut out with the window radius around it (mirror-padded where that crosses the
-    image border, like torch's ``reflect`` padding), then each axis is correlated and trimmed
-    back, so only voxels the box needs are ever filtered; two buffers are reused throughout.
+    image border, like torch's ``reflect`` padding), then each axis is correlated in valid mode
+    (:func:`~mri_metrics._banded.correlate_valid`), so only voxels the box needs are filtered.
     """
     radius = (kernel.size - 1) // 2
     inner: list[slice] = []
@@ -118,20 +176,15 @@ def _box_moments(
     xs, ys = x[cut], y[cut]
     if any(p != (0, 0) for p in pads):
         xs, ys = np.pad(xs, pads, mode="reflect"), np.pad(ys, pads, mode="reflect")
-    centre = float(ys.mean())
-    buffers = (np.empty((4, *xs.shape)), np.empty((4, *xs.shape)))
-    moments = buffers[0]
-    np.subtract(xs, centre, out=moments[0])
-    np.subtract(ys, centre, out=moments[1])
+    centre = float(ys.mean(dtype=np.float64))
+    moments = np.empty((4, *xs.shape))
+    np.subtract(xs, centre, out=moments[0], dtype=np.float64)
+    np.subtract(ys, centre, out=moments[1], dtype=np.float64)
     np.multiply(moments[0], moments[0], out=moments[2])
     moments[2] += moments[1] * moments[1]
     np.multiply(moments[0], moments[1], out=moments[3])
     for axis in range(1, moments.ndim):
-        target = buffers[axis % 2][tuple(slice(0, n) for n in moments.shape)]
-        ndimage.correlate1d(moments, kernel, axis=axis, output=target, mode="nearest")
-        trim = [slice(None)] * target.ndim
-        trim[axis] = slice(radius, target.shape[axis] - radius)
-        moments = target[tuple(trim)]
+        moments = correlate_valid(moments, kernel, axis)
     return moments, centre
 
 
@@ -150,9 +203,23 @@ def _ssim_from_moments(
     return result
 
 
+def _in_parallel(
+    task: Callable[[tuple[slice, ...]], _T], slabs: list[tuple[slice, ...]]
+) -> list[_T]:
+    """Run ``task`` on every slab, on up to :data:`WORKERS` threads, results in slab order.
+
+    The filtering is BLAS products and numpy ufuncs, which release the GIL, so threads use the
+    cores; each slab's result is the same whatever thread computes it.
+    """
+    if len(slabs) < 2 or WORKERS < 2:
+        return [task(slab) for slab in slabs]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(slabs))) as pool:
+        return list(pool.map(task, slabs))
+
+
 def _map_on_box(
-    x: FloatArray,
-    y: FloatArray,
+    x: RealArray,
+    y: RealArray,
     box: tuple[slice, ...],
     kernel: FloatArray,
     c1: float,
@@ -160,8 +227,35 @@ def _map_on_box(
     cov_norm: float,
 ) -> FloatArray:
     """SSIM map of the voxels in ``box``; windows leaving the image see a mirrored image."""
-    moments, centre = _box_moments(x, y, box, kernel)
-    return _ssim_from_moments(moments, centre, c1, c2, cov_norm)
+    slabs = _slabs(box, None)
+
+    def slab_map(slab: tuple[slice, ...]) -> FloatArray:
+        moments, centre = _box_moments(x, y, slab, kernel)
+        return _ssim_from_moments(moments, centre, c1, c2, cov_norm)
+
+    return np.concatenate(_in_parallel(slab_map, slabs), axis=0)
+
+
+def _mean_over_region(
+    x: RealArray,
+    y: RealArray,
+    region: BoolArray,
+    kernel: FloatArray,
+    c1: float,
+    c2: float,
+    cov_norm: float,
+) -> float:
+    """Mean SSIM over the voxels of ``region``; the map is never formed outside it."""
+
+    def slab_sum(slab: tuple[slice, ...]) -> tuple[float, int]:
+        moments, centre = _box_moments(x, y, slab, kernel)
+        inside = region[slab]
+        # The formula on the whole slab is cheaper than gathering four moment images first.
+        local = _ssim_from_moments(moments, centre, c1, c2, cov_norm)[inside]
+        return float(local.sum()), local.size
+
+    sums = _in_parallel(slab_sum, _slabs(_bounding_box(region), region))
+    return math.fsum(total for total, _ in sums) / sum(count for _, count in sums)
 
 
 def _constants(
@@ -238,7 +332,7 @@ def _region_of(mask: npt.ArrayLike, shape: tuple[int, ...]) -> BoolArray:
 
 
 def _brasyn(
-    x: FloatArray, y: FloatArray, mask: BoolArray, kernel: FloatArray, k1: float, k2: float
+    x: RealArray, y: RealArray, mask: BoolArray, kernel: FloatArray, k1: float, k2: float
 ) -> float:
     """Whole-cuboid mean of torchmetrics' SSIM of the normalised, masked volumes.
 
@@ -303,7 +397,7 @@ def ssim(
     if mask is not None and profile != "mri-suite":
         raise MetricInputError(f"profile {profile!r} averages a fixed region and takes no mask")
     if profile == "torchmetrics" and data_range is None:
-        data_range = max(float(np.ptp(x)), float(np.ptp(y)))
+        data_range = max(_span(x), _span(y))
     peak = resolve_data_range(data_range, y)
     c1, c2, cov_norm = _constants(peak, k1, k2, sample_covariance, kernel, x.ndim)
     if profile == "torchmetrics":
@@ -312,10 +406,7 @@ def ssim(
     if mask is None:
         interior = tuple(slice(radius, n - radius) for n in x.shape)
         return float(_map_on_box(x, y, interior, kernel, c1, c2, cov_norm).mean())
-    region = _region_of(mask, x.shape)
-    box = _bounding_box(region)
-    moments, centre = _box_moments(x, y, box, kernel)
-    return float(_ssim_from_moments(moments[:, region[box]], centre, c1, c2, cov_norm).mean())
+    return _mean_over_region(x, y, _region_of(mask, x.shape), kernel, c1, c2, cov_norm)
 
 
 def region_mask(

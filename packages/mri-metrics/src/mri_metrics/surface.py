@@ -175,6 +175,8 @@ class SurfaceDistances:
             (contour length in mm in 2D) for ``surface="surfel"``, 1.0 for border voxels.
         ref_weights: the same for ``ref_to_pred``.
         surface: which surface the elements belong to, ``"voxel"`` or ``"surfel"``.
+        spacing: the voxel size the distances were measured with (empty when not known), so
+            that a caller can tell whether they answer its own question.
     """
 
     pred_to_ref: FloatArray
@@ -182,6 +184,7 @@ class SurfaceDistances:
     pred_weights: FloatArray
     ref_weights: FloatArray
     surface: Surface
+    spacing: tuple[float, ...] = ()
 
     @property
     def any_empty(self) -> bool:
@@ -334,7 +337,7 @@ def surface_distances(
     empty = np.zeros(0)
     box = _union_box(p, r)
     if box is None:
-        return SurfaceDistances(empty, empty, empty, empty, surface)
+        return SurfaceDistances(empty, empty, empty, empty, surface, sampling)
     p_box = np.pad(p[box], 1)
     r_box = np.pad(r[box], 1)
     if surface == "voxel":
@@ -355,6 +358,7 @@ def surface_distances(
         pred_weights=p_weights,
         ref_weights=r_weights,
         surface=surface,
+        spacing=sampling,
     )
 
 
