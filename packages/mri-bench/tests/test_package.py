@@ -33,3 +33,14 @@ def test_module_entry_point_prints_version() -> None:
         [sys.executable, "-m", "mri_bench", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == f"mri-bench {mri_bench.__version__}"
+
+
+def test_import_does_not_pull_torch_or_the_extras() -> None:
+    code = (
+        "import sys, mri_bench; "
+        "print(sorted(m for m in ('torch', 'mri_gen', 'mri_seg', 'monai') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from mri_bench.reference import SequenceReference, estimate_reference, unit_scale
 
-CaseFactory = Callable[[np.random.Generator], dict[str, np.ndarray]]
+Array = np.ndarray[Any, np.dtype[np.float64]]
+
+CaseFactory = Callable[[np.random.Generator], dict[str, Array]]
 
 
 def test_correlations_of_one_case_equal_numpy(make_case: CaseFactory) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,3 +130,28 @@ def test_tversky_term_without_mri_seg_names_the_extra(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "mri_seg.losses", None)
     with pytest.raises(MissingExtraError, match=r'pip install "mri-gen\[seg\]"'):
         segmenter.require_segmenter()
+
+
+def test_tversky_term_with_an_mri_seg_segmenter(tmp_path: Path) -> None:
+    """The term runs through a saved mri-seg Segmenter2D: finite, differentiable with respect
+    to the images, and lower for the segmenter's own prediction than for its complement."""
+    from mri_seg import Segmenter2D
+
+    torch.manual_seed(0)
+    network = Segmenter2D(features=(4, 8, 8, 8))
+    network.save_pretrained(tmp_path / "seg")
+    frozen = segmenter.FrozenSegmenter.from_pretrained(tmp_path / "seg")
+    images = torch.randn(2, 4, 32, 32, requires_grad=True)
+    view = torch.tensor([2, 0])
+    names = ["axial", "sagittal"]
+    with torch.no_grad():
+        view_codes, type_codes = network.codes(names, ["gli", "gli"])
+        own = network(images, view_codes, type_codes).argmax(dim=1)
+    loss_own = frozen.loss(images, own, view)
+    loss_other = frozen.loss(images, (own + 1) % 4, view)
+    assert torch.isfinite(loss_own)
+    assert float(loss_own) < float(loss_other)
+    loss_own.backward()
+    assert images.grad is not None
+    assert float(images.grad.abs().sum()) > 0
+    assert all(p.grad is None for p in frozen.network.parameters())

@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Sequence
 
 from mri_bench.__about__ import __version__
+from mri_bench.store import StoreError
 from mri_io.cli_support import make_parser, run
 
 DESCRIPTION = """\
@@ -14,7 +15,7 @@ Run the missing-sequence and cross-centre benchmark and report it.
 Run `mri-bench COMMAND --help` for the options of one command."""
 
 #: Sub-command modules under ``mri_bench.commands``; each has ``register(commands)``.
-COMMANDS = ("demo",)
+COMMANDS = ("run", "report", "scenarios", "merge", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,4 +28,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mri-bench`` console script."""
-    return run(build_parser(), argv)
+    return run(build_parser(), argv, user_errors=(StoreError,))

@@ -1,142 +1,243 @@
-"""The main job on the bundled synthetic cohort.
+"""The main job: the whole benchmark on a synthetic cohort, from nothing, in one command.
 
-Generates a small multi-centre synthetic cohort with mri-io, learns sequence correlations and
-histograms on its training split, removes each sequence of every held-out case in turn
-(the four single-missing scenarios), completes it with each copy strategy, scores the
-completion against the real sequence with mri-metrics (foreground SSIM, PSNR, MAE on the brain
-and the tumour), and writes a results table, statistics and a report with figures.
+1. Generate two synthetic cohorts with mri-io (training and held-out cases; three centres that
+   acquire all four sequences), on a 3 mm grid so everything fits a laptop CPU.
+2. Train the ``tiny`` 3D U-Net (mri-seg) on the complete training cases: the fixed segmenter.
+3. Train the ``tiny`` HF-GAN (mri-gen) on the same cases: the generator.
+4. Run the 15 subset scenarios on the held-out cases with the copy baselines and the
+   generator (:func:`mri_bench.pipeline.run_benchmark`), then write the report. The output
+   folder is the run folder: ``report.md`` lies beside ``cohort/``, ``segmenter/`` and
+   ``generator/``.
+
+Every stage is skipped when its output already exists, so an interrupted demo continues where
+it stopped (the benchmark itself resumes task by task). Stage wall times go to
+``timings.json`` and into the report folder.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-from tqdm import tqdm
-
-from mri_bench.reference import SequenceReference, estimate_reference, unit_scale
+from mri_bench.config import parse_config
+from mri_bench.generators import GEN_EXTRA
+from mri_bench.pipeline import run_benchmark
 from mri_bench.report import write_report
-from mri_bench.strategies import CompletionStrategy, CopyMatched, CopyMostCorrelated
-from mri_io.atomic import atomic_write
-from mri_io.case import Case, load_case
-from mri_io.layouts import scan_cases
-from mri_io.sequences import SEQUENCES
+from mri_bench.segmenter import SEG_EXTRA
+from mri_bench.store import STORE_NAME
+from mri_io.atomic import atomic_write_text
 from mri_io.synthetic import write_cohort
 from mri_io.synthetic.case import AnatomyName
 from mri_io.synthetic.cohort import MANIFEST
-from mri_io.synthetic.grid import GridName
-from mri_metrics import mae, psnr, ssim
+from mri_io.synthetic.grid import FULL_GRID
+
+SEGMENTER_RUN = "segmenter"
+GENERATOR_RUN = "generator"
+CONFIG_NAME = "demo-config.json"
 
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """What the demo generates and how it splits it."""
+    """What the demo generates and how long it trains (defaults: about 15 CPU minutes)."""
 
-    n_cases: int = 20
+    n_train: int = 10
+    #: Held-out cases: at least 6 for a two-sided Wilcoxon test to reach p < 0.05.
+    n_test: int = 8
     seed: int = 0
-    grid: GridName = "half"
+    #: Voxel size in mm: 4 gives 60 x 60 x 39 volumes.
+    voxel_mm: int = 4
     anatomy: AnatomyName = "mni"
-    #: Centres acquiring all four sequences: every case must be complete to be scored.
     centres: tuple[str, ...] = ("research-3t", "clinical-1.5t", "legacy-2d")
-    train_fraction: float = 0.5
-    workers: int = 2
+    segmenter_preset: str = "tiny"
+    segmenter_epochs: int = 30
+    segmenter_steps: int = 8
+    segmenter_minutes: float = 6.0
+    generator_preset: str = "tiny"
+    #: Length of the generator's learning-rate schedule; training stops earlier when
+    #: ``generator_minutes`` have passed (at a checkpoint, so nothing is lost).
+    generator_steps: int = 120
+    generator_batch: int = 4
+    generator_minutes: float = 4.0
+    strategies: tuple[str, ...] = ("copy", "copy-matched")
+    workers: int = 1
+    #: Where the networks train and run: "cpu" or "cuda".
+    device: str = "cpu"
+
+    @property
+    def window(self) -> tuple[int, int, int]:
+        """One window (a multiple of 8) covering a whole volume of the demo grid."""
+        x, y, z = (8 * -(-n // self.voxel_mm // 8) for n in FULL_GRID.shape)
+        return x, y, z
 
 
-@dataclass(frozen=True)
-class ImageScore:
-    """One row of the results table: a completed sequence scored on one region."""
-
-    case: str
-    centre: str
-    scenario: str
-    strategy: str
-    region: str
-    ssim: float
-    psnr: float
-    mae: float
-
-
-def case_images(case: Case) -> dict[str, npt.NDArray[np.float32]]:
-    return {key: volume.data.astype(np.float32) for key, volume in case.images.items()}
-
-
-def score_completions(
-    cases: Sequence[Case],
-    centres: dict[str, str],
-    reference: SequenceReference,
-    strategies: Sequence[CompletionStrategy],
-) -> list[ImageScore]:
-    """Every held-out case x single-missing scenario x strategy, scored on brain and tumour."""
-    rows: list[ImageScore] = []
-    for case in tqdm(cases, desc="scoring completions", unit="case"):
-        images = case_images(case)
-        brain = np.any(np.stack([image > 0 for image in images.values()]), axis=0)
-        tumour = (case.seg.data > 0) if case.seg is not None else np.zeros_like(brain)
-        centre = centres.get(case.case_id, "unknown")
-        for target in SEQUENCES:
-            available = {key: image for key, image in images.items() if key != target}
-            real = unit_scale(images[target], brain)
-            for strategy in strategies:
-                completed = unit_scale(strategy.complete(target, available), brain)
-                for region, mask in (("brain", brain), ("tumour", tumour & brain)):
-                    if not mask.any():
-                        continue
-                    rows.append(
-                        ImageScore(
-                            case=case.case_id,
-                            centre=centre,
-                            scenario=f"missing {target}",
-                            strategy=strategy.name,
-                            region=region,
-                            ssim=ssim(completed, real, mask=mask, data_range=1.0),
-                            psnr=psnr(completed, real, mask=mask, data_range=1.0),
-                            mae=mae(completed, real, mask=mask),
-                        )
-                    )
-    return rows
+def _cohorts(out: Path, settings: DemoSettings) -> tuple[Path, Path]:
+    grid = FULL_GRID.coarsened(settings.voxel_mm)
+    folders = []
+    for offset, (name, count) in enumerate(
+        (("train", settings.n_train), ("test", settings.n_test))
+    ):
+        folder = out / "cohort" / name
+        if not (folder / MANIFEST).is_file():
+            write_cohort(
+                folder,
+                count,
+                seed=settings.seed + offset,
+                centres=settings.centres,
+                tumour="mix",
+                grid=grid,
+                anatomy=settings.anatomy,
+                workers=settings.workers,
+                overwrite=True,
+            )
+        folders.append(folder)
+    return folders[0], folders[1]
 
 
-def write_rows(rows: Sequence[ImageScore], path: Path) -> None:
-    with atomic_write(path) as temporary, temporary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(asdict(rows[0])))
-        writer.writeheader()
-        writer.writerows(asdict(row) for row in rows)
+def _crop(settings: DemoSettings) -> tuple[int, int, int] | None:
+    """Tiny networks train on 48^3 crops (or the whole small volume); others use their
+    preset's window."""
+    if settings.segmenter_preset != "tiny":
+        return None
+    x, y, z = (min(48, n) for n in settings.window)
+    return x, y, z
+
+
+def train_segmenter(train: Path, run: Path, settings: DemoSettings) -> Path:
+    """The fixed segmenter: mri-seg's 3D U-Net on the complete training cases."""
+    try:
+        from mri_seg.training import TrainConfig, train_unet
+    except ImportError as exc:
+        raise ImportError(f"{SEG_EXTRA} ({exc})") from exc
+    best = run / "best"
+    if not (best / "model.safetensors").is_file():
+        config = TrainConfig(
+            preset=settings.segmenter_preset,
+            epochs=settings.segmenter_epochs,
+            steps_per_epoch=settings.segmenter_steps,
+            batch_size=2,
+            crop=_crop(settings),
+            learning_rate=3e-3,
+            val_fraction=0.2,
+            seed=settings.seed,
+            device=settings.device,
+            max_minutes=settings.segmenter_minutes,
+        )
+        train_unet(train, run, config)
+    return best
+
+
+def train_generator(train: Path, run: Path, settings: DemoSettings) -> Path:
+    """The generator: mri-gen's HF-GAN on axial slices of the training cases."""
+    try:
+        from mri_gen.hfgan.config import preset
+        from mri_gen.hfgan.run import RunSpec, train_hfgan
+        from mri_gen.hfgan.trainer import TrainConfig
+        from mri_gen.training.distributed import init_distributed
+    except ImportError as exc:
+        raise ImportError(f"{GEN_EXTRA} ({exc})") from exc
+    if not (run / "model.safetensors").is_file():
+        every = 5
+        started = time.monotonic()
+
+        def budget(step: int, losses: dict[str, float]) -> None:
+            # Called before the step's own checkpoint: stop one step after a checkpoint.
+            late = time.monotonic() - started > 60 * settings.generator_minutes
+            if late and step > every and step % every == 1:
+                raise _OutOfTime
+
+        spec = RunSpec(
+            preset(settings.generator_preset).with_image_size(settings.window[0]),
+            TrainConfig(
+                steps=settings.generator_steps,
+                batch_size=settings.generator_batch,
+                # Few, small batches on a CPU: no linear scaling down of the learning rate
+                # from batch 64, and a short warm-up, or minutes of training change nothing.
+                base_lr=1e-3,
+                base_batch=settings.generator_batch,
+                warmup_steps=max(1, settings.generator_steps // 20),
+                seed=settings.seed,
+            ),
+            ("axial",),
+            checkpoint_every=every,
+        )
+        try:
+            train_hfgan(train, run, spec, init_distributed(settings.device), on_step=budget)
+        except _OutOfTime:
+            print(f"[demo] generator: time budget of {settings.generator_minutes} min reached")
+    return run
+
+
+class _OutOfTime(Exception):
+    """Raised from the training callback when the generator's time budget is spent."""
+
+
+def _timed(timings: dict[str, float], stage: str, work: Callable[[], Any]) -> Any:
+    started = time.monotonic()
+    print(f"[demo] {stage} ...", flush=True)
+    result = work()
+    timings[stage] = round(time.monotonic() - started, 1)
+    print(f"[demo] {stage}: {timings[stage]:.0f} s", flush=True)
+    return result
 
 
 def run_demo(out: Path, settings: DemoSettings = DemoSettings()) -> Path:
     """Run the main job into ``out`` and return the path of the Markdown report."""
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    cohort = out / "cohort"
-    if not (cohort / MANIFEST).is_file():
-        write_cohort(
-            cohort,
-            settings.n_cases,
-            seed=settings.seed,
-            centres=settings.centres,
-            tumour="mix",
-            grid=settings.grid,
-            anatomy=settings.anatomy,
-            workers=settings.workers,
-            overwrite=True,
-        )
-    manifest = json.loads((cohort / MANIFEST).read_text())
-    centres = {record["case_id"]: record["centre"] for record in manifest["cases"]}
-    files = scan_cases(cohort)
-    n_train = max(1, round(len(files) * settings.train_fraction))
-    train = [load_case(f) for f in files[:n_train]]
-    test = [load_case(f) for f in files[n_train:]]
-    reference = estimate_reference(case_images(case) for case in train)
-    reference.save(out / "reference.json")
-    strategies: list[CompletionStrategy] = [
-        CopyMostCorrelated(reference),
-        CopyMatched(reference),
-    ]
-    rows = score_completions(test, centres, reference, strategies)
-    write_rows(rows, out / "results.csv")
-    example = max(test, key=lambda case: int((case.seg.data > 0).sum()) if case.seg else 0)
-    return write_report(out, rows, reference, example, strategies)
+    record_path = out / "timings.json"
+    previous = json.loads(record_path.read_text())["seconds"] if record_path.is_file() else {}
+    # Stages whose output exists are skipped; their time is the one recorded when they ran.
+    skipped = {
+        "synthetic cohort": all(
+            (out / "cohort" / name / MANIFEST).is_file() for name in ("train", "test")
+        ),
+        "train segmenter": (out / SEGMENTER_RUN / "best" / "model.safetensors").is_file(),
+        "train generator": (out / GENERATOR_RUN / "model.safetensors").is_file(),
+    }
+    timings: dict[str, float] = {}
+    train, test = _timed(timings, "synthetic cohort", lambda: _cohorts(out, settings))
+    segmenter = _timed(
+        timings, "train segmenter", lambda: train_segmenter(train, out / SEGMENTER_RUN, settings)
+    )
+    generator = _timed(
+        timings, "train generator", lambda: train_generator(train, out / GENERATOR_RUN, settings)
+    )
+    document = {
+        "name": "demo",
+        "data": str(test),
+        "reference": str(train),
+        "segmenter": str(segmenter),
+        # One window over the whole small volume: fewer, larger forward passes on a CPU.
+        "segmenter_window": list(settings.window),
+        "scenarios": ["subsets"],
+        "strategies": [
+            *settings.strategies,
+            {
+                "name": "hfgan",
+                "kind": "generator",
+                "generator": "hfgan",
+                "checkpoint": str(generator),
+            },
+        ],
+        "workers": settings.workers,
+        "device": settings.device,
+    }
+    config_path = out / CONFIG_NAME
+    atomic_write_text(config_path, json.dumps(document, indent=2) + "\n")
+    config = parse_config(document, config_path)
+    _timed(
+        timings,
+        "benchmark",
+        lambda: run_benchmark(config, out, resume=(out / STORE_NAME).is_file()),
+    )
+    report = _timed(timings, "report", lambda: write_report(out))
+    for stage, was_skipped in skipped.items():
+        if was_skipped and stage in previous:
+            timings[stage] = previous[stage]
+    record = {"settings": asdict(settings), "seconds": timings}
+    atomic_write_text(record_path, json.dumps(record, indent=2) + "\n")
+    return Path(report)

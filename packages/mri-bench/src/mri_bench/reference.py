@@ -9,6 +9,7 @@ stored as JSON next to the benchmark results so a run can be audited and repeate
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -60,8 +61,8 @@ class SequenceReference:
 
         return max(candidates, key=strength)
 
-    def save(self, path: str | Path) -> Path:
-        text = json.dumps(
+    def to_json(self) -> str:
+        return json.dumps(
             {
                 "correlation": self.correlation,
                 "quantiles": self.quantiles,
@@ -70,7 +71,13 @@ class SequenceReference:
             },
             indent=2,
         )
-        atomic_write_text(Path(path), text + "\n")
+
+    def digest(self) -> str:
+        """SHA-256 of the JSON form: identifies the reference in result provenance."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def save(self, path: str | Path) -> Path:
+        atomic_write_text(Path(path), self.to_json() + "\n")
         return Path(path)
 
     @classmethod

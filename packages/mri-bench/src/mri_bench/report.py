@@ -1,214 +1,276 @@
-"""The demo report: a Markdown table with paired statistics, a box plot and a slice panel."""
+"""The benchmark report of a run folder: Markdown, HTML, figures and machine-readable exports.
+
+Everything is read back from the folder (``results.sqlite``, ``config.json``, ``panels/``), so
+``mri-bench report DIR`` can be rerun on a finished, resumed or merged run. Files written:
+``report.md`` and ``report.html`` (the paper-style table: scenario rows, strategy x region
+columns, median (IQR) with significance marks against the baseline; findings with p-values;
+Friedman with Dunn-Bonferroni; image quality of the syntheses), ``boxplot.png``,
+``slices.png``, ``results.csv`` (the tidy long table with provenance ids),
+``provenance.json`` and ``summary.json`` (every statistic of every table).
+"""
 
 from __future__ import annotations
 
+import csv
 import json
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import astuple
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
-from scipy.stats import wilcoxon
 
-from mri_bench.reference import SequenceReference, unit_scale
-from mri_bench.strategies import CompletionStrategy
+from mri_bench.analysis import LOWER_IS_BETTER, Analysis, analyse, per_case
+from mri_bench.document import Document
+from mri_bench.figures import box_plots, slice_panel
+from mri_bench.pipeline import CONFIG_NAME, PANELS, panel_path
+from mri_bench.scenarios import Scenario, missing_distribution
+from mri_bench.statistics import significance_mark
+from mri_bench.store import COLUMNS, STORE_NAME, ResultStore, Row, StoreError, read_rows
 from mri_io.atomic import atomic_write, atomic_write_text
-from mri_io.sequences import SEQUENCES
 
-if TYPE_CHECKING:
-    from mri_bench.demo import ImageScore
-    from mri_io.case import Case
-
-METRICS = ("ssim", "psnr", "mae")
+TITLE = "mri-bench report"
+#: Tables of a report, the first being the main one.
+SEGMENTATION_TABLES = ("dice", "hd95", "nsd@1", "lesion_dice", "ssim", "psnr")
+IMAGE_TABLES = ("ssim", "psnr", "mae")
 
 
-def median_iqr(values: Sequence[float]) -> str:
-    q1, median, q3 = np.percentile(values, [25, 50, 75])
-    return f"{median:.3f} ({q1:.3f}–{q3:.3f})"
+def _cell(analysis: Analysis, scenario: str, strategy: str, region: str, mark: str) -> str:
+    summary = analysis.summaries.get((scenario, strategy, region))
+    if summary is None or summary.n == 0:
+        return "–"
+    digits = 3 if abs(summary.median) < 10 else 1
+    text = f"{summary.median:.{digits}f} ({summary.q1:.{digits}f}–{summary.q3:.{digits}f})"
+    return text + mark
 
 
-def grouped(rows: Sequence[ImageScore], region: str) -> dict[tuple[str, str], dict[str, float]]:
-    """(scenario, strategy) -> {case: ssim} for one region."""
-    groups: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-    for row in rows:
-        if row.region == region:
-            groups[row.scenario, row.strategy][row.case] = row.ssim
-    return groups
-
-
-def paired_wilcoxon(a: dict[str, float], b: dict[str, float]) -> float:
-    """Two-sided Wilcoxon signed-rank p-value on the cases both strategies scored."""
-    cases = sorted(set(a) & set(b))
-    differences = np.array([a[c] - b[c] for c in cases])
-    if len(cases) < 2 or not np.any(differences):
-        return float("nan")
-    return float(wilcoxon(differences).pvalue)
-
-
-def summary_table(rows: Sequence[ImageScore], strategies: Sequence[str]) -> list[str]:
-    lines = [
-        "| scenario | region | "
-        + " | ".join(f"{s} SSIM" for s in strategies)
-        + " | "
-        + " | ".join(f"{s} MAE" for s in strategies)
-        + f" | p ({strategies[-1]} vs {strategies[0]}) |",
-        "|---" * (2 + 2 * len(strategies) + 1) + "|",
+def paper_table(analysis: Analysis, baseline: str | None) -> tuple[list[str], list[list[str]]]:
+    """Scenario rows, region x strategy columns; a strategy's cell carries the significance
+    mark of its Wilcoxon test against ``baseline`` (``+`` better, ``-`` worse)."""
+    tests = {
+        (c.scenario, c.region, c.strategy): c
+        for c in analysis.comparisons
+        if c.baseline == baseline
+    }
+    header = ["scenario"] + [
+        f"{region} {strategy}" for region in analysis.regions for strategy in analysis.strategies
     ]
-    for region in ("brain", "tumour"):
-        ssim_groups = grouped(rows, region)
-        for target in SEQUENCES:
-            scenario = f"missing {target}"
-            mae_cells = []
-            for strategy in strategies:
-                values = [
-                    r.mae
-                    for r in rows
-                    if r.region == region and r.scenario == scenario and r.strategy == strategy
-                ]
-                mae_cells.append(median_iqr(values) if values else "–")
-            ssim_cells = [
-                median_iqr(list(ssim_groups[scenario, s].values()))
-                if ssim_groups.get((scenario, s))
-                else "–"
-                for s in strategies
-            ]
-            p = paired_wilcoxon(
-                ssim_groups.get((scenario, strategies[-1]), {}),
-                ssim_groups.get((scenario, strategies[0]), {}),
-            )
-            lines.append(
-                f"| {scenario} | {region} | "
-                + " | ".join(ssim_cells)
-                + " | "
-                + " | ".join(mae_cells)
-                + f" | {p:.3g} |"
-            )
-    return lines
+    rows = []
+    for scenario in analysis.scenarios:
+        cells = [scenario]
+        for region in analysis.regions:
+            for strategy in analysis.strategies:
+                test = tests.get((scenario, region, strategy))
+                mark = ""
+                if test is not None:
+                    stars = significance_mark(test.test.p_value)
+                    if stars:
+                        mark = f" {'+' if test.better(analysis.metric) else '-'}{stars}"
+                cells.append(_cell(analysis, scenario, strategy, region, mark))
+        if any(c != "–" for c in cells[1:]):
+            rows.append(cells)
+    return header, rows
 
 
-def box_plot(rows: Sequence[ImageScore], strategies: Sequence[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, len(SEQUENCES), figsize=(3.2 * len(SEQUENCES), 3.4), sharey=True)
-    for axis, target in zip(axes, SEQUENCES, strict=True):
-        data = [
-            [
-                r.ssim
-                for r in rows
-                if r.region == "brain" and r.scenario == f"missing {target}" and r.strategy == s
-            ]
-            for s in strategies
-        ]
-        axis.boxplot(data, tick_labels=list(strategies))
-        axis.set_title(f"missing {target}")
-        axis.tick_params(axis="x", rotation=30)
-    axes[0].set_ylabel("foreground SSIM (brain)")
-    figure.tight_layout()
-    with atomic_write(path) as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
-
-
-def slice_panel(
-    case: Case, reference: SequenceReference, strategies: Sequence[CompletionStrategy], path: Path
-) -> None:
-    """Real vs completed sequences on the axial slice with the largest tumour area."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    images = {key: volume.data.astype(np.float32) for key, volume in case.images.items()}
-    brain = np.any(np.stack([image > 0 for image in images.values()]), axis=0)
-    seg = case.seg.data if case.seg is not None else np.zeros(brain.shape)
-    z = int(np.argmax((seg > 0).sum(axis=(0, 1)))) if seg.any() else brain.shape[2] // 2
-    columns = ["real", *(s.name for s in strategies)]
-    figure, axes = plt.subplots(len(SEQUENCES), len(columns), figsize=(2.4 * len(columns), 9.6))
-    for row, target in enumerate(SEQUENCES):
-        available = {k: v for k, v in images.items() if k != target}
-        panels = [unit_scale(images[target], brain)] + [
-            unit_scale(s.complete(target, available), brain) for s in strategies
-        ]
-        for column, (title, panel) in enumerate(zip(columns, panels, strict=True)):
-            axis = axes[row, column]
-            axis.imshow(np.rot90(panel[:, :, z]), cmap="gray", vmin=0, vmax=1)
-            if seg.any():
-                axis.contour(
-                    np.rot90(seg[:, :, z] > 0), levels=[0.5], colors="tab:red", linewidths=0.6
-                )
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if row == 0:
-                axis.set_title(title)
-            if column == 0:
-                axis.set_ylabel(target)
-    figure.suptitle(f"{case.case_id}, axial slice {z}")
-    figure.tight_layout()
-    with atomic_write(path) as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
-    plt.close(figure)
-
-
-def write_report(
-    out: Path,
-    rows: Sequence[ImageScore],
-    reference: SequenceReference,
-    example: Case,
-    strategies: Sequence[CompletionStrategy],
-) -> Path:
-    """Write report.md, results.json, boxplot.png and slices.png into ``out``."""
-    names = [s.name for s in strategies]
-    box_plot(rows, names, out / "boxplot.png")
-    slice_panel(example, reference, strategies, out / "slices.png")
-    atomic_write_text(out / "results.json", json.dumps([asdict(r) for r in rows], indent=1))
-    n_cases = len({r.case for r in rows})
-    correlations = [
-        "| | " + " | ".join(SEQUENCES) + " |",
-        "|---" * (len(SEQUENCES) + 1) + "|",
-    ] + [
-        f"| {a} | " + " | ".join(f"{reference.correlation[a][b]:+.2f}" for b in SEQUENCES) + " |"
-        for a in SEQUENCES
-    ]
-    text = "\n".join(
-        [
-            "# mri-suite demo report",
-            "",
-            f"Synthetic cohort: {reference.n_cases} training cases (correlations, histograms) and "
-            f"{n_cases} held-out cases. Each held-out case loses one sequence at a time and a "
-            "strategy completes it; the completion is scored against the real sequence after "
-            "BraSyn's evaluation scaling (0.5–99.5 percentile clip to [0, 1]) with foreground-only "
-            "SSIM and MAE on the brain and on the tumour.",
-            "",
-            "Cells: median (IQR) over cases. p: two-sided Wilcoxon signed-rank test on paired "
-            "cases, SSIM.",
-            "",
-            *summary_table(rows, names),
-            "",
-            "Strategies: `copy` copies the available sequence with the highest signed correlation "
-            "(the UMMGAT paper's baseline); `copy-matched` copies the one with the highest "
-            "absolute correlation, inverts it where the correlation is negative and matches its "
-            "brain histogram to the target's typical histogram.",
-            "",
-            "## Sequence correlations (training cases, brain voxels)",
-            "",
-            *correlations,
-            "",
-            "## Figures",
-            "",
-            "![foreground SSIM per scenario](boxplot.png)",
-            "",
-            "![real and completed sequences](slices.png)",
-            "",
-            "Machine-readable results: `results.csv`, `results.json`; learnt reference: "
-            "`reference.json`.",
-            "",
-        ]
+def _finding(analysis: Analysis, comparison: Any) -> str:
+    test = comparison.test
+    verb = "beats" if comparison.better(analysis.metric) else "loses to"
+    robust = (
+        "survives Bonferroni over "
+        if analysis.survives_bonferroni(comparison)
+        else "not significant after Bonferroni over "
     )
-    path = out / "report.md"
-    atomic_write_text(path, text)
+    return (
+        f"{comparison.scenario}, {comparison.region}: `{comparison.strategy}` {verb} "
+        f"`{comparison.baseline}` on {analysis.metric} (median paired difference "
+        f"{test.median_difference:+.3g}, Wilcoxon p = {test.p_value:.3g}, Cohen's d = "
+        f"{test.cohens_d:+.2f}, n = {test.n}; {robust}{analysis.n_tests} tests)"
+    )
+
+
+def _findings(document: Document, analysis: Analysis) -> None:
+    found = analysis.findings()
+    tested = analysis.n_tests
+    if tested == 0:
+        document.paragraph("No generated-vs-baseline comparison was configured or possible.")
+        return
+    wins = [c for c in found if c.better(analysis.metric)]
+    losses = [c for c in found if not c.better(analysis.metric)]
+    document.paragraph(
+        f"{len(wins)} of {tested} Wilcoxon tests on {analysis.metric} show the first strategy "
+        f"significantly better than its baseline (p < 0.05), {len(losses)} significantly worse, "
+        f"and {tested - len(found)} show no significant difference."
+    )
+    if found:
+        document.bullets([_finding(analysis, c) for c in found])
+    smallest = min(c.test.n for c in analysis.comparisons)
+    if smallest < 6:
+        document.paragraph(
+            f"Some comparisons pair only {smallest} cases: a two-sided Wilcoxon test on "
+            f"{smallest} cases cannot reach p < {2 / 2**smallest:.3g}, so no difference there "
+            "can be significant at 0.05 whatever the scores; score at least 6 cases."
+        )
+
+
+def _friedman(document: Document, analysis: Analysis) -> None:
+    if not analysis.friedman:
+        return
+    rows = []
+    for (scenario, region), result in analysis.friedman.items():
+        ranks = ", ".join(f"{k} {v:.2f}" for k, v in result.mean_ranks.items())
+        pairs = "; ".join(
+            f"{a} vs {b} p={p:.3g}{significance_mark(p)}" for (a, b), p in result.pairwise.items()
+        )
+        statistic, p_value = f"{result.statistic:.2f}", f"{result.p_value:.3g}"
+        rows.append([scenario, region, statistic, p_value, ranks, pairs])
+    document.heading(
+        f"Friedman across strategies, Dunn post hoc with Bonferroni ({analysis.metric})"
+    )
+    document.table(["scenario", "region", "chi²", "p", "mean ranks", "Dunn (adjusted p)"], rows)
+
+
+def _load_config(out: Path) -> dict[str, Any]:
+    path = out / CONFIG_NAME
+    if not path.is_file():
+        raise StoreError(f"{out}: no {CONFIG_NAME}; is this a mri-bench run folder?")
+    config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return config
+
+
+def write_csv(rows: Sequence[Row], path: Path) -> Path:
+    """The tidy long table as CSV (one row per number)."""
+    with atomic_write(path) as temporary, temporary.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows(astuple(row) for row in rows)
     return path
+
+
+def _panels(out: Path, scenarios: Sequence[str], strategies: Sequence[str]) -> dict[Any, Any]:
+    found = {}
+    for scenario in scenarios:
+        for strategy in strategies:
+            path = panel_path(out / PANELS, scenario, strategy)
+            if path.is_file():
+                with np.load(path) as data:
+                    found[scenario, strategy] = {key: data[key] for key in data.files}
+    return found
+
+
+def write_report(out: str | Path) -> Path:
+    """Write the report files into the run folder ``out``; returns ``report.md``."""
+    folder = Path(out)
+    config = _load_config(folder)
+    rows = read_rows(folder / STORE_NAME)
+    if not rows:
+        raise StoreError(f"{folder / STORE_NAME}: holds no results yet")
+    with ResultStore(folder / STORE_NAME) as store:
+        provenance = store.provenance()
+    scenario_defs = [Scenario.from_json(s) for s in config["scenarios"]]
+    present = {r.scenario for r in rows}
+    scenarios = [s.name for s in scenario_defs if s.name in present]
+    scored = {r.strategy for r in rows}
+    strategies = [s["name"] for s in config["strategies"] if s["name"] in scored]
+    comparisons = [tuple(pair) for pair in config["comparisons"]]
+    has_seg = any(r.metric == "dice" for r in rows)
+    primary = "dice" if has_seg else "ssim"
+    metrics = SEGMENTATION_TABLES if has_seg else IMAGE_TABLES
+    analyses = {
+        m: analyse(rows, m, comparisons, scenarios, strategies)
+        for m in metrics
+        if any(r.metric == m for r in rows)
+    }
+    baseline = comparisons[0][1] if comparisons else None
+    cases = sorted({r.case_id for r in rows})
+    centres = sorted({r.centre for r in rows})
+
+    document = Document(TITLE)
+    document.paragraph(
+        f"Config `{config['name']}`: {len(cases)} cases (centres: {', '.join(centres)}), "
+        f"{len(scenarios)} scenarios, strategies {', '.join(f'`{s}`' for s in strategies)}. "
+        + (
+            "A fixed segmenter trained on complete cases segments every completed case; "
+            f"scores use the `{config['profile']}` profile of mri-metrics."
+            if has_seg
+            else "No segmenter was configured: only the image quality of completions is scored."
+        )
+    )
+    legend = "Cells: median (IQR) over cases."
+    if baseline is not None:
+        legend += (
+            " Marks: Wilcoxon signed-rank test (two-sided, paired cases) of the strategy "
+            f"against `{baseline}`: `+` better, `-` worse; * p < 0.05, ** p < 0.01, "
+            "*** p < 0.001 (uncorrected; the findings say which survive Bonferroni)."
+        )
+    document.paragraph(legend)
+    document.heading(f"Main table: {primary}")
+    document.table(*paper_table(analyses[primary], baseline))
+    document.heading("Findings")
+    _findings(document, analyses[primary])
+    for metric, analysis in analyses.items():
+        if metric == primary:
+            continue
+        better = "lower" if metric in LOWER_IS_BETTER else "higher"
+        document.heading(f"{metric} ({better} is better)")
+        document.table(*paper_table(analysis, baseline))
+    _friedman(document, analyses[primary])
+
+    document.heading("Figures")
+    values = per_case(rows, primary)
+    region = analyses[primary].regions[0]
+    box_values = {
+        (s, t): list(values.get((s, t, region), {}).values()) for s in scenarios for t in strategies
+    }
+    box_plots(box_values, scenarios, strategies, f"{primary} ({region})", folder / "boxplot.png")
+    document.image("boxplot.png", f"{primary} ({region}) per scenario and strategy")
+    panel = slice_panel(
+        _panels(folder, scenarios, strategies), scenarios, strategies, folder / "slices.png"
+    )
+    if panel is not None:
+        document.image(
+            "slices.png",
+            f"case {config.get('panel_case') or cases[0]}: real vs completed sequence, "
+            "reference and predicted segmentation contours (red NETC, green SNFH, orange ET)",
+        )
+
+    document.heading("Scenarios")
+    scenario_rows = []
+    for scenario in scenario_defs:
+        if scenario.name not in present:
+            continue
+        if scenario.kind == "subset":
+            kept = ", ".join(scenario.available)
+        else:
+            drawn = missing_distribution(scenario, cases)
+            kept = f"{scenario.kind} (seed {scenario.seed}); missing: " + ", ".join(
+                f"{k} x{v}" for k, v in drawn.items()
+            )
+        shift = "" if scenario.shift is None else json.dumps(scenario.shift.to_json())
+        scenario_rows.append([scenario.name, kept, shift, ", ".join(scenario.centres) or "all"])
+    document.table(["scenario", "available / missing", "shift", "centres"], scenario_rows)
+    document.heading("Provenance")
+    document.bullets(
+        [f"`{key}`: {json.dumps(record, sort_keys=True)}" for key, record in provenance.items()]
+    )
+    document.paragraph(
+        "Machine-readable: `results.csv` (tidy long table), `summary.json` (every statistic), "
+        "`provenance.json`, `results.sqlite` (the store), `config.json` (the resolved config)."
+    )
+
+    write_csv(rows, folder / "results.csv")
+    summary = _finite({m: a.to_json() for m, a in analyses.items()})
+    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(folder / "provenance.json", json.dumps(provenance, indent=1) + "\n")
+    atomic_write_text(folder / "report.html", document.html())
+    return atomic_write_text(folder / "report.md", document.markdown())
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: write them as null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

@@ -1,37 +1,57 @@
-"""Completion strategies: how a missing sequence is filled before segmentation.
+"""Completion strategies: how the missing sequences of a case are filled before segmentation.
 
 A strategy sees only the available sequences of a case (and what it learnt from complete
-training cases) and returns an image for the missing one, in the units of the available
-ones. Generators from mri-gen plug in through the same protocol.
+training cases) and returns an image for every missing one. The segmenter z-scores each
+channel on its own foreground, so a completion only has to be right up to a positive affine
+change of intensities; the copy baselines therefore return images on whatever scale is
+convenient. Generators from mri-gen plug in through :mod:`mri_bench.generators`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from mri_bench.reference import SequenceReference, unit_scale
+from mri_io.case import Case
 
-FloatArray = npt.NDArray[np.floating]
+FloatArray = npt.NDArray[np.floating[Any]]
+Completion = dict[str, npt.NDArray[np.float32]]
 
 
 class CompletionStrategy(Protocol):
-    """Fills one missing sequence from the available ones."""
+    """Fills the missing sequences of a case from its available ones."""
 
     name: str
 
-    def complete(self, target: str, available: Mapping[str, FloatArray]) -> FloatArray: ...
+    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+        """Arrays of the case's shape for every sequence in ``missing``."""
+        ...
+
+    def provenance(self) -> dict[str, str]:
+        """What identifies this strategy's behaviour (parameters, checkpoint hashes)."""
+        ...
 
 
-def _foreground(available: Mapping[str, FloatArray]) -> npt.NDArray[np.bool_]:
-    foreground: npt.NDArray[np.bool_] = np.any(
-        np.stack([image > 0 for image in available.values()]), axis=0
-    )
-    return foreground
+def arrays(case: Case) -> dict[str, npt.NDArray[np.float32]]:
+    """The case's available images as float32 arrays."""
+    return {key: np.asarray(volume.data, dtype=np.float32) for key, volume in case.images.items()}
+
+
+def foreground(available: Mapping[str, FloatArray]) -> npt.NDArray[np.bool_]:
+    """Voxels non-zero in any available sequence (the brain of skull-stripped data)."""
+    mask: npt.NDArray[np.bool_] = np.any(np.stack([im > 0 for im in available.values()]), axis=0)
+    return mask
+
+
+def require_available(case: Case) -> None:
+    """Refuse a case with nothing to complete from."""
+    if not case.images:
+        raise ValueError(f"case {case.case_id} has no available sequence to complete from")
 
 
 @dataclass
@@ -45,9 +65,16 @@ class CopyMostCorrelated:
     reference: SequenceReference
     name: str = "copy"
 
-    def complete(self, target: str, available: Mapping[str, FloatArray]) -> FloatArray:
-        source = self.reference.most_correlated(target, available, absolute=False)
-        return np.array(available[source], dtype=np.float32, copy=True)
+    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+        require_available(case)
+        available = arrays(case)
+        return {
+            target: available[self.reference.most_correlated(target, available, absolute=False)]
+            for target in missing
+        }
+
+    def provenance(self) -> dict[str, str]:
+        return {"reference": self.reference.digest()}
 
 
 @dataclass
@@ -59,26 +86,61 @@ class CopyMatched:
     reference: SequenceReference
     name: str = "copy-matched"
 
-    def complete(self, target: str, available: Mapping[str, FloatArray]) -> FloatArray:
+    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+        require_available(case)
+        available = arrays(case)
+        return {target: self._one(target, available) for target in missing}
+
+    def _one(self, target: str, available: Mapping[str, FloatArray]) -> npt.NDArray[np.float32]:
         source = self.reference.most_correlated(target, available, absolute=True)
-        foreground = _foreground(available)
-        scaled = unit_scale(available[source], foreground)
+        brain = foreground(available)
+        scaled = unit_scale(available[source], brain)
         if self.reference.correlation[target][source] < 0:
-            scaled[foreground] = 1.0 - scaled[foreground]
-        values = scaled[foreground]
+            scaled[brain] = 1.0 - scaled[brain]
+        values = scaled[brain]
         ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable")
         levels = (ranks + 0.5) / max(values.size, 1)
         out = np.zeros(scaled.shape, dtype=np.float32)
-        out[foreground] = np.interp(levels, self.reference.levels, self.reference.quantiles[target])
+        out[brain] = np.interp(levels, self.reference.levels, self.reference.quantiles[target])
         return out
+
+    def provenance(self) -> dict[str, str]:
+        return {"reference": self.reference.digest()}
 
 
 @dataclass
 class ZeroFill:
-    """The missing sequence is all zeros (what a segmenter sees when nothing is done)."""
+    """The missing sequence is all zeros: what a segmenter sees when nothing is done."""
 
     name: str = "zero"
 
-    def complete(self, target: str, available: Mapping[str, FloatArray]) -> FloatArray:
-        first = next(iter(available.values()))
-        return np.zeros(first.shape, dtype=np.float32)
+    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+        require_available(case)
+        shape = next(iter(case.images.values())).shape
+        return {target: np.zeros(shape, dtype=np.float32) for target in missing}
+
+    def provenance(self) -> dict[str, str]:
+        return {}
+
+
+@dataclass
+class MeanFill:
+    """The brain of the missing sequence is one constant (background 0).
+
+    After the segmenter's per-channel z-score that channel is exactly 0 inside the brain and
+    the background value outside: the "no information, but a plausible brain" input, distinct
+    from zero filling, which erases the brain outline too.
+    """
+
+    name: str = "mean"
+
+    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+        require_available(case)
+        available = arrays(case)
+        brain = foreground(available)
+        out = np.zeros(brain.shape, dtype=np.float32)
+        out[brain] = 1.0
+        return {target: out.copy() for target in missing}
+
+    def provenance(self) -> dict[str, str]:
+        return {}

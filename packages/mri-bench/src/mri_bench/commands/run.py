@@ -1,0 +1,54 @@
+"""``mri-bench run CONFIG --out DIR [--resume]``: run the benchmark a config describes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mri_bench.config import load_config
+from mri_bench.pipeline import run_benchmark
+from mri_bench.report import write_report
+
+DESCRIPTION = """\
+Run cases x scenarios x strategies -> completion -> fixed segmenter -> metrics into DIR.
+
+Results go to DIR/results.sqlite as a tidy long table, one transaction per (case, scenario,
+strategy): kill the run at any point and `--resume` continues where it stopped without
+recomputing or losing a stored row. The report (report.md, report.html, figures, CSV/JSON) is
+written at the end. --scenarios and --strategies run one shard of the config (CI matrices);
+`mri-bench merge` joins shards. The config format is documented in docs/mri-bench/config.md."""
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run the benchmark a config describes",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("config", type=Path, help="benchmark config (JSON)")
+    parser.add_argument("--out", type=Path, required=True, help="run folder")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    parser.add_argument("--workers", type=int, help="processes over cases (default: config)")
+    parser.add_argument("--scenarios", type=_names, default=[], help="shard: scenario names")
+    parser.add_argument("--strategies", type=_names, default=[], help="shard: strategy names")
+    parser.add_argument("--no-report", action="store_true", help="store results only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be at least 1 (got {args.workers})")
+    config = load_config(args.config).select(args.scenarios, args.strategies)
+    store = run_benchmark(
+        config, args.out, resume=args.resume, progress=not args.quiet, workers=args.workers
+    )
+    print(f"results: {store}")
+    if not args.no_report:
+        print(f"report: {write_report(args.out)}")
+    return 0

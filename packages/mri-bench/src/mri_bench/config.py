@@ -1,0 +1,219 @@
+"""The benchmark config: one JSON file says what to run (format in docs/mri-bench/config.md).
+
+Paths in a config are relative to the config file. A config names the cases to score, where
+the copy baselines learn their correlations (a reference JSON or a folder of complete training
+cases), the fixed segmenter (optional: without one only image quality is scored), the
+scenarios (built-in names, groups such as ``"subsets"``, or full definitions) and the
+strategies (``copy``, ``copy-matched``, ``zero``, ``mean``, or a generator checkpoint).
+``comparisons`` lists the (generated, baseline) pairs that get a Wilcoxon test; by default
+every generator is compared with every copy baseline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from mri_bench.scenarios import Scenario, ScenarioError, resolve_scenarios
+
+SIMPLE_STRATEGIES = ("copy", "copy-matched", "zero", "mean")
+COPY_BASELINES = ("copy", "copy-matched")
+_FIELDS = {
+    "name",
+    "data",
+    "reference",
+    "segmenter",
+    "scenarios",
+    "strategies",
+    "comparisons",
+    "profile",
+    "workers",
+    "device",
+    "cases",
+    "panel_case",
+    "segmenter_window",
+}
+
+
+class ConfigError(ValueError):
+    """A config that cannot be run; the message names the file and the problem."""
+
+    def __init__(self, path: Path | None, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"{path}: {problem}" if path is not None else problem)
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy as written in a config."""
+
+    name: str
+    kind: str
+    generator: str = ""
+    checkpoint: Path | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.kind == "generator":
+            data["generator"] = self.generator
+            data["checkpoint"] = str(self.checkpoint)
+        return data
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """A parsed config with absolute paths."""
+
+    data: Path
+    reference: Path
+    scenarios: tuple[Scenario, ...]
+    strategies: tuple[StrategySpec, ...]
+    segmenter: Path | None = None
+    segmenter_window: tuple[int, int, int] | None = None
+    comparisons: tuple[tuple[str, str], ...] = ()
+    profile: str = "mri-suite"
+    workers: int = 1
+    device: str = "cpu"
+    cases: tuple[str, ...] = ()
+    panel_case: str = ""
+    name: str = "benchmark"
+    source: Path | None = field(default=None, compare=False)
+    #: A shard runs only these scenarios / strategies (all when empty); the digest and the
+    #: stored config stay those of the whole config, so shards merge.
+    shard_scenarios: tuple[str, ...] = ()
+    shard_strategies: tuple[str, ...] = ()
+
+    @property
+    def active_scenarios(self) -> tuple[Scenario, ...]:
+        keep = self.shard_scenarios
+        return tuple(s for s in self.scenarios if not keep or s.name in keep)
+
+    @property
+    def active_strategies(self) -> tuple[StrategySpec, ...]:
+        keep = self.shard_strategies
+        return tuple(s for s in self.strategies if not keep or s.name in keep)
+
+    def to_json(self) -> dict[str, Any]:
+        """The resolved config (absolute paths, expanded scenarios), as stored with results."""
+        return {
+            "name": self.name,
+            "data": str(self.data),
+            "reference": str(self.reference),
+            "segmenter": None if self.segmenter is None else str(self.segmenter),
+            "segmenter_window": None
+            if self.segmenter_window is None
+            else list(self.segmenter_window),
+            "scenarios": [s.to_json() for s in self.scenarios],
+            "strategies": [s.to_json() for s in self.strategies],
+            "comparisons": [list(pair) for pair in self.comparisons],
+            "profile": self.profile,
+            "cases": list(self.cases),
+            "panel_case": self.panel_case,
+        }
+
+    def digest(self) -> str:
+        """SHA-256 of what decides the numbers (not workers or device)."""
+        text = json.dumps(self.to_json(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def select(self, scenarios: Sequence[str], strategies: Sequence[str]) -> BenchConfig:
+        """The shard running only the named scenarios and strategies (all when empty)."""
+        known_sc = {s.name for s in self.scenarios}
+        known_st = {s.name for s in self.strategies}
+        unknown = sorted((set(scenarios) - known_sc) | (set(strategies) - known_st))
+        if unknown:
+            raise ConfigError(self.source, f"the config has no scenario or strategy {unknown}")
+        return replace(self, shard_scenarios=tuple(scenarios), shard_strategies=tuple(strategies))
+
+
+def _strategy(entry: str | Mapping[str, Any], base: Path, path: Path) -> StrategySpec:
+    if isinstance(entry, str):
+        entry = {"kind": entry}
+    kind = str(entry.get("kind", ""))
+    name = str(entry.get("name", kind))
+    if kind in SIMPLE_STRATEGIES:
+        return StrategySpec(name, kind)
+    if kind == "generator":
+        if "checkpoint" not in entry or "generator" not in entry:
+            raise ConfigError(
+                path, f"strategy {name!r}: a generator needs 'generator' and 'checkpoint'"
+            )
+        return StrategySpec(
+            name, kind, str(entry["generator"]), (base / str(entry["checkpoint"])).resolve()
+        )
+    choices = ", ".join([*SIMPLE_STRATEGIES, "generator"])
+    raise ConfigError(path, f"strategy {name!r}: unknown kind {kind!r}; choose {choices}")
+
+
+def parse_config(data: Mapping[str, Any], path: Path, base: Path | None = None) -> BenchConfig:
+    """A :class:`BenchConfig` from parsed JSON; ``base`` resolves relative paths."""
+    root = base if base is not None else path.parent
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise ConfigError(path, f"unknown fields {unknown}; known: {sorted(_FIELDS)}")
+    for required in ("data", "reference", "scenarios", "strategies"):
+        if required not in data:
+            raise ConfigError(path, f"missing field {required!r}")
+    try:
+        scenarios = resolve_scenarios(data["scenarios"])
+    except (ScenarioError, ValueError) as exc:
+        raise ConfigError(path, str(exc)) from None
+    strategies = [_strategy(entry, root, path) for entry in data["strategies"]]
+    names = [s.name for s in strategies]
+    if len(set(names)) != len(names) or not names:
+        raise ConfigError(path, f"strategy names must be unique and at least one: {names}")
+    if "comparisons" in data:
+        comparisons = [(str(a), str(b)) for a, b in data["comparisons"]]
+    else:
+        generators = [s.name for s in strategies if s.kind == "generator"]
+        baselines = [s.name for s in strategies if s.kind in COPY_BASELINES]
+        comparisons = [(g, b) for g in generators for b in baselines]
+    bad = sorted({n for pair in comparisons for n in pair} - set(names))
+    if bad:
+        raise ConfigError(path, f"comparisons name unknown strategies {bad}")
+    workers = int(data.get("workers", 1))
+    if workers < 1:
+        raise ConfigError(path, f"workers must be >= 1, got {workers}")
+    segmenter = data.get("segmenter")
+    window = data.get("segmenter_window")
+    if window is not None and (len(window) != 3 or min(int(n) for n in window) < 1):
+        raise ConfigError(path, f"segmenter_window must be 3 positive sizes, got {window}")
+    return BenchConfig(
+        name=str(data.get("name", path.stem)),
+        data=(root / str(data["data"])).resolve(),
+        reference=(root / str(data["reference"])).resolve(),
+        scenarios=tuple(scenarios),
+        strategies=tuple(strategies),
+        segmenter=None if segmenter is None else (root / str(segmenter)).resolve(),
+        segmenter_window=None
+        if window is None
+        else (int(window[0]), int(window[1]), int(window[2])),
+        comparisons=tuple(comparisons),
+        profile=str(data.get("profile", "mri-suite")),
+        workers=workers,
+        device=str(data.get("device", "cpu")),
+        cases=tuple(str(c) for c in data.get("cases", ())),
+        panel_case=str(data.get("panel_case", "")),
+        source=path,
+    )
+
+
+def load_config(path: str | PathLike[str]) -> BenchConfig:
+    """Read and check a config file."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, f"cannot read the config ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(source, f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(source, "a config is a JSON object")
+    return parse_config(data, source.resolve())

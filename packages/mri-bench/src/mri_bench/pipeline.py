@@ -1,0 +1,391 @@
+"""The benchmark run: cases x scenarios x strategies -> completion -> segmentation -> scores.
+
+For every case and scenario the scenario's sequences are removed (and the rest shifted, for a
+cross-centre scenario); each strategy completes the case; the fixed segmenter segments it and
+mri-metrics scores the label map against the reference (Dice, HD95, NSD and lesion-wise
+scores per region), and every synthesised sequence that exists for real is scored against it
+(foreground SSIM, PSNR and MAE after BraSyn's [0, 1] scaling, on the brain and the tumour).
+
+Jobs are (case, scenario) pairs run in worker processes (``workers``); the main process is the
+only writer of the results store and commits each (case, scenario, strategy) task in one
+transaction as soon as it arrives, so a killed run resumes with :func:`run_benchmark`
+(``resume=True``) exactly where it stopped. The panel case also leaves the axial slices the
+report draws (``panels/``), written before its task is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from mri_bench.config import BenchConfig
+from mri_bench.generators import GeneratorStrategy
+from mri_bench.provenance import package_versions, provenance_key
+from mri_bench.reference import SequenceReference, estimate_reference, unit_scale
+from mri_bench.scenarios import Scenario, case_rng
+from mri_bench.segmenter import FixedSegmenter
+from mri_bench.store import STORE_NAME, ResultStore, Row, StoreError, TaskResult
+from mri_bench.strategies import (
+    CompletionStrategy,
+    CopyMatched,
+    CopyMostCorrelated,
+    MeanFill,
+    ZeroFill,
+)
+from mri_io.atomic import atomic_write, atomic_write_text
+from mri_io.case import Case, load_case
+from mri_io.layouts import CaseFiles, scan_cases
+from mri_io.sequences import SEQUENCES
+from mri_io.synthetic.cohort import MANIFEST
+from mri_metrics import mae, psnr, score_segmentation, ssim
+
+CONFIG_NAME = "config.json"
+REFERENCE_NAME = "reference.json"
+PANELS = "panels"
+
+
+def load_reference(path: Path, out: Path) -> SequenceReference:
+    """A stored reference (JSON file), or one estimated from the complete cases of a folder
+    (saved to ``out/reference.json`` so a resumed run does not re-estimate it)."""
+    saved = out / REFERENCE_NAME
+    if path.is_file():
+        return SequenceReference.load(path)
+    if saved.is_file():
+        return SequenceReference.load(saved)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: reference is neither a JSON file nor a case folder")
+    complete = [files for files in scan_cases(path) if not files.missing]
+    if not complete:
+        raise ValueError(f"{path}: no complete case to learn sequence correlations from")
+    images = (
+        {k: v.data for k, v in load_case(files).images.items()}
+        for files in tqdm(complete, desc="reference", unit="case", leave=False)
+    )
+    reference = estimate_reference(images)
+    reference.save(saved)
+    return reference
+
+
+def build_strategies(
+    config: BenchConfig, reference: SequenceReference
+) -> dict[str, CompletionStrategy]:
+    """The strategy objects of a config, by name."""
+    built: dict[str, CompletionStrategy] = {}
+    for spec in config.strategies:
+        strategy: CompletionStrategy
+        if spec.kind == "copy":
+            strategy = CopyMostCorrelated(reference, name=spec.name)
+        elif spec.kind == "copy-matched":
+            strategy = CopyMatched(reference, name=spec.name)
+        elif spec.kind == "zero":
+            strategy = ZeroFill(name=spec.name)
+        elif spec.kind == "mean":
+            strategy = MeanFill(name=spec.name)
+        else:
+            assert spec.checkpoint is not None
+            strategy = GeneratorStrategy(
+                spec.name, spec.generator, spec.checkpoint, device=config.device
+            )
+        built[spec.name] = strategy
+    return built
+
+
+def case_centres(data: Path) -> dict[str, str]:
+    """Case id -> acquisition centre from a synthetic cohort's manifest (empty for others)."""
+    manifest = data / MANIFEST
+    if not manifest.is_file():
+        return {}
+    records = json.loads(manifest.read_text(encoding="utf-8"))["cases"]
+    return {str(r["case_id"]): str(r["centre"]) for r in records}
+
+
+@dataclass
+class Context:
+    """What every job needs besides its case: shared by all jobs of a run."""
+
+    strategies: dict[str, CompletionStrategy]
+    segmenter: FixedSegmenter | None
+    profile: str
+    provenance: dict[str, str]
+    panel_case: str
+    panels: Path
+
+
+@dataclass(frozen=True)
+class Job:
+    """One case under one scenario, for the strategies not yet stored."""
+
+    files: CaseFiles
+    centre: str
+    scenario: Scenario
+    strategies: tuple[str, ...]
+
+
+def scenario_case(case: Case, scenario: Scenario) -> tuple[Case, tuple[str, ...]]:
+    """The case as the scenario presents it (missing removed, rest shifted) and what is
+    missing, including sequences the case never had."""
+    removed = set(scenario.missing_for(case.case_id)) | set(case.missing)
+    kept = {k: v for k, v in case.images.items() if k not in removed}
+    if not kept:
+        raise ValueError(
+            f"case {case.case_id}: scenario {scenario.name!r} leaves no sequence "
+            f"(the case has only {sorted(case.images)})"
+        )
+    if scenario.shift is not None:
+        reference = next(iter(kept.values()))
+        rng = case_rng(scenario.seed, case.case_id, "shift")
+        shifted = scenario.shift.apply({k: v.data for k, v in kept.items()}, reference.spacing, rng)
+        kept = {k: v.with_data(shifted[k]) for k, v in kept.items()}
+    missing = tuple(s for s in SEQUENCES if s not in kept)
+    view = Case(case.case_id, kept, case.seg, missing, case.label_profile)
+    return view, missing
+
+
+def image_scores(
+    case: Case, completion: Mapping[str, npt.NDArray[Any]]
+) -> Iterator[tuple[str, str, str, float]]:
+    """(target, region, metric, value) of every synthesised sequence that exists for real."""
+    real = {k: np.asarray(v.data, dtype=np.float64) for k, v in case.images.items()}
+    brain = np.any(np.stack([image > 0 for image in real.values()]), axis=0)
+    tumour = brain & (case.seg.data > 0) if case.seg is not None else np.zeros_like(brain)
+    for target in sorted(completion):
+        if target not in real:
+            continue
+        truth = unit_scale(real[target], brain)
+        made = unit_scale(np.asarray(completion[target], dtype=np.float64), brain)
+        for region, mask in (("brain", brain), ("tumour", tumour)):
+            if not mask.any():
+                continue
+            yield target, region, "ssim", ssim(made, truth, mask=mask, data_range=1.0)
+            yield target, region, "psnr", psnr(made, truth, mask=mask, data_range=1.0)
+            yield target, region, "mae", mae(made, truth, mask=mask)
+
+
+def _axial_slice(case: Case) -> int:
+    if case.seg is not None and case.seg.data.any():
+        return int(np.argmax((case.seg.data > 0).sum(axis=(0, 1))))
+    return next(iter(case.images.values())).shape[2] // 2
+
+
+def _write_panel(
+    path: Path,
+    case: Case,
+    view: Case,
+    completion: Mapping[str, npt.NDArray[Any]],
+    labels: npt.NDArray[np.uint8] | None,
+) -> None:
+    z = _axial_slice(case)
+    real = {k: np.asarray(v.data, dtype=np.float64) for k, v in case.images.items()}
+    brain = np.any(np.stack([image > 0 for image in real.values()]), axis=0)
+    arrays: dict[str, npt.NDArray[Any]] = {"z": np.array(z)}
+    for target, image in completion.items():
+        made = unit_scale(np.asarray(image, dtype=np.float64), brain)
+        arrays[f"completed_{target}"] = made[:, :, z].astype(np.float32)
+        if target in real:
+            arrays[f"real_{target}"] = unit_scale(real[target], brain)[:, :, z].astype(np.float32)
+    for key, volume in view.images.items():
+        arrays[f"input_{key}"] = unit_scale(volume.data, brain)[:, :, z].astype(np.float32)
+    if case.seg is not None:
+        arrays["reference_seg"] = np.asarray(case.seg.data[:, :, z], dtype=np.uint8)
+    if labels is not None:
+        arrays["predicted_seg"] = labels[:, :, z]
+    with atomic_write(path) as temporary, temporary.open("wb") as handle:
+        savez: Any = np.savez_compressed  # the stub types every keyword as allow_pickle
+        savez(handle, **arrays)
+
+
+def panel_path(panels: Path, scenario: str, strategy: str) -> Path:
+    """Where the slice panel of one scenario and strategy is kept."""
+    slug = "".join(c if c.isalnum() else "-" for c in scenario)
+    return panels / f"{slug}__{strategy}.npz"
+
+
+def run_job(job: Job, context: Context) -> list[TaskResult]:
+    """Every pending strategy of one case under one scenario."""
+    case = load_case(job.files)
+    view, missing = scenario_case(case, job.scenario)
+    results = []
+    unchanged: tuple[list[tuple[str, str, str, float]], npt.NDArray[np.uint8] | None] | None = None
+    for name in job.strategies:
+        started = time.perf_counter()
+        completion = context.strategies[name].complete(view, missing) if missing else {}
+        labels = None
+        if not missing and unchanged is not None:
+            # Nothing to complete: every strategy hands the segmenter the same input.
+            values, labels = unchanged
+        else:
+            values = list(image_scores(case, completion))
+            if context.segmenter is not None and case.seg is not None:
+                labels = context.segmenter.segment(view, completion)
+                spacing = case.seg.spacing
+                scores = score_segmentation(labels, case.seg.data, context.profile, spacing)
+                values += [
+                    ("", region, metric, float(value))
+                    for region, by_metric in scores.items()
+                    for metric, value in by_metric.items()
+                ]
+            if not missing:
+                unchanged = (values, labels)
+        if job.files.case_id == context.panel_case and missing:
+            path = panel_path(context.panels, job.scenario.name, name)
+            _write_panel(path, case, view, completion, labels)
+        rows = tuple(
+            Row(
+                case.case_id,
+                job.centre,
+                job.scenario.name,
+                name,
+                target,
+                region,
+                metric,
+                value,
+                job.scenario.seed,
+                context.provenance[name],
+            )
+            for target, region, metric, value in values
+        )
+        seconds = time.perf_counter() - started
+        results.append(TaskResult(case.case_id, job.scenario.name, name, missing, seconds, rows))
+    return results
+
+
+_CONTEXT: Context | None = None
+
+
+def _init_worker(context: Context, threads: int) -> None:
+    """Worker initialiser: keep the shared context, and share the cores instead of every
+    worker using all of them (torch is imported later, so it reads these)."""
+    global _CONTEXT
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    _CONTEXT = context
+
+
+def _run_in_worker(job: Job) -> list[TaskResult]:
+    assert _CONTEXT is not None
+    return run_job(job, _CONTEXT)
+
+
+def plan_jobs(config: BenchConfig, done: set[tuple[str, str, str]]) -> list[Job]:
+    """The (case, scenario) jobs with at least one strategy not yet stored."""
+    cases = scan_cases(config.data)
+    if config.cases:
+        wanted = set(config.cases)
+        absent = sorted(wanted - {c.case_id for c in cases})
+        if absent:
+            raise ValueError(f"{config.data}: no case {absent[:3]} named by the config")
+        cases = [c for c in cases if c.case_id in wanted]
+    centres = case_centres(config.data)
+    jobs = []
+    for files in cases:
+        centre = centres.get(files.case_id, "unknown")
+        for scenario in config.active_scenarios:
+            left = set(files.sequences) - set(scenario.missing_for(files.case_id))
+            if not scenario.applies_to(centre) or not left:
+                # A case whose own sequences the scenario removes entirely has no input left.
+                continue
+            pending = tuple(
+                s.name
+                for s in config.active_strategies
+                if (files.case_id, scenario.name, s.name) not in done
+            )
+            if pending:
+                jobs.append(Job(files, centre, scenario, pending))
+    return jobs
+
+
+def _open_store(config: BenchConfig, out: Path, resume: bool) -> ResultStore:
+    path = out / STORE_NAME
+    exists = path.is_file()
+    if exists and not resume:
+        raise StoreError(f"{path}: holds results already; pass --resume or choose another --out")
+    store = ResultStore(path)
+    digest = store.meta("config_sha256")
+    if digest is not None and digest != config.digest():
+        store.close()
+        raise StoreError(f"{path}: was started with another config; resume it with the same config")
+    store.set_meta("config_sha256", config.digest())
+    store.set_meta("config", json.dumps(config.to_json(), sort_keys=True))
+    return store
+
+
+def run_benchmark(
+    config: BenchConfig,
+    out: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    workers: int | None = None,
+) -> Path:
+    """Run (or resume) the benchmark into ``out``; returns the results store's path."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    with closing(_open_store(config, folder, resume)) as store:
+        atomic_write_text(folder / CONFIG_NAME, json.dumps(config.to_json(), indent=2) + "\n")
+        reference = load_reference(config.reference, folder)
+        strategies = build_strategies(config, reference)
+        segmenter = (
+            None
+            if config.segmenter is None
+            else FixedSegmenter(
+                config.segmenter, device=config.device, window=config.segmenter_window
+            )
+        )
+        versions = package_versions()
+        keys = {}
+        for name, strategy in strategies.items():
+            record = {
+                "versions": versions,
+                "config_sha256": config.digest(),
+                "strategy": {"name": name, **strategy.provenance()},
+                **(segmenter.provenance() if segmenter is not None else {}),
+            }
+            keys[name] = provenance_key(record)
+            store.add_provenance(keys[name], record)
+        jobs = plan_jobs(config, store.done())
+        panel_case = config.panel_case or _first_case(config)
+        context = Context(strategies, segmenter, config.profile, keys, panel_case, folder / PANELS)
+        total = sum(len(job.strategies) for job in jobs)
+        bar = tqdm(total=total, desc="benchmark", unit="task", disable=not progress)
+        with bar:
+            for results in _execute(jobs, context, workers or config.workers):
+                for result in results:
+                    store.add(result)
+                    bar.update(1)
+    return folder / STORE_NAME
+
+
+def _first_case(config: BenchConfig) -> str:
+    if config.cases:
+        return sorted(config.cases)[0]
+    cases = scan_cases(config.data)
+    return cases[0].case_id if cases else ""
+
+
+def _execute(jobs: Sequence[Job], context: Context, workers: int) -> Iterator[list[TaskResult]]:
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield run_job(job, context)
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(context, threads),
+    ) as pool:
+        futures = [pool.submit(_run_in_worker, job) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()

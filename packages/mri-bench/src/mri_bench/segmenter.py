@@ -1,0 +1,59 @@
+"""The fixed segmenter every completion is scored with: an mri-seg model folder.
+
+The same network, trained once on complete cases, segments every completed case, so
+differences in its scores come from the completions alone. mri-seg (and torch) load only when
+a segmenter is used; without the ``seg`` extra that raises an ImportError naming the install.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mri_bench.provenance import folder_digest
+from mri_io.case import Case
+
+SEG_EXTRA = 'segmenting needs mri-seg: pip install "mri-bench[seg]"'
+
+
+@dataclass
+class FixedSegmenter:
+    """A saved mri-seg 3D U-Net, loaded on first use (once per worker process)."""
+
+    checkpoint: Path
+    device: str = "cpu"
+    overlap: float = 0.25
+    #: Sliding-window size; the model's own window when None.
+    window: tuple[int, int, int] | None = None
+    _model: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_model"] = None
+        return state
+
+    def segment(
+        self, case: Case, completion: Mapping[str, npt.NDArray[Any]]
+    ) -> npt.NDArray[np.uint8]:
+        """Label map of ``case`` with its missing sequences taken from ``completion``."""
+        try:
+            from mri_seg.inference import InferenceSettings, segment_case
+            from mri_seg.pretrained import load_pretrained
+        except ImportError as exc:
+            raise ImportError(f"{SEG_EXTRA} ({exc})") from exc
+        if self._model is None:
+            self._model = load_pretrained(self.checkpoint, device=self.device)
+        settings = InferenceSettings(roi_size=self.window, overlap=self.overlap, device=self.device)
+        labels = segment_case(self._model, case, settings, completion=completion)
+        return np.asarray(labels.data, dtype=np.uint8)
+
+    def provenance(self) -> dict[str, str]:
+        return {
+            "segmenter": str(self.checkpoint),
+            "segmenter_sha256": folder_digest(self.checkpoint),
+        }

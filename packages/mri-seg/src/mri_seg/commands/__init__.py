@@ -1,0 +1,1 @@
+"""Sub-commands of the ``mri-seg`` command line, one module each."""

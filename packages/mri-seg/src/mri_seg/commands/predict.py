@@ -1,0 +1,90 @@
+"""``mri-seg predict``: segment one case or a cohort with a trained 3D U-Net."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tqdm import tqdm
+
+from mri_io.errors import LayoutError
+from mri_io.labels import LABEL_PROFILES
+from mri_io.layouts import scan_cases
+from mri_seg.data import missing_sequence_error
+from mri_seg.errors import ModelFileError
+from mri_seg.inference import InferenceSettings, predict_to_file
+from mri_seg.networks.unet3d import UNet3D
+from mri_seg.postprocess import BRATS_MIN_SIZES
+from mri_seg.pretrained import CONFIG_FILE
+from mri_seg.training import BEST_DIR
+
+DESCRIPTION = """\
+Segment every case of --case DIR (one case) or --cohort DIR (many) and write
+OUT/{case_id}-seg.nii.gz: uint8 labels on the input's grid (same affine and header).
+
+Every sequence the model was trained on must be present: a case with a missing sequence is
+refused, naming it (complete it first, e.g. with mri-gen or mri-bench).
+--model takes a run folder of `mri-seg train` (its best/ model) or a model folder.
+--remove-small drops components smaller than WT 250 / TC 150 / ET 100 voxels
+(a small ET becomes necrosis, a small TC edema, a small WT background)."""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``predict`` sub-command."""
+    parser = commands.add_parser(
+        "predict",
+        help="segment cases with a trained model",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", type=Path, required=True, help="run or model folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--case", type=Path, help="folder of one case")
+    source.add_argument("--cohort", type=Path, help="folder of many cases")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
+    parser.add_argument("--roi", type=int, nargs=3, metavar=("X", "Y", "Z"), help="window size")
+    parser.add_argument("--overlap", type=float, default=0.5, help="window overlap (0.5)")
+    parser.add_argument("--sw-batch-size", type=int, default=1, help="windows per forward pass")
+    parser.add_argument("--device", default="cpu", help="device running the network")
+    parser.add_argument(
+        "--output-device", default="cpu", help="device holding the stitched volume (cpu)"
+    )
+    parser.add_argument("--remove-small", action="store_true", help="drop small components")
+    parser.add_argument(
+        "--label-profile", choices=sorted(LABEL_PROFILES), help="labels to write (model's)"
+    )
+    parser.set_defaults(handler=run_predict)
+
+
+def model_folder(path: Path) -> Path:
+    """The model folder that ``path`` (a run folder or a model folder) designates."""
+    if (path / CONFIG_FILE).is_file():
+        return path
+    if (path / BEST_DIR / CONFIG_FILE).is_file():
+        return path / BEST_DIR
+    raise ModelFileError(path, f"neither a model folder ({CONFIG_FILE}) nor a training run")
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Segment the cases and print where the label maps went."""
+    model = UNet3D.from_pretrained(model_folder(args.model))
+    settings = InferenceSettings(
+        roi_size=None if args.roi is None else tuple(args.roi),
+        overlap=args.overlap,
+        sw_batch_size=args.sw_batch_size,
+        device=args.device,
+        output_device=args.output_device,
+        min_sizes=BRATS_MIN_SIZES if args.remove_small else {},
+        label_profile=args.label_profile,
+    )
+    cases = scan_cases(args.case if args.case is not None else args.cohort)
+    if args.case is not None and len(cases) != 1:
+        raise LayoutError(args.case, f"holds {len(cases)} cases; give one case or use --cohort")
+    for case in cases:  # refuse before any work, not after segmenting half a cohort
+        absent = [key for key in model.sequences if key in case.missing]
+        if absent:
+            raise missing_sequence_error(case.folder, case.case_id, absent, model.sequences)
+    for case in tqdm(cases, desc="segment", unit="case"):
+        predict_to_file(model, case, args.out, settings)
+    print(f"wrote {len(cases)} label map(s) to {args.out}")
+    return 0

@@ -1,0 +1,52 @@
+"""Score a model's label maps against reference segmentations, Dice per BraTS region.
+
+Validation during training and the accuracy benchmark both use this, with mri-metrics' Dice
+(exact integer counts). Two empty masks score 1: a case without enhancing tumour that the
+model leaves without enhancing tumour is a correct answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from numpy.typing import NDArray
+
+from mri_io.case import load_case
+from mri_io.labels import LabelProfile, region_mask
+from mri_io.layouts import CaseFiles
+from mri_metrics.overlap import dice
+from mri_seg.errors import TrainingDataError
+from mri_seg.inference import InferenceSettings, segment_case
+from mri_seg.networks.unet3d import UNet3D
+
+
+def region_dice(
+    pred: NDArray[Any], ref: NDArray[Any], profile: LabelProfile, regions: Sequence[str]
+) -> dict[str, float]:
+    """Dice of each region of ``profile`` between two label maps (both empty: 1)."""
+    return {
+        region: dice(
+            region_mask(pred, profile, region), region_mask(ref, profile, region), empty=1.0
+        )
+        for region in regions
+    }
+
+
+def score_cases(
+    model: UNet3D, cases: Sequence[CaseFiles], settings: InferenceSettings | None = None
+) -> dict[str, dict[str, float]]:
+    """Dice per region of ``model`` on each case (which needs a segmentation), by case id."""
+    spec = model.target
+    scores = {}
+    for files in cases:
+        case = load_case(files, label_profile=spec.label_profile)
+        if case.seg is None:
+            raise TrainingDataError(
+                files.folder, f"case {files.case_id} has no segmentation to score"
+            )
+        labels = segment_case(model, case, settings)
+        scores[files.case_id] = region_dice(
+            labels.data, case.seg.data, spec.profile, tuple(spec.profile.regions)
+        )
+    return scores

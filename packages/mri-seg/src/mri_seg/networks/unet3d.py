@@ -1,0 +1,140 @@
+"""The 3D U-Net that segments a four-sequence case: MONAI's residual ``UNet`` plus a config.
+
+MONAI's network is kept as it is; this module adds what a released model needs around it:
+named presets, the sequences the input channels hold, the output encoding
+(:class:`~mri_seg.targets.TargetSpec`) and the sliding-window settings it was trained for, all
+stored in ``config.json`` by :meth:`~mri_seg.pretrained.PretrainedModel.save_pretrained`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from monai.networks.nets.unet import UNet
+
+from mri_io.sequences import SEQUENCES, canonical_sequence
+from mri_seg.pretrained import PretrainedModel, register_model
+from mri_seg.targets import TargetSpec
+
+
+@dataclass(frozen=True)
+class UNetPreset:
+    """Architecture and sliding-window size of a named 3D U-Net."""
+
+    channels: tuple[int, ...]
+    strides: tuple[int, ...]
+    num_res_units: int
+    roi_size: tuple[int, int, int]
+    description: str
+
+
+#: ``brats``: MONAI's BraTS-scale residual U-Net (16..256 features, 2 residual units per level,
+#: 4,810,074 parameters with 4 inputs and 3 region outputs), windows of 128^3 voxels.
+#: ``tiny``: 8..64 features, 1 residual unit (152,498 parameters), 64^3 windows, for CPU tests
+#: and the synthetic half-resolution cohort.
+UNET_PRESETS: dict[str, UNetPreset] = {
+    "brats": UNetPreset(
+        (16, 32, 64, 128, 256), (2, 2, 2, 2), 2, (128, 128, 128), "BraTS scale, 4.8M parameters"
+    ),
+    "tiny": UNetPreset((8, 16, 32, 64), (2, 2, 2), 1, (64, 64, 64), "CPU scale, 0.15M parameters"),
+}
+
+
+@register_model
+class UNet3D(PretrainedModel):
+    """A MONAI residual 3D U-Net over the channels ``sequences``, emitting logits.
+
+    The input is ``(batch, len(sequences), X, Y, Z)`` with every side a multiple of
+    ``prod(strides)``; the output ``(batch, target.channels, X, Y, Z)`` holds logits (apply
+    :meth:`TargetSpec.activation` for probabilities). Build one from a preset with
+    :meth:`from_preset`.
+    """
+
+    model_type = "unet3d"
+
+    def __init__(
+        self,
+        *,
+        channels: Sequence[int],
+        strides: Sequence[int],
+        num_res_units: int,
+        roi_size: Sequence[int],
+        sequences: Sequence[str] = SEQUENCES,
+        target: dict[str, Any] | None = None,
+        dropout: float = 0.0,
+        preset: str | None = None,
+    ) -> None:
+        super().__init__()
+        keys = tuple(canonical_sequence(name) for name in sequences)
+        if len(set(keys)) != len(keys) or not keys:
+            raise ValueError(f"sequences must be distinct and non-empty, got {tuple(sequences)}")
+        if len(channels) != len(strides) + 1:
+            raise ValueError("a U-Net needs one more channel count than strides")
+        if len(roi_size) != 3:
+            raise ValueError(f"roi_size must have 3 sides, got {tuple(roi_size)}")
+        spec = TargetSpec() if target is None else TargetSpec.from_json(target)
+        self.sequences = keys
+        self.target = spec
+        self.roi_size = (int(roi_size[0]), int(roi_size[1]), int(roi_size[2]))
+        self.config = {
+            "preset": preset,
+            "channels": [int(c) for c in channels],
+            "strides": [int(s) for s in strides],
+            "num_res_units": int(num_res_units),
+            "roi_size": list(self.roi_size),
+            "sequences": list(keys),
+            "target": spec.to_json(),
+            "dropout": float(dropout),
+        }
+        self.net = UNet(
+            spatial_dims=3,
+            in_channels=len(keys),
+            out_channels=spec.channels,
+            channels=tuple(channels),
+            strides=tuple(strides),
+            num_res_units=num_res_units,
+            dropout=dropout,
+        )
+
+    @classmethod
+    def from_preset(
+        cls,
+        preset: str,
+        *,
+        sequences: Sequence[str] = SEQUENCES,
+        target: TargetSpec | None = None,
+        roi_size: Sequence[int] | None = None,
+    ) -> UNet3D:
+        """A freshly initialised network of preset ``"brats"`` or ``"tiny"``."""
+        if preset not in UNET_PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(UNET_PRESETS)}")
+        chosen = UNET_PRESETS[preset]
+        return cls(
+            channels=chosen.channels,
+            strides=chosen.strides,
+            num_res_units=chosen.num_res_units,
+            roi_size=chosen.roi_size if roi_size is None else roi_size,
+            sequences=sequences,
+            target=(target or TargetSpec()).to_json(),
+            preset=preset,
+        )
+
+    @property
+    def divisor(self) -> int:
+        """Every input side must be a multiple of this (the product of the strides)."""
+        product = 1
+        for stride in self.config["strides"]:
+            product *= int(stride)
+        return product
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits for ``images`` of shape ``(batch, len(sequences), X, Y, Z)``."""
+        if images.ndim != 5 or images.shape[1] != len(self.sequences):
+            raise ValueError(
+                f"expected input (batch, {len(self.sequences)}, X, Y, Z), got {tuple(images.shape)}"
+            )
+        logits: torch.Tensor = self.net(images)
+        return logits

@@ -1,0 +1,59 @@
+"""Remove small connected components per region, as BraTS-winning pipelines do.
+
+Tiny isolated blobs are mostly false positives, and each one costs a whole lesion in the
+lesion-wise BraTS scores. The defaults (WT 250, TC 150, ET 100 voxels) follow the BraTS 2021-2023
+winners. Removal respects nesting: a small ET component becomes necrosis (it stays tumour
+core), a small TC component becomes edema (it stays whole tumour), a small WT component
+becomes background. Regions are processed largest first, with 26-connectivity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from mri_seg.targets import TargetSpec
+
+#: Minimum component size in voxels per BraTS region.
+BRATS_MIN_SIZES: Mapping[str, int] = {"WT": 250, "TC": 150, "ET": 100}
+
+_CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
+
+
+def remove_small_components(
+    labels: NDArray[Any],
+    min_sizes: Mapping[str, int] = BRATS_MIN_SIZES,
+    target: TargetSpec | None = None,
+) -> NDArray[np.uint8]:
+    """A copy of ``labels`` without the components smaller than ``min_sizes[region]`` voxels.
+
+    ``target`` gives the label profile and the nesting of its regions (BraTS WT ⊃ TC ⊃ ET by
+    default). A removed component takes the label of the next larger region that is not
+    itself (0 for the largest).
+    """
+    spec = target or TargetSpec()
+    profile = spec.profile
+    unknown = sorted(set(min_sizes) - set(spec.regions))
+    if unknown:
+        raise ValueError(f"no region {unknown} among {spec.regions}")
+    own = spec.region_labels()
+    result = np.asarray(labels, dtype=np.uint8).copy()
+    for position, region in enumerate(spec.regions):
+        minimum = int(min_sizes.get(region, 0))
+        if minimum <= 0:
+            continue
+        mask = np.isin(result, sorted(profile.regions[region]))
+        components, count = ndimage.label(mask, structure=_CONNECTIVITY)
+        if count == 0:
+            continue
+        sizes = np.bincount(components.ravel())
+        small = np.flatnonzero(sizes < minimum)
+        small = small[small > 0]
+        if small.size:
+            replacement = 0 if position == 0 else own[position - 1]
+            result[np.isin(components, small)] = replacement
+    return result
