@@ -13,6 +13,7 @@ from typing import cast
 
 import torch
 
+from mri_gen.commands.train_ummgat import register_model as register_ummgat
 from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import PRESETS, preset
 from mri_gen.hfgan.losses import LossWeights
@@ -46,7 +47,7 @@ def _views(text: str) -> tuple[View, ...]:
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``train`` with its ``hfgan`` model."""
+    """Add ``train`` with its ``hfgan`` and ``ummgat`` models."""
     train = commands.add_parser("train", help="train a generator", description="Train a generator.")
     models = train.add_subparsers(title="models", metavar="MODEL")
     parser = models.add_parser(
@@ -84,6 +85,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--checkpoint-every", type=int, default=100, help="steps between saves")
     parser.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard")
     parser.set_defaults(handler=run_train)
+    register_ummgat(models)
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""UMMGAT: unpaired multi-centre multi-sequence translation with a lesion-aware module."""

@@ -1,0 +1,141 @@
+"""A UMMGAT training run on disk: cohort in, run folder out, resumable.
+
+The run folder holds ``run.json`` (model and training configuration), ``assignment.json`` (the
+one domain each training patient contributed: the unpaired setting is recorded, not implied),
+``losses.csv``, ``state.pt`` (the latest resumable state) and the shareable model
+(``config.json`` + ``model.safetensors``, EMA weights) that
+:class:`~mri_gen.ummgat.inference.Translator` and ``mri-gen translate --model RUN`` read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from mri_gen.errors import CheckpointError, ConfigError
+from mri_gen.training.checkpoint import STATE_NAME, load_state, save_state
+from mri_gen.training.distributed import DistributedEnv, barrier, mean_over_ranks
+from mri_gen.training.loss_log import LossLog
+from mri_gen.ummgat.config import UMMGATConfig
+from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired
+from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
+from mri_io.atomic import atomic_write_text
+
+RUN_NAME = "run.json"
+ASSIGNMENT_NAME = "assignment.json"
+LOG_NAME = "losses.csv"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a run besides the data.
+
+    ``model.domains`` is replaced by the domains found in the data (sorted), unless
+    ``keep_domains`` is set, in which case the data must fit the given ones.
+    """
+
+    model: UMMGATConfig
+    train: TrainConfig
+    default_centre: str | None = None
+    keep_domains: bool = False
+    checkpoint_every: int = 500
+    tensorboard: bool = False
+
+
+def _document(model: UMMGATConfig, train: TrainConfig) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        json.dumps({"model": model.to_json(), "train": train.to_json()})
+    )
+    return loaded
+
+
+def train_ummgat(
+    data: str | PathLike[str],
+    out: str | PathLike[str],
+    spec: RunSpec,
+    env: DistributedEnv,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    until: int | None = None,
+    on_step: Callable[[int, dict[str, float]], None] | None = None,
+) -> Path:
+    """Train on the cohort under ``data`` into the run folder ``out``; returns ``out``.
+
+    ``until`` stops after that many steps (checkpointing there), to be continued later with
+    ``resume=True``; ``on_step(step, losses)`` is called after every step.
+    """
+    folder = Path(out)
+    if not resume and (folder / STATE_NAME).exists():
+        raise ConfigError(folder, "holds a run already; pass --resume or choose another --out")
+    domains = spec.model.domains if spec.keep_domains or resume else None
+    if resume:
+        saved = json.loads((folder / RUN_NAME).read_text(encoding="utf-8"))
+        domains = tuple(saved["model"]["domains"])
+    slices, assignment = load_unpaired(
+        data,
+        spec.model.image_size,
+        seed=spec.train.seed,
+        default_centre=spec.default_centre,
+        domains=domains,
+        progress=progress and env.is_main,
+    )
+    model = spec.model.with_domains(slices.domains)
+    if resume and saved != _document(model, spec.train):
+        raise CheckpointError(folder / RUN_NAME, "the saved run has another configuration")
+    if env.is_main and not resume:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            folder / RUN_NAME, json.dumps(_document(model, spec.train), indent=2) + "\n"
+        )
+        atomic_write_text(folder / ASSIGNMENT_NAME, json.dumps(assignment, indent=2) + "\n")
+    trainer = UMMGATTrainer(model, spec.train, env)
+    sampler = UnpairedSampler(
+        slices,
+        spec.train.batch_size,
+        seed=spec.train.seed + 7919 * env.rank,
+        latent_dim=model.latent_dim,
+    )
+    if resume:
+        state = load_state(folder / STATE_NAME, env.device)
+        trainer.load_state_dict(state)
+        sampler.load_state_dict(state["sampler"])
+    log = None
+    if env.is_main:
+        log = LossLog(folder / LOG_NAME, UMMGATTrainer.log_columns(), tensorboard=spec.tensorboard)
+    last = spec.train.steps if until is None else min(until, spec.train.steps)
+    bar = tqdm(
+        total=spec.train.steps,
+        initial=trainer.step_count,
+        desc="training UMMGAT",
+        unit="step",
+        disable=not (progress and env.is_main),
+    )
+    try:
+        while trainer.step_count < last:
+            values = mean_over_ranks(trainer.step(sampler.next()), env)
+            step = trainer.step_count
+            bar.update(1)
+            if log is not None:
+                log.write(step, values)
+            if on_step is not None:
+                on_step(step, values)
+            if step % spec.checkpoint_every == 0 or step == last:
+                if env.is_main:
+                    save_state(
+                        {**trainer.state_dict(), "sampler": sampler.state_dict()},
+                        folder / STATE_NAME,
+                    )
+                    trainer.shared_model.save_pretrained(folder, {"step": step})
+                barrier(env)
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+    return folder

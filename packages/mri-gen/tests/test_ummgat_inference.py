@@ -1,0 +1,198 @@
+"""UMMGAT inference: volumes through mri-io slicing, completion, harmonisation, styles, CLI."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mri_gen.cli import main
+from mri_gen.errors import ConfigError, MissingExtraError, NothingToSynthesiseError
+from mri_gen.ummgat.config import PRESETS
+from mri_gen.ummgat.dataset import load_unpaired
+from mri_gen.ummgat.inference import (
+    SOURCE_PREFERENCE,
+    Translator,
+    choose_source,
+    complete_case,
+    harmonise_case,
+    translate_case,
+)
+from mri_gen.ummgat.networks import UMMGATModel
+from mri_gen.ummgat.styles import pca_2d, project_2d, save_projection, style_codes
+from mri_io.case import load_case
+from mri_io.layouts import scan_cases
+from mri_io.nifti import load_volume
+from mri_io.synthetic.cohort import write_cohort
+
+DOMAINS = (
+    "local-t1-t2:t1n",
+    "local-t1-t2:t2w",
+    "research-3t:t1c",
+    "research-3t:t1n",
+    "research-3t:t2f",
+    "research-3t:t2w",
+)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("ummgat-inference")
+    write_cohort(folder, 4, seed=11, centres=("research-3t", "local-t1-t2"), progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def translator() -> Translator:
+    torch.manual_seed(0)
+    config = replace(PRESETS["tiny"], domains=DOMAINS, image_size=128)
+    return Translator(UMMGATModel(config).eval(), batch_size=16, latent_samples=8)
+
+
+def _case(cohort: Path, centre: str) -> tuple[object, str]:
+    for files in scan_cases(cohort):
+        case = load_case(files)
+        full = len(case.images) == 4
+        if (centre == "research-3t") == full:
+            return case, centre
+    raise AssertionError("the cohort lacks a case of that centre")
+
+
+def test_translate_volume_restacks_on_the_input_grid(cohort: Path, translator: Translator) -> None:
+    case = load_case(scan_cases(cohort)[0])
+    volume = next(iter(case.images.values())).data
+    style = translator.latent_style("research-3t:t2f", seed=1)
+    out = translator.translate_volume(volume, style)
+    assert out.shape == volume.shape
+    assert out.dtype == np.float32
+    assert np.all(out[volume <= 0] == 0)
+    assert out.min() >= 0
+    assert out.max() <= 255
+    # Slice-by-slice equivalence with the generator on the padded square slices.
+    k = volume.shape[2] // 2
+    from mri_gen.ummgat.dataset import normalised_uint8
+    from mri_io.geometry import CentreFit
+
+    fit = CentreFit(volume.shape[:2], (128, 128))
+    x = fit.apply(normalised_uint8(volume)[:, :, k].astype(np.float32))
+    with torch.no_grad():
+        y = translator.model.generator(torch.from_numpy(x)[None, None] / 127.5 - 1, style)
+    expected = fit.invert(((y[0, 0].clamp(-1, 1) + 1) * 127.5).numpy())
+    np.testing.assert_allclose(
+        out[:, :, k], np.where(volume[:, :, k] > 0, expected, 0), rtol=1e-5, atol=1e-3
+    )
+    assert np.array_equal(
+        translator.translate_volume(volume, translator.latent_style("research-3t:t2f", seed=1)),
+        out,
+    )
+
+
+def test_complete_case_fills_every_missing_sequence(cohort: Path, translator: Translator) -> None:
+    case, centre = _case(cohort, "local-t1-t2")
+    assert choose_source(tuple(case.images), SOURCE_PREFERENCE) == "t1n"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="knows no domain 'local-t1-t2:t1c'"):
+        complete_case(translator, case, centre)  # type: ignore[arg-type]
+    filled = complete_case(translator, case, centre, target_centre="research-3t")  # type: ignore[arg-type]
+    assert sorted(filled) == ["t1c", "t2f"]
+    shape = case.images["t1n"].data.shape  # type: ignore[attr-defined]
+    assert all(v.shape == shape for v in filled.values())
+    assert not np.array_equal(filled["t1c"], filled["t2f"])
+
+
+def test_harmonise_and_translate_case(cohort: Path, translator: Translator) -> None:
+    case, centre = _case(cohort, "local-t1-t2")
+    harmonised = harmonise_case(translator, case, centre, "research-3t")  # type: ignore[arg-type]
+    assert sorted(harmonised) == ["t1n", "t2w"]
+    full, _ = _case(cohort, "research-3t")
+    with pytest.raises(NothingToSynthesiseError, match="at both"):
+        harmonise_case(translator, full, "research-3t", "elsewhere")  # type: ignore[arg-type]
+    reference = full.images["t2f"].data  # type: ignore[attr-defined]
+    guided = translate_case(translator, case, centre, "research-3t:t2f", reference=reference)  # type: ignore[arg-type]
+    latent = translate_case(translator, case, centre, "research-3t:t2f")  # type: ignore[arg-type]
+    assert guided.shape == latent.shape
+    assert not np.array_equal(guided, latent)
+
+
+def test_pca_matches_the_covariance_eigenvectors() -> None:
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(200, 6)) @ rng.normal(size=(6, 6))
+    scores = pca_2d(codes)
+    values, vectors = np.linalg.eigh(np.cov(codes, rowvar=False))
+    top = vectors[:, ::-1][:, :2]
+    reference = (codes - codes.mean(0)) @ top
+    for axis in range(2):
+        assert abs(np.corrcoef(scores[:, axis], reference[:, axis])[0, 1]) == pytest.approx(1.0)
+    np.testing.assert_allclose(scores.var(axis=0, ddof=1), values[::-1][:2], rtol=1e-8)
+
+
+def test_style_codes_and_projection(cohort: Path, translator: Translator, tmp_path: Path) -> None:
+    slices, _ = load_unpaired(cohort, 128, seed=0, progress=False)
+    codes, domains = style_codes(translator, slices)
+    assert codes.shape == (len(slices.images), 64)
+    assert len(domains) == len(codes)
+    points, method = project_2d(codes, "pca")
+    assert method == "pca"
+    assert points.shape == (len(codes), 2)
+    written = save_projection(points, domains, method, tmp_path / "styles")
+    rows = list(csv.reader((tmp_path / "styles.csv").open()))
+    assert rows[0] == ["domain", "pca_1", "pca_2"]
+    assert len(rows) == len(codes) + 1
+    assert (tmp_path / "styles.png") in written
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        with pytest.raises(MissingExtraError, match=r"mri-gen\[umap\]"):
+            project_2d(codes, "umap")
+
+
+def test_cli_trains_and_translates(cohort: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    common = ["--data", str(cohort), "--out", str(run), "--steps", "2", "--batch-size", "2"]
+    args = ["train", "ummgat", *common, "--image-size", "32", "--device", "cpu"]
+    assert main([*args, "--checkpoint-every", "1"]) == 0
+    assert (run / "model.safetensors").is_file()
+    assert (run / "assignment.json").is_file()
+    out = tmp_path / "out"
+    code = main(
+        [
+            "translate",
+            "--model",
+            str(run),
+            "--cohort",
+            str(cohort),
+            "--out",
+            str(out),
+            "--harmonise",
+            "research-3t",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert code in (0, 2)
+    written = sorted(out.rglob("*.nii.gz"))
+    assert written
+    volume = load_volume(written[0])
+    source = load_volume(next(p for p in cohort.rglob(written[0].name)))
+    assert volume.data.shape == source.data.shape
+    np.testing.assert_allclose(volume.affine, source.affine)
+    assert (
+        main(
+            [
+                "translate",
+                "--model",
+                str(run),
+                "--cohort",
+                str(cohort),
+                "--out",
+                str(out),
+                "--complete",
+                "--reference",
+                str(written[0]),
+            ]
+        )
+        == 2
+    )

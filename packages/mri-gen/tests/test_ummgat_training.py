@@ -1,0 +1,207 @@
+"""UMMGAT training: unpaired sampling, seeds, resume, EMA, save/load."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mri_gen.errors import CheckpointError, ConfigError
+from mri_gen.training.distributed import DistributedEnv
+from mri_gen.ummgat.config import PRESETS, UMMGATConfig
+from mri_gen.ummgat.dataset import (
+    UnpairedSampler,
+    assign_domains,
+    case_centres,
+    load_unpaired,
+)
+from mri_gen.ummgat.networks import UMMGATModel
+from mri_gen.ummgat.run import ASSIGNMENT_NAME, RunSpec, train_ummgat
+from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
+from mri_io.layouts import scan_cases
+from mri_io.synthetic.cohort import write_cohort
+
+CPU = DistributedEnv(0, 1, 0, torch.device("cpu"))
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight half-grid cases from a full-protocol centre and a T1/T2-only centre."""
+    folder = tmp_path_factory.mktemp("ummgat-cohort")
+    write_cohort(folder, 8, seed=3, centres=("research-3t", "local-t1-t2"), progress=False)
+    return folder
+
+
+@pytest.fixture
+def config() -> UMMGATConfig:
+    return PRESETS["tiny"].with_image_size(SIZE)
+
+
+def _spec(config: UMMGATConfig, steps: int, lr: float = 1e-4) -> RunSpec:
+    train = TrainConfig(steps=steps, batch_size=2, lr=lr, seed=4)
+    return RunSpec(config, train, checkpoint_every=1)
+
+
+def test_each_patient_contributes_one_volume_of_one_sequence(cohort: Path) -> None:
+    slices, assignment = load_unpaired(cohort, SIZE, seed=0, progress=False)
+    manifest = json.loads((cohort / "cohort.json").read_text())
+    record = {c["case_id"]: c for c in manifest["cases"]}
+    assert sorted(assignment) == sorted(record)
+    for case_id, domain in assignment.items():
+        centre, sequence = domain.split(":")
+        assert centre == record[case_id]["centre"]
+        assert sequence in record[case_id]["sequences"]
+    for patient, case_id in enumerate(slices.patients):
+        domains = torch.unique(slices.domain_of[slices.patient_of == patient]).tolist()
+        assert [slices.domains[d] for d in domains] == [assignment[case_id]]
+    counts = np.bincount(slices.domain_of.numpy())
+    assert counts.min() > 0
+
+
+def test_assignment_is_seeded_and_balanced(cohort: Path) -> None:
+    cases = scan_cases(cohort)
+    centres = case_centres(cohort)
+    first = assign_domains(cases, centres, seed=1)
+    assert first == assign_domains(cases, centres, seed=1)
+    per_domain: dict[str, int] = {}
+    for domain in first.values():
+        per_domain[domain] = per_domain.get(domain, 0) + 1
+    # Greedy balancing: no domain gets two more patients than another that a patient could fill.
+    assert max(per_domain.values()) - min(per_domain.values()) <= 2
+
+
+def test_centres_need_a_manifest_or_a_default(cohort: Path, tmp_path: Path) -> None:
+    case = scan_cases(cohort)[0]
+    target = tmp_path / case.case_id
+    target.mkdir()
+    for path in case.sequences.values():
+        (target / path.name).symlink_to(path)
+    with pytest.raises(ConfigError, match="give a default centre"):
+        case_centres(tmp_path)
+    assert case_centres(tmp_path, "somewhere") == {case.case_id: "somewhere"}
+
+
+def test_sampler_batches_and_flips(cohort: Path) -> None:
+    slices, _ = load_unpaired(cohort, SIZE, seed=0, progress=False)
+    sampler = UnpairedSampler(slices, 16, seed=0, latent_dim=16)
+    batch = sampler.next()
+    assert batch["x_src"].shape == (16, 1, SIZE, SIZE)
+    assert batch["x_src"].min() >= -1.0
+    assert batch["x_src"].max() <= 1.0
+    assert batch["m_src"].dtype == torch.bool
+    assert batch["z_trg"].shape == (16, 16)
+    state = sampler.state_dict()
+    again = sampler.next()
+    sampler.load_state_dict(state)
+    replay = sampler.next()
+    for name in again:
+        assert torch.equal(again[name], replay[name])
+    # Every reference slice belongs to the target domain it was drawn for.
+    stored = (slices.images.float() / 127.5 - 1.0)[:, None]
+    for x_ref, y_trg in zip(batch["x_ref"], batch["y_trg"], strict=True):
+        rows = torch.nonzero(slices.domain_of == y_trg)[:, 0]
+        candidates = torch.cat((stored[rows], stored[rows].flip(-1)))
+        assert any(torch.equal(x_ref, c) for c in candidates)
+
+
+def test_same_seed_same_weights(cohort: Path, config: UMMGATConfig, tmp_path: Path) -> None:
+    first = train_ummgat(cohort, tmp_path / "a", _spec(config, 2), CPU, progress=False)
+    second = train_ummgat(cohort, tmp_path / "b", _spec(config, 2), CPU, progress=False)
+    a = UMMGATModel.from_pretrained(first)
+    b = UMMGATModel.from_pretrained(second)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    assert json.loads((tmp_path / "a" / ASSIGNMENT_NAME).read_text())
+    other = UMMGATTrainer(config.with_domains(a.config.domains), TrainConfig(seed=5), CPU)
+    assert any(
+        not torch.equal(p, q) for p, q in zip(other.model.parameters(), a.parameters(), strict=True)
+    )
+
+
+def test_resume_continues_bit_for_bit(cohort: Path, config: UMMGATConfig, tmp_path: Path) -> None:
+    straight = train_ummgat(cohort, tmp_path / "straight", _spec(config, 3), CPU, progress=False)
+    split = tmp_path / "split"
+    train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False, until=1)
+    with pytest.raises(ConfigError, match="pass --resume"):
+        train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False)
+    train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False, resume=True)
+    a = UMMGATModel.from_pretrained(straight).state_dict()
+    b = UMMGATModel.from_pretrained(split).state_dict()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    losses = (split / "losses.csv").read_text().splitlines()
+    assert len(losses) == 1 + 3
+    with pytest.raises(CheckpointError, match="another configuration"):
+        train_ummgat(cohort, split, _spec(config, 3, lr=1e-3), CPU, progress=False, resume=True)
+
+
+def test_ema_follows_the_decay(cohort: Path, config: UMMGATConfig) -> None:
+    slices, _ = load_unpaired(cohort, SIZE, seed=0, progress=False)
+    model_config = config.with_domains(slices.domains)
+    trainer = UMMGATTrainer(model_config, TrainConfig(batch_size=2, ema_decay=0.9), CPU)
+    before = [p.detach().clone() for p in trainer.shared_model.parameters()]
+    trainer.step(UnpairedSampler(slices, 2, seed=0, latent_dim=16).next())
+    for old, live, shadow in zip(
+        before, trainer.model.parameters(), trainer.shared_model.parameters(), strict=True
+    ):
+        torch.testing.assert_close(shadow, 0.9 * old + 0.1 * live.detach())
+    d_weights = {n for n, _ in trainer.discriminator.named_parameters()}
+    assert not d_weights & {n for n, _ in trainer.shared_model.named_parameters()}
+
+
+@pytest.mark.parametrize("lesion_aware", [True, False])
+def test_step_logs_the_lesion_term_only_with_lam(
+    cohort: Path, config: UMMGATConfig, lesion_aware: bool
+) -> None:
+    slices, _ = load_unpaired(cohort, SIZE, seed=0, progress=False)
+    model_config = replace(config.with_domains(slices.domains), lesion_aware=lesion_aware)
+    trainer = UMMGATTrainer(model_config, TrainConfig(batch_size=4), CPU)
+    logged = trainer.step(UnpairedSampler(slices, 4, seed=0, latent_dim=16).next())
+    assert ("g_lesion_latent" in logged) == lesion_aware
+    assert set(logged) <= set(UMMGATTrainer.log_columns())
+    assert all(np.isfinite(v) for v in logged.values())
+
+
+def test_save_load_gives_identical_outputs(config: UMMGATConfig, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = UMMGATModel(replace(config, domains=("a:t1n", "b:t2w"))).eval()
+    model.save_pretrained(tmp_path / "model")
+    loaded = UMMGATModel.from_pretrained(tmp_path / "model")
+    x = torch.rand(2, 1, SIZE, SIZE) * 2 - 1
+    z = torch.randn(2, 16)
+    domain = torch.tensor([0, 1])
+    with torch.no_grad():
+        for net in (model, loaded):
+            net.eval()
+        s1, s2 = model.mapping(z, domain), loaded.mapping(z, domain)
+        assert torch.equal(s1, s2)
+        assert torch.equal(model.generator(x, s1), loaded.generator(x, s2))
+        assert torch.equal(model.style_encoder(x, domain), loaded.style_encoder(x, domain))
+    assert loaded.config == model.config
+    with pytest.raises(CheckpointError, match="not a saved model folder"):
+        UMMGATModel.from_pretrained(tmp_path)
+
+
+def test_ddp_under_torchrun_with_gloo(cohort: Path, tmp_path: Path) -> None:
+    """Two CPU processes: both ranks train (R1 double backward included), rank 0 saves."""
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    command += ["--standalone", "-m", "mri_gen", "train", "ummgat", "--data", str(cohort)]
+    command += ["--out", str(run), "--steps", "2", "--batch-size", "2", "--device", "cpu"]
+    command += ["--image-size", str(SIZE), "--threads", "1", "--checkpoint-every", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = list(csv.DictReader((run / "losses.csv").open()))
+    assert [row["step"] for row in rows] == ["1", "2"]
+    assert all(float(row["g_total_latent"]) > 0 for row in rows)
+    assert UMMGATModel.from_pretrained(run).config.image_size == SIZE
