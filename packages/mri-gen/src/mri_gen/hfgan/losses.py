@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from mri_gen.errors import ConfigError
 from mri_gen.hfgan.ssim import region_mean, ssim_map
+from mri_gen.training.weights import parse_weight_overrides
 
 SsimRegions = Literal["dual", "whole"]
 
@@ -67,15 +68,8 @@ class LossWeights:
     @classmethod
     def parse(cls, spec: str) -> LossWeights:
         """Weights from ``"l1=10,adv=0,ssim=5"``: listed terms replace the thesis defaults."""
-        values: dict[str, Any] = {}
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            name, sep, value = item.partition("=")
-            if not sep or name not in (*cls.terms(), "ssim_regions"):
-                raise ConfigError(
-                    None, f"bad loss weight {item!r}; use NAME=VALUE with NAME in {cls.terms()}"
-                )
-            values[name] = value if name == "ssim_regions" else float(value)
-        return cls(**values)
+        known = (*cls.terms(), "ssim_regions")
+        return cls(**parse_weight_overrides(spec, known, text_fields=("ssim_regions",)))
 
 
 def data_range(ref: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from mri_gen.errors import ConfigError
+from mri_gen.training.weights import parse_weight_overrides
 from mri_gen.ummgat.networks import BACKGROUND
 
 
@@ -33,17 +33,7 @@ class LossWeights:
     @classmethod
     def parse(cls, text: str) -> LossWeights:
         """``"sty=2,lesion=0"`` -> weights with those changed; bad text raises ConfigError."""
-        values: dict[str, float] = {}
-        known = {item.name for item in fields(cls)}
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            name, _, value = part.partition("=")
-            if name not in known:
-                raise ConfigError(None, f"unknown loss {name!r}; choose among {sorted(known)}")
-            try:
-                values[name] = float(value)
-            except ValueError:
-                raise ConfigError(None, f"loss weight {part!r} is not NAME=NUMBER") from None
-        return cls(**values)
+        return cls(**parse_weight_overrides(text, [item.name for item in fields(cls)]))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
