@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from mri_bench.generators import LOADERS, GeneratorStrategy
+from mri_bench.generators import GENERATORS, GeneratorKind, GeneratorStrategy, Synthesise
 from mri_bench.reference import estimate_reference
 from mri_bench.strategies import CopyMatched, CopyMostCorrelated, MeanFill, ZeroFill
 from mri_io.case import Case
@@ -80,11 +80,11 @@ def test_generator_strategy_loads_once_and_records_the_checkpoint_hash(
     (tmp_path / "model.safetensors").write_bytes(b"weights")
     loads: list[Path] = []
 
-    def loader(checkpoint: Path, device: str) -> Callable[[Case], dict[str, Array]]:
+    def loader(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
         loads.append(checkpoint)
-        return lambda case: {"t2f": 2.0 * case.images["t1n"].data}
+        return lambda case, missing, centre, /: {"t2f": 2.0 * case.images["t1n"].data}
 
-    monkeypatch.setitem(LOADERS, "fake", loader)
+    monkeypatch.setitem(GENERATORS, "fake", GeneratorKind(loader))
     strategy = GeneratorStrategy("gen", "fake", tmp_path)
     images = make_case(np.random.default_rng(3))
     case = as_case(images, ["t1n"])
@@ -100,8 +100,12 @@ def test_generator_strategy_loads_once_and_records_the_checkpoint_hash(
 
 
 def test_unknown_generator_kind_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown generator 'ummgat2'; known: hfgan"):
+    with pytest.raises(ValueError, match="unknown generator 'ummgat2'; known: hfgan, ummgat"):
         GeneratorStrategy("g", "ummgat2", tmp_path)
+    with pytest.raises(ValueError, match=r"no option \['centre'\]; it accepts: target_centre"):
+        GeneratorStrategy("g", "ummgat", tmp_path, options={"centre": "a"})
+    with pytest.raises(ValueError, match=r"hfgan generator takes no option \['seed'\]; .*none"):
+        GeneratorStrategy("g", "hfgan", tmp_path, options={"seed": 1})
 
 
 def test_missing_extras_name_the_install_command(

@@ -8,7 +8,7 @@ report. Generators and the segmenter load mri-gen / mri-seg lazily (extras ``gen
 
 from mri_bench.__about__ import __version__
 from mri_bench.config import BenchConfig, ConfigError, load_config
-from mri_bench.generators import GeneratorStrategy
+from mri_bench.generators import GENERATORS, GeneratorError, GeneratorStrategy, UMMGATOptions
 from mri_bench.pipeline import run_benchmark
 from mri_bench.reference import SequenceReference, estimate_reference
 from mri_bench.report import write_report
@@ -32,12 +32,14 @@ from mri_bench.strategies import (
 )
 
 __all__ = [
+    "GENERATORS",
     "BenchConfig",
     "CompletionStrategy",
     "ConfigError",
     "CopyMatched",
     "CopyMostCorrelated",
     "FixedSegmenter",
+    "GeneratorError",
     "GeneratorStrategy",
     "MeanFill",
     "ResultStore",
@@ -46,6 +48,7 @@ __all__ = [
     "SequenceReference",
     "Shift",
     "StoreError",
+    "UMMGATOptions",
     "ZeroFill",
     "__version__",
     "builtin_scenarios",

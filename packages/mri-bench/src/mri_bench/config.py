@@ -4,7 +4,8 @@ Paths in a config are relative to the config file. A config names the cases to s
 the copy baselines learn their correlations (a reference JSON or a folder of complete training
 cases), the fixed segmenter (optional: without one only image quality is scored), the
 scenarios (built-in names, groups such as ``"subsets"``, or full definitions) and the
-strategies (``copy``, ``copy-matched``, ``zero``, ``mean``, or a generator checkpoint).
+strategies (``copy``, ``copy-matched``, ``zero``, ``mean``, or a generator checkpoint with the
+options of its kind, e.g. UMMGAT's ``target_centre`` for the cross-centre strategy).
 ``comparisons`` lists the (generated, baseline) pairs that get a Wilcoxon test; by default
 every generator is compared with every copy baseline.
 """
@@ -19,6 +20,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from mri_bench.generators import check_generator
 from mri_bench.scenarios import Scenario, ScenarioError, resolve_scenarios
 
 SIMPLE_STRATEGIES = ("copy", "copy-matched", "zero", "mean")
@@ -56,12 +58,16 @@ class StrategySpec:
     kind: str
     generator: str = ""
     checkpoint: Path | None = None
+    #: Options of the generator's kind (JSON values), e.g. ``{"target_centre": "research-3t"}``.
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind}
         if self.kind == "generator":
             data["generator"] = self.generator
             data["checkpoint"] = str(self.checkpoint)
+            if self.options:
+                data["options"] = dict(self.options)
         return data
 
 
@@ -143,9 +149,16 @@ def _strategy(entry: str | Mapping[str, Any], base: Path, path: Path) -> Strateg
             raise ConfigError(
                 path, f"strategy {name!r}: a generator needs 'generator' and 'checkpoint'"
             )
-        return StrategySpec(
-            name, kind, str(entry["generator"]), (base / str(entry["checkpoint"])).resolve()
-        )
+        generator = str(entry["generator"])
+        options = entry.get("options", {})
+        if not isinstance(options, Mapping):
+            raise ConfigError(path, f"strategy {name!r}: 'options' must be an object")
+        try:
+            check_generator(name, generator, options)
+        except ValueError as exc:
+            raise ConfigError(path, str(exc)) from None
+        checkpoint = (base / str(entry["checkpoint"])).resolve()
+        return StrategySpec(name, kind, generator, checkpoint, dict(options))
     choices = ", ".join([*SIMPLE_STRATEGIES, "generator"])
     raise ConfigError(path, f"strategy {name!r}: unknown kind {kind!r}; choose {choices}")
 

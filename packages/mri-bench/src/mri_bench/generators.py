@@ -1,64 +1,231 @@
 """Generators from mri-gen as completion strategies: a checkpoint folder plus which model.
 
-A generator strategy is named in a config by the kind of model (``hfgan`` today; UMMGAT and
-others register under their own name in :data:`LOADERS`) and the folder its
-``save_pretrained`` wrote. mri-gen (and torch) are imported only when a generator is first
-used, so ``import mri_bench`` works without the ``gen`` extra; using one without it raises an
+A generator strategy is named in a config by the kind of model (a key of :data:`GENERATORS`:
+``hfgan``, ``ummgat``), the folder its ``save_pretrained`` wrote, and the options that kind
+takes. mri-gen (and torch) are imported only when a generator is first used, so
+``import mri_bench`` works without the ``gen`` extra; using one without it raises an
 ImportError naming the install command.
+
+UMMGAT's domains are (centre, sequence) pairs, so it needs to know where a case was acquired:
+the pipeline passes each case's centre (from the cohort manifest) to every strategy. With the
+``target_centre`` option it is the cross-centre strategy: it also replaces the case's available
+sequences by their translation into that centre's domains (harmonisation), which the segmenter
+then sees instead of the originals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from mri_bench.provenance import folder_digest
-from mri_bench.strategies import Completion, require_available
+from mri_bench.strategies import UNKNOWN_CENTRE, Completion, require_available
 from mri_io.case import Case
 
-#: A loaded generator: the case (available sequences only) in, every missing sequence out.
-Synthesise = Callable[[Case], dict[str, npt.NDArray[Any]]]
 GEN_EXTRA = 'generator strategies need mri-gen: pip install "mri-bench[gen]"'
 
 
-def _load_hfgan(checkpoint: Path, device: str) -> Synthesise:
+class Synthesise(Protocol):
+    """A loaded generator.
+
+    Given a case (its available sequences only), what it misses and the centre it was acquired
+    at, it returns an image for every missing sequence, plus the available sequences it
+    replaces (a harmonising generator); arrays of the case's shape, on any intensity scale.
+    """
+
+    def __call__(
+        self, case: Case, missing: Sequence[str], centre: str, /
+    ) -> Mapping[str, npt.NDArray[Any]]: ...
+
+
+class GeneratorError(ValueError):
+    """A generator cannot complete a case; the message names the checkpoint and the problem."""
+
+
+@dataclass(frozen=True)
+class GeneratorKind:
+    """How a kind of generator loads, and the config options it accepts."""
+
+    load: Callable[[Path, str, Mapping[str, Any]], Synthesise]
+    options: tuple[str, ...] = ()
+    #: Checks the option values (raising ValueError), so a bad config fails before the run.
+    validate: Callable[[Mapping[str, Any]], object] | None = None
+
+
+def _import_error(exc: ImportError) -> ImportError:
+    return ImportError(f"{GEN_EXTRA} ({exc})")
+
+
+def _load_hfgan(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
     try:
         from mri_gen.hfgan.inference import Synthesiser
     except ImportError as exc:
-        raise ImportError(f"{GEN_EXTRA} ({exc})") from exc
+        raise _import_error(exc) from exc
     synthesiser = Synthesiser.from_pretrained(checkpoint, device=device)
 
-    def synthesise(case: Case) -> dict[str, npt.NDArray[Any]]:
-        return dict(synthesiser.synthesise(case))
+    def synthesise(
+        case: Case, missing: Sequence[str], centre: str, /
+    ) -> dict[str, npt.NDArray[Any]]:
+        # HF-GAN has no notion of centres: one model for every site.
+        return dict(synthesiser.synthesise(case)) if missing else {}
 
     return synthesise
 
 
-#: Generator kind -> loader of a checkpoint folder.
-LOADERS: dict[str, Callable[[Path, str], Synthesise]] = {"hfgan": _load_hfgan}
+@dataclass(frozen=True)
+class UMMGATOptions:
+    """The ``ummgat`` generator's options.
+
+    ``target_centre``: harmonise every case into this centre's domains and generate its
+    missing sequences there (the cross-centre strategy); unset, a case is completed in its own
+    centre's domains and its available sequences are left as they are. ``assume_centre``: the
+    centre taken for cases the data names no centre for. ``seed``: of the latent-guided styles.
+    """
+
+    target_centre: str = ""
+    assume_centre: str = ""
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> UMMGATOptions:
+        """The options of a config entry; a value of the wrong type raises ValueError."""
+
+        def centre(key: str) -> str:
+            value = options.get(key, "")
+            if not isinstance(value, str) or ":" in value:
+                raise ValueError(f"option {key!r} must be a centre name without ':', got {value!r}")
+            return value
+
+        seed = options.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"option 'seed' must be an integer, got {seed!r}")
+        return cls(centre("target_centre"), centre("assume_centre"), seed)
+
+
+def _load_ummgat(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
+    try:
+        from mri_gen.ummgat.config import domain_name
+        from mri_gen.ummgat.inference import (
+            SOURCE_PREFERENCE,
+            Translator,
+            complete_case,
+            harmonise_case,
+        )
+    except ImportError as exc:
+        raise _import_error(exc) from exc
+    settings = UMMGATOptions.parse(options)
+    translator = Translator.from_pretrained(checkpoint, device=device)
+    listing = ", ".join(translator.domains)
+
+    def unknown_domain(names: Sequence[str], case: Case, purpose: str) -> GeneratorError:
+        wanted = " or ".join(repr(name) for name in names)
+        return GeneratorError(
+            f"{checkpoint}: the UMMGAT model knows no domain {wanted}, needed to {purpose} "
+            f"case {case.case_id}; it knows {listing}"
+        )
+
+    def require(names: Sequence[str], case: Case, purpose: str) -> None:
+        for name in names:
+            if name not in translator.domains:
+                raise unknown_domain([name], case, purpose)
+
+    def synthesise(
+        case: Case, missing: Sequence[str], centre: str, /
+    ) -> dict[str, npt.NDArray[Any]]:
+        if not missing and not settings.target_centre:
+            return {}
+        source = centre
+        if centre == UNKNOWN_CENTRE:
+            if not settings.assume_centre:
+                raise GeneratorError(
+                    f"{checkpoint}: the acquisition centre of case {case.case_id} is unknown "
+                    "(the data has no cohort manifest); set the strategy option "
+                    f"'assume_centre' to one of the model's centres (domains: {listing})"
+                )
+            source = settings.assume_centre
+        goal = settings.target_centre or source
+        inputs = [domain_name(source, s) for s in SOURCE_PREFERENCE if s in case.images]
+        if settings.target_centre:
+            # Harmonisation translates every available sequence: each needs both domains.
+            require(inputs, case, "read")
+            require([domain_name(goal, s) for s in case.images], case, "harmonise")
+        elif not set(inputs) & set(translator.domains):
+            raise unknown_domain(inputs, case, "read")
+        require([domain_name(goal, s) for s in missing], case, "complete")
+        out: dict[str, npt.NDArray[Any]] = {}
+        if missing:
+            out.update(
+                complete_case(
+                    translator,
+                    case,
+                    source,
+                    target_centre=goal,
+                    sequences=tuple(missing),
+                    seed=settings.seed,
+                )
+            )
+        if settings.target_centre:
+            out.update(harmonise_case(translator, case, source, goal, seed=settings.seed))
+        return out
+
+    return synthesise
+
+
+#: Generator kind -> how to load its checkpoint folder and which options it takes.
+GENERATORS: dict[str, GeneratorKind] = {
+    "hfgan": GeneratorKind(_load_hfgan),
+    "ummgat": GeneratorKind(
+        _load_ummgat, ("target_centre", "assume_centre", "seed"), UMMGATOptions.parse
+    ),
+}
+
+
+def check_generator(strategy: str, generator: str, options: Mapping[str, Any]) -> None:
+    """Refuse an unknown generator kind, or options its kind does not take or whose values
+    it cannot use (ValueError)."""
+    if generator not in GENERATORS:
+        raise ValueError(
+            f"strategy {strategy!r}: unknown generator {generator!r}; "
+            f"known: {', '.join(sorted(GENERATORS))}"
+        )
+    kind = GENERATORS[generator]
+    unknown = sorted(set(options) - set(kind.options))
+    if unknown:
+        accepted = ", ".join(kind.options) or "none"
+        raise ValueError(
+            f"strategy {strategy!r}: the {generator} generator takes no option {unknown}; "
+            f"it accepts: {accepted}"
+        )
+    if kind.validate is not None:
+        try:
+            kind.validate(options)
+        except ValueError as exc:
+            raise ValueError(f"strategy {strategy!r}: {exc}") from None
 
 
 @dataclass
 class GeneratorStrategy:
-    """Complete with a trained generator; each missing sequence comes from the real inputs."""
+    """Complete with a trained generator; each missing sequence comes from the real inputs.
+
+    A generator may also return available sequences (harmonisation): those replace the
+    inputs the segmenter sees.
+    """
 
     name: str
     generator: str
     checkpoint: Path
     device: str = "cpu"
+    options: Mapping[str, Any] = field(default_factory=dict)
     _model: Synthesise | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.generator not in LOADERS:
-            raise ValueError(
-                f"strategy {self.name!r}: unknown generator {self.generator!r}; "
-                f"known: {', '.join(sorted(LOADERS))}"
-            )
+        check_generator(self.name, self.generator, self.options)
 
     def __getstate__(self) -> dict[str, Any]:
         # Worker processes load their own copy: a model is never pickled.
@@ -66,22 +233,29 @@ class GeneratorStrategy:
         state["_model"] = None
         return state
 
-    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+    def complete(
+        self, case: Case, missing: Sequence[str], *, centre: str = UNKNOWN_CENTRE
+    ) -> Completion:
         require_available(case)
         if self._model is None:
-            self._model = LOADERS[self.generator](self.checkpoint, self.device)
-        generated = self._model(case)
+            kind = GENERATORS[self.generator]
+            self._model = kind.load(self.checkpoint, self.device, self.options)
+        generated = self._model(case, missing, centre)
         absent = [key for key in missing if key not in generated]
         if absent:
-            raise ValueError(
+            raise GeneratorError(
                 f"{self.checkpoint}: the {self.generator} model did not synthesise {absent} "
                 f"for case {case.case_id}"
             )
-        return {key: np.asarray(generated[key], dtype=np.float32) for key in missing}
+        kept = [*missing, *(key for key in case.images if key in generated)]
+        return {key: np.asarray(generated[key], dtype=np.float32) for key in kept}
 
     def provenance(self) -> dict[str, str]:
-        return {
+        record = {
             "generator": self.generator,
             "checkpoint": str(self.checkpoint),
             "checkpoint_sha256": folder_digest(self.checkpoint),
         }
+        if self.options:
+            record["options"] = json.dumps(dict(self.options), sort_keys=True)
+        return record

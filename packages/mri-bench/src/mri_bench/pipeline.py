@@ -1,7 +1,8 @@
 """The benchmark run: cases x scenarios x strategies -> completion -> segmentation -> scores.
 
 For every case and scenario the scenario's sequences are removed (and the rest shifted, for a
-cross-centre scenario); each strategy completes the case; the fixed segmenter segments it and
+cross-centre scenario); each strategy completes the case, knowing its acquisition centre (a
+harmonising strategy also replaces the available inputs); the fixed segmenter segments it and
 mri-metrics scores the label map against the reference (Dice, HD95, NSD and lesion-wise
 scores per region), and every synthesised sequence that exists for real is scored against it
 (foreground SSIM, PSNR and MAE after BraSyn's [0, 1] scaling, on the brain and the tumour).
@@ -38,6 +39,8 @@ from mri_bench.scenarios import Scenario, case_rng
 from mri_bench.segmenter import FixedSegmenter
 from mri_bench.store import STORE_NAME, ResultStore, Row, StoreError, TaskResult
 from mri_bench.strategies import (
+    UNKNOWN_CENTRE,
+    Completion,
     CompletionStrategy,
     CopyMatched,
     CopyMostCorrelated,
@@ -96,7 +99,11 @@ def build_strategies(
         else:
             assert spec.checkpoint is not None
             strategy = GeneratorStrategy(
-                spec.name, spec.generator, spec.checkpoint, device=config.device
+                spec.name,
+                spec.generator,
+                spec.checkpoint,
+                device=config.device,
+                options=dict(spec.options),
             )
         built[spec.name] = strategy
     return built
@@ -151,6 +158,27 @@ def scenario_case(case: Case, scenario: Scenario) -> tuple[Case, tuple[str, ...]
     missing = tuple(s for s in SEQUENCES if s not in kept)
     view = Case(case.case_id, kept, case.seg, missing, case.label_profile)
     return view, missing
+
+
+def split_completion(
+    view: Case, completion: Completion, missing: Sequence[str], strategy: str
+) -> tuple[Case, Completion]:
+    """The case the segmenter sees (available sequences a strategy replaced, e.g. harmonised
+    ones, swapped in) and the images of the missing sequences alone."""
+    stray = sorted(set(completion) - set(missing) - set(view.images))
+    absent = [key for key in missing if key not in completion]
+    if stray or absent:
+        raise ValueError(
+            f"strategy {strategy!r}, case {view.case_id}: a completion must hold every missing "
+            f"sequence {list(missing)} and may replace available ones {sorted(view.images)}; "
+            f"it lacks {absent} and holds unknown {stray}"
+        )
+    images = {
+        key: volume.with_data(completion[key]) if key in completion else volume
+        for key, volume in view.images.items()
+    }
+    seen = Case(view.case_id, images, view.seg, view.missing, view.label_profile)
+    return seen, {key: completion[key] for key in missing}
 
 
 def image_scores(
@@ -220,15 +248,16 @@ def run_job(job: Job, context: Context) -> list[TaskResult]:
     unchanged: tuple[list[tuple[str, str, str, float]], npt.NDArray[np.uint8] | None] | None = None
     for name in job.strategies:
         started = time.perf_counter()
-        completion = context.strategies[name].complete(view, missing) if missing else {}
+        completion = context.strategies[name].complete(view, missing, centre=job.centre)
+        seen, generated = split_completion(view, completion, missing, name)
         labels = None
-        if not missing and unchanged is not None:
-            # Nothing to complete: every strategy hands the segmenter the same input.
+        if not completion and unchanged is not None:
+            # Nothing completed or replaced: every such strategy hands the segmenter the same input.
             values, labels = unchanged
         else:
-            values = list(image_scores(case, completion))
+            values = list(image_scores(case, generated))
             if context.segmenter is not None and case.seg is not None:
-                labels = context.segmenter.segment(view, completion)
+                labels = context.segmenter.segment(seen, generated)
                 spacing = case.seg.spacing
                 scores = score_segmentation(labels, case.seg.data, context.profile, spacing)
                 values += [
@@ -236,11 +265,11 @@ def run_job(job: Job, context: Context) -> list[TaskResult]:
                     for region, by_metric in scores.items()
                     for metric, value in by_metric.items()
                 ]
-            if not missing:
+            if not completion:
                 unchanged = (values, labels)
         if job.files.case_id == context.panel_case and missing:
             path = panel_path(context.panels, job.scenario.name, name)
-            _write_panel(path, case, view, completion, labels)
+            _write_panel(path, case, seen, generated, labels)
         rows = tuple(
             Row(
                 case.case_id,
@@ -290,7 +319,7 @@ def plan_jobs(config: BenchConfig, done: set[tuple[str, str, str]]) -> list[Job]
     centres = case_centres(config.data)
     jobs = []
     for files in cases:
-        centre = centres.get(files.case_id, "unknown")
+        centre = centres.get(files.case_id, UNKNOWN_CENTRE)
         for scenario in config.active_scenarios:
             left = set(files.sequences) - set(scenario.missing_for(files.case_id))
             if not scenario.applies_to(centre) or not left:

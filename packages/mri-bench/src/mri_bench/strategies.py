@@ -1,7 +1,11 @@
 """Completion strategies: how the missing sequences of a case are filled before segmentation.
 
-A strategy sees only the available sequences of a case (and what it learnt from complete
-training cases) and returns an image for every missing one. The segmenter z-scores each
+A strategy sees only the available sequences of a case, the centre it was acquired at (and what
+it learnt from complete training cases) and returns an image for every missing one. A strategy
+may also return some of the available sequences: those *replace* the inputs the segmenter sees
+(harmonisation into another centre's domains); image quality is still scored only for the
+missing ones, against the real images where they exist. The copy and fill baselines below
+ignore the centre and never replace an input. The segmenter z-scores each
 channel on its own foreground, so a completion only has to be right up to a positive affine
 change of intensities; the copy baselines therefore return images on whatever scale is
 convenient. Generators from mri-gen plug in through :mod:`mri_bench.generators`.
@@ -20,7 +24,10 @@ from mri_bench.reference import SequenceReference, unit_scale
 from mri_io.case import Case
 
 FloatArray = npt.NDArray[np.floating[Any]]
+#: Sequence -> image: every missing sequence, plus any available one the strategy replaces.
 Completion = dict[str, npt.NDArray[np.float32]]
+#: The centre of a case whose data does not say where it was acquired.
+UNKNOWN_CENTRE = "unknown"
 
 
 class CompletionStrategy(Protocol):
@@ -28,8 +35,11 @@ class CompletionStrategy(Protocol):
 
     name: str
 
-    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
-        """Arrays of the case's shape for every sequence in ``missing``."""
+    def complete(
+        self, case: Case, missing: Sequence[str], *, centre: str = UNKNOWN_CENTRE
+    ) -> Completion:
+        """Arrays of the case's shape for every sequence in ``missing`` (and for the available
+        sequences the strategy replaces); ``centre`` is where the case was acquired."""
         ...
 
     def provenance(self) -> dict[str, str]:
@@ -65,7 +75,9 @@ class CopyMostCorrelated:
     reference: SequenceReference
     name: str = "copy"
 
-    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+    def complete(
+        self, case: Case, missing: Sequence[str], *, centre: str = UNKNOWN_CENTRE
+    ) -> Completion:
         require_available(case)
         available = arrays(case)
         return {
@@ -86,7 +98,9 @@ class CopyMatched:
     reference: SequenceReference
     name: str = "copy-matched"
 
-    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+    def complete(
+        self, case: Case, missing: Sequence[str], *, centre: str = UNKNOWN_CENTRE
+    ) -> Completion:
         require_available(case)
         available = arrays(case)
         return {target: self._one(target, available) for target in missing}
@@ -114,7 +128,9 @@ class ZeroFill:
 
     name: str = "zero"
 
-    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+    def complete(
+        self, case: Case, missing: Sequence[str], *, centre: str = UNKNOWN_CENTRE
+    ) -> Completion:
         require_available(case)
         shape = next(iter(case.images.values())).shape
         return {target: np.zeros(shape, dtype=np.float32) for target in missing}
@@ -134,7 +150,9 @@ class MeanFill:
 
     name: str = "mean"
 
-    def complete(self, case: Case, missing: Sequence[str]) -> Completion:
+    def complete(
+        self, case: Case, missing: Sequence[str], *, centre: str = UNKNOWN_CENTRE
+    ) -> Completion:
         require_available(case)
         available = arrays(case)
         brain = foreground(available)
