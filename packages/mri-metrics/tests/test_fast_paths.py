@@ -17,7 +17,7 @@ from scipy import ndimage
 
 from mri_metrics.lesion import _dilate_edges
 from mri_metrics.scoring import score_segmentation
-from mri_metrics.surface import _distances_to
+from mri_metrics.surface import _nearest_distances, _search_reach
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -48,7 +48,12 @@ def test_local_search_equals_brute_force(
     shape = (17, 19, 13)
     target = rng.random(shape) < density
     queries = rng.random(shape) < 0.05
-    ours = _distances_to(target, queries, spacing)
+    # The search needs its reach of background around both sets, as surface_distances pads.
+    margin = [(r, r) for r in _search_reach(spacing)]
+    padded_target, padded_queries = np.pad(target, margin), np.pad(queries, margin)
+    ours = _nearest_distances(
+        padded_target, np.flatnonzero(padded_target), np.flatnonzero(padded_queries), spacing
+    )
     expected = brute_force_distances(target, queries, spacing)
     # Sparse targets send queries to the k-d tree fallback, dense ones resolve locally.
     np.testing.assert_array_equal(ours, expected)

@@ -15,10 +15,13 @@ lesion, and they disagree on many realistic cases:
   segmentation quality is the mean over true-positive pairs only, and detection is reported
   separately as TP/FP/FN counts, F1 (recognition quality) and panoptic quality.
 
-Both work on the bounding box of the two masks (plus the dilation reach), never the full volume,
-and the per-lesion distances come from :func:`mri_metrics.surface.surface_distances` on a crop
-around the lesion (it pads the crop with background, so a lesion on the volume border keeps its
-surface). A case with a dozen metastases thus costs little more than one with a single tumour.
+Both work on the bounding box of the two masks, never the full volume; inside it, components
+are labelled (and the BraTS 2023 dilation computed) only in the boxes that hold voxels
+(:mod:`mri_metrics._boxes`, :mod:`mri_metrics._components`), so far-apart lesions do not make
+the empty space between them cost anything. The per-lesion distances come from
+:func:`mri_metrics.surface.surface_distances` on a crop around the lesion (it pads the crop with
+background, so a lesion on the volume border keeps its surface). A case with a dozen metastases
+thus costs little more than one with a single tumour.
 
 When one lesion is scored against the whole prediction (a single reference lesion whose
 matched components are all the predicted ones; a single one-to-one pair of single components),
@@ -38,6 +41,8 @@ import numpy.typing as npt
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
+from mri_metrics._boxes import bounding_box, box_union, separated_boxes
+from mri_metrics._components import Components, label_pieces
 from mri_metrics._inputs import as_mask, as_spacing, check_same_shape
 from mri_metrics.surface import HausdorffMethod, Surface, SurfaceDistances, surface_distances
 
@@ -155,12 +160,38 @@ def connected_components(mask: BoolArray) -> tuple[IntArray, int]:
     """Label the fully connected components (26-connected in 3D) of ``mask`` in raster order.
 
     Both reference implementations use cc3d's default 26-connectivity; scipy's labelling with
-    the full structure yields the same components in the same raster numbering.
+    the full structure yields the same components in the same raster numbering, whether it
+    labels the whole mask or, as here, each occupied box of it.
     """
+    components = _components(mask)
+    return components.labels, components.count
+
+
+def _components(mask: BoolArray) -> Components:
+    """:func:`connected_components` with each component's bounding box, box by occupied box."""
     structure = ndimage.generate_binary_structure(mask.ndim, mask.ndim)
-    # int32 labels halve the memory traffic of int64 and hold any count a volume can have.
-    labels, count = ndimage.label(mask, structure=structure, output=np.int32)
-    return labels, int(count)
+    return label_pieces(mask.shape, separated_boxes(mask), mask.__getitem__, structure)
+
+
+def _dilation_zones(ref: BoolArray, iterations: int) -> Components:
+    """Components of ``_dilate_edges(ref, iterations)``, dilating only around ``ref``'s voxels.
+
+    Reference voxels more than ``2 * iterations + 1`` apart along some axis have dilations
+    that neither overlap nor touch, so each box of :func:`separated_boxes` with that gap,
+    grown by the dilation's reach, is dilated and labelled alone.
+    """
+    structure = ndimage.generate_binary_structure(ref.ndim, ref.ndim)
+
+    def grown(box: Slices) -> Slices:
+        pairs = zip(box, ref.shape, strict=True)
+        return tuple(
+            slice(max(s.start - iterations, 0), min(s.stop + iterations, n)) for s, n in pairs
+        )
+
+    boxes = [grown(box) for box in separated_boxes(ref, gap=2 * iterations)]
+    return label_pieces(
+        ref.shape, boxes, lambda box: _dilate_edges(ref[box], iterations), structure
+    )
 
 
 def _shift_or(mask: BoolArray, axis: int) -> BoolArray:
@@ -205,20 +236,6 @@ def _inputs(
     return p, r, as_spacing(spacing, p.ndim)
 
 
-def _crop_box(mask: BoolArray, margin: int) -> Slices | None:
-    """Bounding box of ``mask`` grown by ``margin`` voxels, clipped to the array; None if empty."""
-    if not mask.any():
-        return None
-    box = []
-    for axis in range(mask.ndim):
-        others = tuple(a for a in range(mask.ndim) if a != axis)
-        hits = np.flatnonzero(mask.any(axis=others))
-        box.append(
-            slice(max(int(hits[0]) - margin, 0), min(int(hits[-1]) + margin + 1, mask.shape[axis]))
-        )
-    return tuple(box)
-
-
 def _reusable(
     region_distances: SurfaceDistances | None, surface: Surface, spacing: tuple[float, ...]
 ) -> SurfaceDistances | None:
@@ -228,15 +245,6 @@ def _reusable(
     if region_distances.surface != surface or region_distances.spacing != spacing:
         return None
     return region_distances
-
-
-def _union_box(a: Slices | None, b: Slices | None) -> Slices:
-    if a is None or b is None:
-        known = a if b is None else b
-        assert known is not None
-        return known
-    pairs = zip(a, b, strict=True)
-    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in pairs)
 
 
 def brats2023_lesion_scores(
@@ -267,7 +275,7 @@ def brats2023_lesion_scores(
     if dilation_iterations < 0:
         raise ValueError(f"dilation_iterations must be >= 0, got {dilation_iterations}")
     voxel_volume = math.prod(sp)
-    box = _crop_box(p | r, 0)
+    box = bounding_box(p | r)
     if box is None:
         return BratsLesionResult(dice=1.0, hd95=0.0, lesions=(), false_positives=())
     # The dilation may be clipped to the bounding box of both masks without changing a result.
@@ -277,20 +285,20 @@ def brats2023_lesion_scores(
     # dilations that touch or connect outside the box also do so inside it. Predicted voxels
     # all lie inside, so matching is unchanged too.
     p, r = p[box], r[box]
-    pred_cc, n_pred = connected_components(p)
-    dilated = _dilate_edges(r, dilation_iterations)
+    preds = _components(p)
+    pred_cc, n_pred, pred_boxes = preds.labels, preds.count, preds.boxes
     # A component of the dilated mask is exactly the dilation of the reference voxels inside
     # it (each voxel's dilation is connected), so it is both the merged lesion's extent and the
     # zone in which a predicted component counts as matched.
-    zone_cc, n_zones = connected_components(dilated)
-    lesion_voxels = np.bincount(zone_cc[r], minlength=n_zones + 1)
-    touching = (pred_cc > 0) & (zone_cc > 0)
-    pairs = np.unique(zone_cc[touching] * (n_pred + 1) + pred_cc[touching])
+    zones = _dilation_zones(r, dilation_iterations)
+    zone_cc, n_zones, zone_boxes = zones.labels, zones.count, zones.boxes
+    zone_flat, pred_flat = zone_cc.ravel(), pred_cc.ravel()
+    lesion_voxels = np.bincount(zone_flat[np.flatnonzero(r)], minlength=n_zones + 1)
+    touching = np.flatnonzero(p & (zone_cc > 0))
+    pairs = np.unique(zone_flat[touching].astype(np.int64) * (n_pred + 1) + pred_flat[touching])
     matched: dict[int, list[int]] = {}
     for code in pairs.tolist():
         matched.setdefault(code // (n_pred + 1), []).append(code % (n_pred + 1))
-    zone_boxes = ndimage.find_objects(zone_cc)
-    pred_boxes = ndimage.find_objects(pred_cc)
 
     lesions = []
     for lesion_id in range(1, n_zones + 1):
@@ -302,11 +310,8 @@ def brats2023_lesion_scores(
             )
             continue
         zone_box = zone_boxes[lesion_id - 1]
-        assert zone_box is not None
         for comp in comps:
-            comp_box = pred_boxes[comp - 1]
-            assert comp_box is not None
-            zone_box = _union_box(zone_box, comp_box)
+            zone_box = box_union(zone_box, pred_boxes[comp - 1])
         lesion = (zone_cc[zone_box] == lesion_id) & r[zone_box]
         union = np.isin(pred_cc[zone_box], comps)
         inter = int(np.count_nonzero(lesion & union))
@@ -365,17 +370,21 @@ def matched_lesion_scores(
     surface: Surface = "surfel" if hd95_method == "surfel" else "voxel"
     whole = _reusable(region_distances, surface, sp)
     voxel_volume = math.prod(sp)
-    box = _crop_box(p | r, 0)
+    box = bounding_box(p | r)
     if box is None:
         nan = math.nan
         return MatchedLesionResult((), (), (), nan, nan, nan, nan, nan, nan, ())
     p, r = p[box], r[box]
-    pred_cc, n_pred = connected_components(p)
-    ref_cc, n_ref = connected_components(r)
-    pred_size = np.bincount(pred_cc.ravel(), minlength=n_pred + 1)
-    ref_size = np.bincount(ref_cc.ravel(), minlength=n_ref + 1)
-    both = (pred_cc > 0) & (ref_cc > 0)
-    codes, inter = np.unique(ref_cc[both] * (n_pred + 1) + pred_cc[both], return_counts=True)
+    preds, refs = _components(p), _components(r)
+    pred_cc, n_pred, pred_boxes = preds.labels, preds.count, preds.boxes
+    ref_cc, n_ref, ref_boxes = refs.labels, refs.count, refs.boxes
+    pred_size = np.array([0, *preds.sizes], dtype=np.int64)
+    ref_size = np.array([0, *refs.sizes], dtype=np.int64)
+    both = np.flatnonzero(p & r)
+    codes, inter = np.unique(
+        ref_cc.ravel()[both].astype(np.int64) * (n_pred + 1) + pred_cc.ravel()[both],
+        return_counts=True,
+    )
     ref_idx, pred_idx = codes // (n_pred + 1), codes % (n_pred + 1)
     dsc = 2 * inter / (ref_size[ref_idx] + pred_size[pred_idx])
     # Same cost matrix as panoptica: ineligible pairs cost just above 1 and are discarded.
@@ -383,14 +392,12 @@ def matched_lesion_scores(
     eligible = dsc >= matching_threshold
     cost[ref_idx[eligible] - 1, pred_idx[eligible] - 1] = 1.0 - dsc[eligible]
     rows, cols = linear_sum_assignment(cost) if n_ref and n_pred else ((), ())
-    ref_boxes = ndimage.find_objects(ref_cc)
-    pred_boxes = ndimage.find_objects(pred_cc)
     pairs = []
     for i, j in zip(rows, cols, strict=True):
         if cost[i, j] >= 1.0:
             continue
         rid, pid = int(i) + 1, int(j) + 1
-        pair_box = _union_box(ref_boxes[rid - 1], pred_boxes[pid - 1])
+        pair_box = box_union(ref_boxes[rid - 1], pred_boxes[pid - 1])
         overlap = int(inter[(ref_idx == rid) & (pred_idx == pid)][0])
         total = int(ref_size[rid]) + int(pred_size[pid])
         if whole is not None and n_ref == 1 and n_pred == 1:

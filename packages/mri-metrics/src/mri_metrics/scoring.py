@@ -24,11 +24,12 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from mri_metrics._boxes import bounding_box
 from mri_metrics._inputs import as_spacing, check_same_shape
 from mri_metrics.lesion import brats2023_lesion_scores, brats_mets_scores, matched_lesion_scores
 from mri_metrics.profiles import EmptyMaskError, EmptyPolicy, LesionSettings, Profile, get_profile
 from mri_metrics.regions import LabelConvention, region_masks
-from mri_metrics.surface import SurfaceDistances, _union_box, surface_distances
+from mri_metrics.surface import SurfaceDistances, surface_distances
 
 __all__ = ["score_region", "score_segmentation"]
 
@@ -214,7 +215,7 @@ def score_segmentation(
     # voxels: surfaces are padded with background and lesion dilations clipped to a box that
     # holds every reference voxel still touch and merge exactly where they did (see
     # mri_metrics.lesion). Outside the box both maps are 0, so label checks lose nothing either.
-    box = _union_box(pred_map != 0, ref_map != 0) or (slice(0, 1),) * ref_map.ndim
+    box = bounding_box((pred_map != 0) | (ref_map != 0)) or (slice(0, 1),) * ref_map.ndim
     pred_regions = region_masks(pred_map[box], convention, name="pred", regions=prof.regions)
     ref_regions = region_masks(ref_map[box], convention, name="ref", regions=prof.regions)
     return {

@@ -13,8 +13,9 @@ Three definitions of a surface are in use and give different numbers, so each is
 All distances are exact Euclidean distances in mm with the voxel ``spacing`` (anisotropy
 respected). Surfaces are extracted on the bounding box of the union of both masks plus a
 one-voxel margin of background, never on the full volume. Nearest surface elements are found by
-a local search of the few voxels around each element, with a k-d tree over the surface elements
-for the rare element that has none near it.
+a local search of the few voxels around each element (flat indices into the surface arrays, the
+offsets of an 8-voxel ball in order of length); the rare element with none near it goes to a
+k-d tree over the surface elements that can be nearest to it.
 
 :func:`surface_distances` returns every directed distance at once; :class:`SurfaceDistances`
 then gives HD, HD95, ASSD and NSD at any tolerance without recomputing them. The per-metric
@@ -38,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import spatial
 
+from mri_metrics._boxes import bounding_box, box_union
 from mri_metrics._inputs import as_mask, as_spacing, check_same_shape
 from mri_metrics.errors import MetricInputError
 
@@ -114,21 +116,13 @@ def _surfel_measure_table(spacing: tuple[float, ...]) -> FloatArray:
     return np.concatenate([half, half[::-1]])
 
 
-def _union_box(p: BoolArray, r: BoolArray) -> tuple[slice, ...] | None:
-    """Bounding box of ``p | r`` as slices, or ``None`` when both are empty.
-
-    Axes are cropped from the outermost in memory to the innermost, so only the first pass
-    reads the whole volume and it reduces over contiguous memory.
-    """
-    box = [slice(None)] * p.ndim
-    for axis in sorted(range(p.ndim), key=lambda a: -abs(p.strides[a])):
-        others = tuple(a for a in range(p.ndim) if a != axis)
-        view = tuple(box)
-        hit = np.flatnonzero(np.any(p[view], axis=others) | np.any(r[view], axis=others))
-        if hit.size == 0:
-            return None
-        box[axis] = slice(int(hit[0]), int(hit[-1]) + 1)
-    return tuple(box)
+def _union_box(
+    a: tuple[slice, ...] | None, b: tuple[slice, ...] | None
+) -> tuple[slice, ...] | None:
+    """Smallest box holding boxes ``a`` and ``b``, either of which may be ``None`` (empty)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return box_union(a, b)
 
 
 def _border_voxels(padded: BoolArray) -> BoolArray:
@@ -150,16 +144,18 @@ def _border_voxels(padded: BoolArray) -> BoolArray:
 def _neighbour_codes(padded: BoolArray) -> npt.NDArray[np.uint8]:
     """Code of each grid vertex: one bit per voxel of its 2x2(x2) neighbourhood, first axis first.
 
-    The vertex grid is one larger than the unpadded mask along every axis; bit weights follow
-    surface-distance (the voxel at offset (0, 0, 0) is the most significant bit).
+    The vertex grid is one smaller than ``padded`` along every axis; bit weights follow
+    surface-distance (the voxel at offset (0, 0, 0) is the most significant bit). The code is
+    built one axis at a time, last axis first: pairing neighbours along an axis doubles the
+    bits per vertex, so three shift-and-or passes replace one pass per corner.
     """
-    ndim = padded.ndim
-    out_shape = tuple(n - 1 for n in padded.shape)
-    codes = np.zeros(out_shape, dtype=np.uint8)
-    for index in range(2**ndim):
-        offset = [(index >> (ndim - 1 - axis)) & 1 for axis in range(ndim)]
-        view = tuple(slice(o, o + n) for o, n in zip(offset, out_shape, strict=True))
-        codes |= padded[view].astype(np.uint8) << np.uint8(2**ndim - 1 - index)
+    codes = padded.view(np.uint8)
+    for axis in reversed(range(padded.ndim)):
+        low = [slice(None)] * padded.ndim
+        high = [slice(None)] * padded.ndim
+        low[axis], high[axis] = slice(None, -1), slice(1, None)
+        bits = np.uint8(2 ** (padded.ndim - 1 - axis))
+        codes = (codes[tuple(low)] << bits) | codes[tuple(high)]
     return codes
 
 
@@ -335,11 +331,11 @@ def surface_distances(
     if surface == "surfel" and p.ndim not in (2, 3):
         raise MetricInputError(f"surfels are defined for 2D and 3D masks, got {p.ndim}D")
     empty = np.zeros(0)
-    box = _union_box(p, r)
+    box = _union_box(bounding_box(p), bounding_box(r))
     if box is None:
         return SurfaceDistances(empty, empty, empty, empty, surface, sampling)
-    p_box = np.pad(p[box], 1)
-    r_box = np.pad(r[box], 1)
+    # One voxel of background keeps a surface on the box's edge.
+    p_box, r_box = _embed(p[box], 1), _embed(r[box], 1)
     if surface == "voxel":
         p_surface, r_surface = _border_voxels(p_box), _border_voxels(r_box)
         p_weights = np.ones(int(np.count_nonzero(p_surface)))
@@ -352,9 +348,14 @@ def surface_distances(
         r_surface = (r_codes != 0) & (r_codes != full)
         p_weights = table[p_codes[p_surface]]
         r_weights = table[r_codes[r_surface]]
+    # The search indexes the surfaces by flat position plus the flat step of an offset, which
+    # needs the search's reach of background around them.
+    reach = _search_reach(sampling)
+    p_target, r_target = _embed(p_surface, reach), _embed(r_surface, reach)
+    p_elements, r_elements = np.flatnonzero(p_target), np.flatnonzero(r_target)
     return SurfaceDistances(
-        pred_to_ref=_distances_to(r_surface, p_surface, sampling),
-        ref_to_pred=_distances_to(p_surface, r_surface, sampling),
+        pred_to_ref=_nearest_distances(r_target, r_elements, p_elements, sampling),
+        ref_to_pred=_nearest_distances(p_target, p_elements, r_elements, sampling),
         pred_weights=p_weights,
         ref_weights=r_weights,
         surface=surface,
@@ -362,16 +363,30 @@ def surface_distances(
     )
 
 
+def _embed(mask: BoolArray, margin: int | Sequence[int]) -> BoolArray:
+    """``mask`` in a new C-contiguous array with ``margin`` voxels of background on every side.
+
+    Equal to ``np.pad(mask, margin)`` for one or per-axis margins, without its overhead.
+    """
+    margins = [margin] * mask.ndim if isinstance(margin, int) else list(margin)
+    shape = tuple(n + 2 * m for n, m in zip(mask.shape, margins, strict=True))
+    out = np.zeros(shape, dtype=np.bool_)
+    out[tuple(slice(m, m + n) for n, m in zip(mask.shape, margins, strict=True))] = mask
+    return out
+
+
 #: Radius, in voxels of the finest axis, of the neighbourhood searched voxel by voxel before the
-#: remaining surface elements are handed to a k-d tree.
-_LOCAL_SEARCH_VOXELS = 4
+#: remaining surface elements are handed to a k-d tree. Measured on tumour-like surfaces: 8 was
+#: 1.5x faster than 4 (fewer elements reach the tree; the doubling chunks make the extra offsets
+#: cheap), 12 no faster, and none of them slower on cases of many small lesions.
+_LOCAL_SEARCH_VOXELS = 8
 
 
 @lru_cache(maxsize=64)
 def _offsets_by_length(sampling: tuple[float, ...]) -> tuple[npt.NDArray[np.intp], FloatArray]:
     """Integer offsets within the local search radius, sorted by their length in mm.
 
-    Lengths use the arithmetic of :func:`_distances_to`'s k-d tree path and of
+    Lengths use the arithmetic of :func:`_nearest_distances`'s k-d tree path and of
     ``scipy.ndimage.distance_transform_edt(..., sampling=...)``, so both paths agree to the bit.
     """
     radius = _LOCAL_SEARCH_VOXELS * min(sampling)
@@ -385,50 +400,97 @@ def _offsets_by_length(sampling: tuple[float, ...]) -> tuple[npt.NDArray[np.intp
     return offsets[inside][order], lengths[inside][order]
 
 
-def _distances_to(target: BoolArray, queries: BoolArray, sampling: tuple[float, ...]) -> FloatArray:
-    """Distance (mm) from each ``queries`` element to the nearest ``target`` element, exactly.
+def _search_reach(sampling: tuple[float, ...]) -> tuple[int, ...]:
+    """Largest offset, in voxels along each axis, that the local search visits."""
+    offsets, _ = _offsets_by_length(sampling)
+    return tuple(int(r) for r in np.abs(offsets).max(axis=0))
+
+
+def _nearest_distances(
+    target: BoolArray,
+    targets: npt.NDArray[np.intp],
+    queries: npt.NDArray[np.intp],
+    sampling: tuple[float, ...],
+) -> FloatArray:
+    """Distance (mm) from each query element to the nearest ``target`` element, exactly.
+
+    ``targets`` (the flat C-order indices of ``target``'s elements) and ``queries`` are flat
+    indices into ``target``, and no element may lie within :func:`_search_reach` voxels of the
+    array's edge, so that a flat index plus the flat step of any searched offset lands on the
+    voxel at that offset.
 
     Two surfaces being compared mostly lie within a few voxels of each other, so the search
     first visits the offsets of a small ball in order of increasing length: the first offset
     at which a query finds a target element is its nearest one (every shorter offset has been
-    tried). The few queries left unresolved (a missed lesion, a false positive) go to a k-d tree
-    over the target elements. Either way the distance is computed from the integer voxel offset
+    tried). The few queries left unresolved (a missed lesion, a false positive) go to
+    :func:`_far_distances`. Either way the distance is computed from the integer voxel offset
     as ``sqrt(sum((offset * spacing) ** 2))``, the arithmetic of
     ``scipy.ndimage.distance_transform_edt(..., sampling=spacing)``, so results agree with
     transform-based peers to the last bit and a distance equal to an NSD tolerance is not
     pushed across it by rounding.
     """
-    query_index = np.argwhere(queries)
-    if not target.any():
-        return np.full(len(query_index), math.inf)
-    if len(query_index) == 0:
+    if queries.size == 0:
         return np.zeros(0)
+    if targets.size == 0:
+        return np.full(queries.size, math.inf)
+    flat = target.ravel()
     offsets, lengths = _offsets_by_length(sampling)
-    reach = np.abs(offsets).max(axis=0)
-    padded = np.pad(target, [(int(r), int(r)) for r in reach])
-    strides = np.asarray(padded.strides, dtype=np.intp) // padded.itemsize
-    flat = padded.ravel()
-    out = np.full(len(query_index), math.inf)
-    pending = np.arange(len(query_index))
-    flat_queries = (query_index + reach) @ strides
-    for delta, length in zip((offsets @ strides).tolist(), lengths.tolist(), strict=True):
-        hit = flat[flat_queries + delta]
-        if hit.any():
-            out[pending[hit]] = length
-            missed = ~hit
-            pending, flat_queries = pending[missed], flat_queries[missed]
-            if pending.size == 0:
-                return out
-    target_index = np.argwhere(target)
-    scale = np.asarray(sampling, dtype=np.float64)
-    tree = spatial.KDTree(
-        target_index * scale, leafsize=32, balanced_tree=False, compact_nodes=False
+    steps = offsets @ np.asarray([math.prod(target.shape[a + 1 :]) for a in range(target.ndim)])
+    out = np.full(queries.size, math.inf)
+    pending = np.arange(queries.size)
+    remaining = queries
+    # Offsets are tried in chunks that double in size: most queries are resolved by the first
+    # few offsets, and the rest pay a few vectorised passes instead of one per offset.
+    start, size = 0, 1
+    while start < steps.size:
+        hits = flat[remaining[:, None] + steps[start : start + size]]
+        first = np.argmax(hits, axis=1)
+        found = hits[np.arange(first.size), first]
+        out[pending[found]] = lengths[start + first[found]]
+        pending, remaining = pending[~found], remaining[~found]
+        if pending.size == 0:
+            return out
+        start, size = start + size, 2 * size
+    out[pending] = _far_distances(
+        np.stack(np.unravel_index(targets, target.shape), axis=1),
+        np.stack(np.unravel_index(remaining, target.shape), axis=1),
+        np.asarray(sampling, dtype=np.float64),
     )
-    far = query_index[pending]
-    _, nearest = tree.query(far * scale)
-    scaled = (far - target_index[nearest]) * scale
-    out[pending] = np.sqrt(np.sum(scaled * scaled, axis=1))
     return out
+
+
+#: Prune targets only when there are at least this many per far query: many far queries are
+#: spread over the surface (two shapes that differ everywhere), and pruning keeps most targets.
+_PRUNE_RATIO = 16
+
+
+def _far_distances(
+    targets: npt.NDArray[np.intp], queries: npt.NDArray[np.intp], scale: FloatArray
+) -> FloatArray:
+    """Distance (mm) from each query voxel to the nearest target voxel (integer coordinates).
+
+    A few far queries usually form one small cluster (a false positive, a missed lesion), so
+    only the targets that can be nearest to some point of the queries' bounding box are kept: a
+    target whose distance to the box exceeds the smallest distance, over targets, to the box's
+    farthest corner is never the nearest. Both bounds use the same monotone floating-point
+    operations as the distance itself, so this pruning is exact. A k-d tree over the kept
+    targets then finds each query's nearest one, and the distance is measured from the
+    integer offset to it.
+    """
+    candidates = targets
+    if len(queries) * _PRUNE_RATIO <= len(targets):
+        low, high = queries.min(axis=0), queries.max(axis=0)
+        gap = np.maximum(np.maximum(low - targets, targets - high), 0) * scale
+        span = np.maximum(np.abs(targets - low), np.abs(targets - high)) * scale
+        upper = np.sqrt(np.sum(span * span, axis=1)).min()
+        candidates = targets[np.sqrt(np.sum(gap * gap, axis=1)) <= upper]
+    tree = spatial.cKDTree(
+        candidates * scale, leafsize=16, balanced_tree=False, compact_nodes=False
+    )
+    _, nearest = tree.query(queries * scale)
+    scaled = (queries - candidates[nearest]) * scale
+    distances: FloatArray = np.sqrt(np.sum(scaled * scaled, axis=1))
+    return distances
 
 
 def hausdorff(
