@@ -13,7 +13,8 @@ from safetensors.torch import load_file
 from mri_io.layouts import scan_cases
 from mri_seg.errors import TrainingDataError
 from mri_seg.networks import UNet3D
-from mri_seg.training import TrainConfig, split_cases, train_unet
+from mri_seg.runfolder import split_cases
+from mri_seg.training import TrainConfig, train_unet
 
 CONFIG = TrainConfig(
     epochs=2, steps_per_epoch=1, batch_size=1, crop=(16, 16, 16), val_fraction=0.25, device="cpu"
@@ -46,6 +47,8 @@ def test_run_folder_contents(full_run: Path, cohort: Path) -> None:
             assert 0.0 <= float(row[f"val_dice_{region}"]) <= 1.0
         assert float(row["train_loss"]) > 0
     assert float(rows[-1]["lr"]) == pytest.approx(0.0, abs=1e-12)  # cosine reaches 0
+    saved = json.loads((full_run / "train_config.json").read_text())
+    assert TrainConfig.from_json(saved) == CONFIG
     split = json.loads((full_run / "split.json").read_text())
     assert len(split["val"]) == 1
     assert len(split["train"]) == 3

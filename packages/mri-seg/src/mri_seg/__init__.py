@@ -18,7 +18,7 @@ from mri_seg.networks import UNET_PRESETS, Segmenter2D, UNet3D
 from mri_seg.postprocess import BRATS_MIN_SIZES, remove_small_components
 from mri_seg.pretrained import load_pretrained
 from mri_seg.targets import TargetSpec
-from mri_seg.training import TrainConfig, train_unet
+from mri_seg.training import TrainConfig, TrainResult, train_unet
 from mri_seg.training2d import Segmenter2DConfig, train_segmenter2d
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Segmenter2DConfig",
     "TargetSpec",
     "TrainConfig",
+    "TrainResult",
     "UNet3D",
     "__version__",
     "dice_ce_loss",

@@ -1,12 +1,11 @@
 """Train a 3D U-Net on a folder of BraTS-style cases.
 
-One run folder holds everything: ``train_config.json`` (the settings), ``split.json`` (which
-cases train and which validate), ``log.csv`` (one row per epoch), ``best/`` (the model with the
-highest mean validation Dice, as config.json + model.safetensors), ``last/`` and
-``checkpoint.pt`` (model, optimiser, schedule and scaler state after the last finished epoch).
-Calling :func:`train_unet` again on the same folder resumes after that epoch; crops are drawn
-from generators seeded by ``(seed, epoch, step, sample)``, so a resumed run draws the same crops
-an uninterrupted one would.
+One run folder (:mod:`mri_seg.runfolder`) holds everything: the settings, the case split,
+``log.csv`` (one row per epoch), ``best/`` (the model with the highest mean validation Dice, as
+config.json + model.safetensors), ``last/`` and ``checkpoint.pt`` (the training state after the
+last finished epoch). Calling :func:`train_unet` again on the same folder resumes after that
+epoch; crops are drawn from generators seeded by ``(seed, epoch, step, sample)``, so a resumed
+run draws the same crops an uninterrupted one would.
 
 Recipe (MONAI's BraTS tutorial, scaled to what the data allows): Adam with a cosine learning
 rate schedule over all steps, Dice + cross-entropy (binary per region for sigmoid outputs),
@@ -18,7 +17,6 @@ the gradients; rank 0 validates and writes.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -32,8 +30,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from mri_io.atomic import atomic_write, atomic_write_text
-from mri_io.layouts import CaseFiles, scan_cases
+from mri_io.layouts import scan_cases
 from mri_io.sequences import SEQUENCES
 from mri_seg.data import TrainingCase, load_training_case, random_crop
 from mri_seg.distributed import Distributed, setup_distributed, teardown_distributed
@@ -42,15 +39,24 @@ from mri_seg.evaluation import region_dice
 from mri_seg.inference import InferenceSettings, predict_probabilities
 from mri_seg.losses import dice_ce_loss
 from mri_seg.networks.unet3d import UNET_PRESETS, UNet3D
+from mri_seg.runfolder import (
+    BEST_DIR,
+    LAST_DIR,
+    LOG_FILE,
+    BestSoFar,
+    TrainingParts,
+    check_resume,
+    load_checkpoint,
+    load_split,
+    save_checkpoint,
+    write_run_files,
+)
 from mri_seg.runlog import CsvLog
 from mri_seg.targets import OutputKind, TargetSpec
 
-CHECKPOINT_FILE = "checkpoint.pt"
-LOG_FILE = "log.csv"
-CONFIG_FILE = "train_config.json"
-SPLIT_FILE = "split.json"
-BEST_DIR = "best"
-LAST_DIR = "last"
+#: Settings that may change when a run is resumed (the schedule spans ``epochs``, so that may
+#: not).
+RESUMABLE = frozenset({"max_minutes", "device", "tensorboard"})
 
 
 @dataclass(frozen=True)
@@ -128,21 +134,6 @@ class TrainResult:
     rank: int = 0
 
 
-def split_cases(
-    cases: Sequence[CaseFiles], val_fraction: float, seed: int
-) -> tuple[list[CaseFiles], list[CaseFiles]]:
-    """Seeded train/validation split (at least one validation case when the fraction > 0)."""
-    order = np.random.default_rng([seed, 7919]).permutation(len(cases))
-    count = 0 if val_fraction == 0 else max(1, round(val_fraction * len(cases)))
-    if count >= len(cases):
-        raise TrainingDataError(
-            None, f"{len(cases)} case(s) cannot give a training and validation split"
-        )
-    val = sorted((cases[i] for i in order[:count]), key=lambda c: c.case_id)
-    train = sorted((cases[i] for i in order[count:]), key=lambda c: c.case_id)
-    return train, val
-
-
 def validation_dice(
     model: UNet3D, cases: Sequence[TrainingCase], settings: InferenceSettings
 ) -> dict[str, float]:
@@ -194,22 +185,6 @@ def _tensorboard(folder: Path) -> Any:
     return SummaryWriter(str(folder / "tensorboard"))
 
 
-def _load_split(
-    run_dir: Path, cases: Sequence[CaseFiles], config: TrainConfig
-) -> tuple[list[CaseFiles], list[CaseFiles]]:
-    by_id = {case.case_id: case for case in cases}
-    path = run_dir / SPLIT_FILE
-    if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        absent = sorted(set(saved["train"] + saved["val"]) - set(by_id))
-        if absent:
-            raise TrainingDataError(
-                path, f"cases {absent[:3]} of the saved split are not in the data"
-            )
-        return [by_id[c] for c in saved["train"]], [by_id[c] for c in saved["val"]]
-    return split_cases(cases, config.val_fraction, config.seed)
-
-
 def train_unet(
     data: str | PathLike[str],
     run_dir: str | PathLike[str],
@@ -236,27 +211,6 @@ def train_unet(
         teardown_distributed(context)
 
 
-def _check_config(out: Path, settings: TrainConfig) -> bool:
-    """Whether ``out`` holds a run to resume; refuse one started with other settings."""
-    path = out / CONFIG_FILE
-    if not path.is_file():
-        return False
-    saved = TrainConfig.from_json(json.loads(path.read_text(encoding="utf-8")))
-    # The schedule spans ``epochs``, so a resumed run must keep it; these may change.
-    ignored = {"max_minutes", "device", "tensorboard"}
-    differ = sorted(
-        key
-        for key, value in saved.to_json().items()
-        if key not in ignored and settings.to_json()[key] != value
-    )
-    if differ:
-        raise ValueError(
-            f"{out}: the run there was started with other settings ({', '.join(differ)}); "
-            "choose another --out or the same settings to resume"
-        )
-    return (out / CHECKPOINT_FILE).is_file()
-
-
 def _train(
     data: Path,
     out: Path,
@@ -267,7 +221,7 @@ def _train(
 ) -> TrainResult:
     started = time.monotonic()
     spec = TargetSpec(settings.output, settings.label_profile)
-    resuming = _check_config(out, settings)
+    resuming = check_resume(out, settings.to_json(), RESUMABLE)
     writer = _tensorboard(out) if settings.tensorboard and context.is_main else None
     cases = scan_cases(data)
     usable = [
@@ -281,12 +235,9 @@ def _train(
             f"{len(usable)} of {len(cases)} case(s) have a segmentation and every sequence of "
             f"{', '.join(settings.sequences)}; training needs at least 2",
         )
-    train_files, val_files = _load_split(out, usable, settings)
+    train_files, val_files = load_split(out, usable, settings.val_fraction, settings.seed)
     if context.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / CONFIG_FILE, json.dumps(settings.to_json(), indent=2) + "\n")
-        split = {"train": [c.case_id for c in train_files], "val": [c.case_id for c in val_files]}
-        atomic_write_text(out / SPLIT_FILE, json.dumps(split, indent=2) + "\n")
+        write_run_files(out, settings.to_json(), train_files, val_files)
     loader = tqdm(
         train_files + val_files,
         desc="load cases",
@@ -308,16 +259,9 @@ def _train(
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_function = dice_ce_loss(spec)
-    first_epoch, best_epoch, best_score, best_dice = 1, 0, -math.inf, {}
-    if resuming:
-        state = torch.load(out / CHECKPOINT_FILE, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
-        scaler.load_state_dict(state["scaler"])
-        first_epoch = int(state["epoch"]) + 1
-        best_epoch, best_score = int(state["best_epoch"]), float(state["best_score"])
-        best_dice = json.loads(state["best_dice"])
+    parts = TrainingParts(model, optimiser, schedule, scaler, device)
+    done, best = load_checkpoint(out, parts) if resuming else (0, BestSoFar())
+    first_epoch = done + 1
     network: torch.nn.Module = DistributedDataParallel(model) if context.enabled else model
     log = CsvLog(out / LOG_FILE, first_epoch - 1) if context.is_main else None
     validate = InferenceSettings(
@@ -357,18 +301,17 @@ def _train(
         )
         if context.is_main:
             if validating:
+                val_start = time.monotonic()
                 scores = validation_dice(model, val_cases, validate)
                 row.update({f"val_dice_{region}": value for region, value in scores.items()})
                 mean = float(np.mean(list(scores.values())))
                 row["val_dice_mean"] = mean
-                if mean > best_score:
-                    best_epoch, best_score, best_dice = epoch, mean, scores
+                row["val_seconds"] = time.monotonic() - val_start
+                if best.offer(epoch, mean, scores):
                     model.save_pretrained(out / BEST_DIR)
             row["seconds"] = time.monotonic() - epoch_start
             model.save_pretrained(out / LAST_DIR)
-            _save_checkpoint(
-                out, model, optimiser, schedule, scaler, epoch, best_epoch, best_score, best_dice
-            )
+            save_checkpoint(out, parts, epoch, best)
             assert log is not None
             log.add(row)
             if writer is not None:
@@ -384,30 +327,5 @@ def _train(
             break
     if writer is not None:
         writer.close()
-    return TrainResult(out, epoch, best_epoch, best_dice, time.monotonic() - started, context.rank)
-
-
-def _save_checkpoint(
-    out: Path,
-    model: UNet3D,
-    optimiser: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler,
-    scaler: torch.amp.GradScaler,
-    epoch: int,
-    best_epoch: int,
-    best_score: float,
-    best_dice: dict[str, float],
-) -> None:
-    """Training state readable with ``torch.load(weights_only=True)`` (tensors, numbers, str)."""
-    state = {
-        "model": model.state_dict(),
-        "optimiser": optimiser.state_dict(),
-        "schedule": schedule.state_dict(),
-        "scaler": scaler.state_dict(),
-        "epoch": epoch,
-        "best_epoch": best_epoch,
-        "best_score": best_score,
-        "best_dice": json.dumps(best_dice),
-    }
-    with atomic_write(out / CHECKPOINT_FILE) as temporary:
-        torch.save(state, temporary)
+    seconds = time.monotonic() - started
+    return TrainResult(out, epoch, best.epoch, best.dice, seconds, context.rank)

@@ -9,12 +9,16 @@ Loss: focal Tversky over the four classes (background, NETC, edema, ET); Adam wi
 schedule; float16 autocast on CUDA. After each epoch the model is scored on the held-out
 cases' slices (Dice per class with mri-metrics, pooled over slices) and the best one is saved
 to ``RUN/best``; ``RUN/log.csv`` has one row per epoch.
+
+The run folder is the 3D trainer's (:mod:`mri_seg.runfolder`): settings, split, ``last/`` and
+``checkpoint.pt`` after every epoch, so calling :func:`train_segmenter2d` again on the same
+folder resumes after the last finished epoch, and ends with the weights an uninterrupted run
+ends with (batches are drawn from generators seeded by ``(seed, epoch, step)``). The trainer
+runs in one process.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -28,7 +32,6 @@ import torch
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from mri_io.atomic import atomic_write_text
 from mri_io.intensity import BACKGROUND
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.sequences import SEQUENCES
@@ -38,9 +41,21 @@ from mri_seg.data import load_training_case
 from mri_seg.errors import TrainingDataError
 from mri_seg.losses import focal_tversky_loss
 from mri_seg.networks.segmenter2d import CLASSES, TUMOUR_TYPES, Segmenter2D
+from mri_seg.runfolder import (
+    BEST_DIR,
+    LAST_DIR,
+    LOG_FILE,
+    BestSoFar,
+    TrainingParts,
+    check_resume,
+    load_checkpoint,
+    load_split,
+    save_checkpoint,
+    write_run_files,
+)
 from mri_seg.runlog import CsvLog
 from mri_seg.targets import TargetSpec
-from mri_seg.training import BEST_DIR, CONFIG_FILE, LOG_FILE, split_cases
+from mri_seg.training import TrainResult
 
 _TYPE_IN_ID = re.compile(r"^BraTS-(?P<kind>[A-Za-z]+)-")
 _TYPE_BY_DATASET = {"met": "met", "men": "men"}
@@ -54,7 +69,11 @@ def tumour_type_of(case_id: str) -> str:
 
 @dataclass(frozen=True)
 class Segmenter2DConfig:
-    """Settings of a 2D segmenter run (stored as ``train_config.json``)."""
+    """Settings of a 2D segmenter run (stored as ``train_config.json``).
+
+    ``max_minutes`` stops after the first epoch that ends past the budget (the schedule still
+    spans ``epochs``); it and ``device`` may change when a run is resumed, nothing else may.
+    """
 
     views: tuple[View, ...] = ("axial", "coronal", "sagittal")
     epochs: int = 20
@@ -66,6 +85,7 @@ class Segmenter2DConfig:
     seed: int = 0
     amp: bool = True
     device: str | None = None
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "steps_per_epoch", "batch_size"):
@@ -73,6 +93,16 @@ class Segmenter2DConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.views:
             raise ValueError("at least one view is needed")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready settings."""
+        return {**asdict(self), "views": list(self.views)}
+
+
+#: Settings that may change when a run is resumed.
+RESUMABLE = frozenset({"max_minutes", "device"})
 
 
 @dataclass(frozen=True)
@@ -180,37 +210,41 @@ def train_segmenter2d(
     *,
     tumour_types: Mapping[str, str] | None = None,
     progress: bool = True,
-) -> dict[str, float]:
-    """Train a :class:`Segmenter2D` on the cases under ``data``; return the best Dice per class.
+) -> TrainResult:
+    """Train (or resume training of) a :class:`Segmenter2D` on the cases under ``data``.
 
     ``tumour_types`` maps case ids to ``gli``/``met``/``men`` where the identifier does not
-    tell (synthetic cohorts name every case ``BraTS-GLI-...``).
+    tell (synthetic cohorts name every case ``BraTS-GLI-...``). The result's ``best_dice``
+    holds the best validation Dice per class. Raises :class:`TrainingDataError` for an unusable
+    cohort and ``ValueError`` when the run folder was started with other settings.
     """
+    started = time.monotonic()
     settings = config or Segmenter2DConfig()
     out = Path(run_dir)
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    resuming = check_resume(out, settings.to_json(), RESUMABLE)
     cases = [c for c in scan_cases(data) if c.seg is not None and not c.missing]
     if len(cases) < 2:
         raise TrainingDataError(data, f"{len(cases)} complete case(s) with a segmentation; need 2")
-    train_files, val_files = split_cases(cases, settings.val_fraction, settings.seed)
+    train_files, val_files = load_split(out, cases, settings.val_fraction, settings.seed)
     torch.manual_seed(settings.seed)
     model = Segmenter2D(sequences=SEQUENCES, tumour_types=TUMOUR_TYPES, classes=CLASSES).to(device)
     train_slices = tumour_slices(train_files, settings, model, tumour_types)
     val_slices = tumour_slices(val_files, settings, model, tumour_types) if val_files else None
-    out.mkdir(parents=True, exist_ok=True)
-    fields = {**asdict(settings), "views": list(settings.views)}
-    atomic_write_text(out / CONFIG_FILE, json.dumps(fields, indent=2) + "\n")
+    write_run_files(out, settings.to_json(), train_files, val_files)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimiser, T_max=settings.epochs * settings.steps_per_epoch
     )
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    log = CsvLog(out / LOG_FILE, 0)
-    best_score, best = -math.inf, {}
-    bar = tqdm(range(1, settings.epochs + 1), desc="train segmenter2d", disable=not progress)
-    for epoch in bar:
-        started = time.monotonic()
+    parts = TrainingParts(model, optimiser, schedule, scaler, device)
+    done, best = load_checkpoint(out, parts) if resuming else (0, BestSoFar())
+    log = CsvLog(out / LOG_FILE, done)
+    epoch = done
+    epochs = range(done + 1, settings.epochs + 1)
+    for epoch in tqdm(epochs, desc="train segmenter2d", unit="epoch", disable=not progress):
+        epoch_start = time.monotonic()
         model.train()
         losses = []
         for step in range(settings.steps_per_epoch):
@@ -225,13 +259,23 @@ def train_segmenter2d(
             scaler.update()
             schedule.step()
             losses.append(float(loss.detach()))
-        row: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses))}
+        row: dict[str, Any] = {
+            "epoch": epoch,
+            "step": epoch * settings.steps_per_epoch,
+            "train_loss": float(np.mean(losses)),
+            "lr": schedule.get_last_lr()[0],
+        }
         scores = slice_dice(model, val_slices, device) if val_slices is not None else {}
         row.update({f"val_dice_{name}": value for name, value in scores.items()})
-        mean = float(np.mean(list(scores.values()))) if scores else -float(np.mean(losses))
-        if mean > best_score:
-            best_score, best = mean, scores
+        # Without validation cases the lowest training loss stands in for the best Dice.
+        score = float(np.mean(list(scores.values()))) if scores else -row["train_loss"]
+        if best.offer(epoch, score, scores):
             model.save_pretrained(out / BEST_DIR)
-        row["seconds"] = time.monotonic() - started
+        model.save_pretrained(out / LAST_DIR)
+        save_checkpoint(out, parts, epoch, best)
+        row["seconds"] = time.monotonic() - epoch_start
         log.add(row)
-    return best
+        budget = settings.max_minutes
+        if budget is not None and time.monotonic() - started > 60 * budget:
+            break
+    return TrainResult(out, epoch, best.epoch, best.dice, time.monotonic() - started)

@@ -16,7 +16,7 @@ from mri_seg.inference import InferenceSettings, predict_to_file
 from mri_seg.networks.unet3d import UNet3D
 from mri_seg.postprocess import BRATS_MIN_SIZES
 from mri_seg.pretrained import CONFIG_FILE
-from mri_seg.training import BEST_DIR
+from mri_seg.runfolder import BEST_DIR
 
 DESCRIPTION = """\
 Segment every case of --case DIR (one case) or --cohort DIR (many) and write

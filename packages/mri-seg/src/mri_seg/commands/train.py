@@ -1,4 +1,5 @@
-"""``mri-seg train unet``: train a 3D U-Net on a folder of BraTS-style cases."""
+"""``mri-seg train unet|segmenter2d``: train a 3D U-Net or the 2D segmenter on BraTS-style
+cases."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 from mri_io.slicing import VIEWS
 from mri_seg.networks.unet3d import UNET_PRESETS
+from mri_seg.runfolder import BEST_DIR
 from mri_seg.targets import OUTPUT_KINDS
-from mri_seg.training import BEST_DIR, TrainConfig, train_unet
+from mri_seg.training import TrainConfig, TrainResult, train_unet
 from mri_seg.training2d import Segmenter2DConfig, train_segmenter2d
 
 DESCRIPTION = """\
@@ -65,7 +67,10 @@ SEGMENTER2D_DESCRIPTION = """\
 Train HF-GAN's 2D tumour segmenter (1.8M parameters; 4 classes: background, NETC, edema, ET)
 on slices of the chosen views that hold at least 0.1% tumour, with the focal Tversky loss
 (alpha 0.3, beta 0.7, gamma 1.33). The tumour type input (gli, met, men) is read from each
-case's BraTS identifier. The best model by validation Dice goes to RUN/best."""
+case's BraTS identifier. A seeded share of the cases (--val-fraction) is held out and scored
+after each epoch; the best model by validation Dice goes to RUN/best. RUN/log.csv has one row
+per epoch. Running the same command again resumes after the last finished epoch (only
+--max-minutes and --device may change)."""
 
 
 def _register_segmenter2d(
@@ -78,14 +83,17 @@ def _register_segmenter2d(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", type=Path, required=True, help="folder of training cases")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (created)")
+    parser.add_argument("--out", type=Path, required=True, help="run folder (created; resumed)")
     parser.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--steps-per-epoch", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
     parser.set_defaults(handler=run_train_segmenter2d)
 
 
@@ -97,12 +105,13 @@ def run_train_segmenter2d(args: argparse.Namespace) -> int:
         steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size,
         learning_rate=args.lr,
+        val_fraction=args.val_fraction,
         seed=args.seed,
         device=args.device,
+        amp=not args.no_amp,
+        max_minutes=args.max_minutes,
     )
-    best = train_segmenter2d(args.data, args.out, config)
-    scores = ", ".join(f"{name} {value:.3f}" for name, value in best.items())
-    print(f"best model ({scores or 'no validation'}) saved to {args.out / BEST_DIR}")
+    _report(train_segmenter2d(args.data, args.out, config), args.out)
     return 0
 
 
@@ -124,11 +133,14 @@ def run_train_unet(args: argparse.Namespace) -> int:
         tensorboard=args.tensorboard,
     )
     result = train_unet(args.data, args.out, config)
-    if result.rank != 0:
-        return 0
-    scores = ", ".join(f"{region} {value:.3f}" for region, value in result.best_dice.items())
+    if result.rank == 0:
+        _report(result, args.out)
+    return 0
+
+
+def _report(result: TrainResult, out: Path) -> None:
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in result.best_dice.items())
     print(
         f"trained {result.epochs_done} epochs in {result.seconds / 60:.1f} min; best epoch "
-        f"{result.best_epoch} ({scores or 'no validation'}) saved to {args.out / BEST_DIR}"
+        f"{result.best_epoch} ({scores or 'no validation'}) saved to {out / BEST_DIR}"
     )
-    return 0
