@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from dataclasses import replace
@@ -56,20 +57,24 @@ def train(
     minutes: float,
     args: argparse.Namespace,
 ) -> tuple[HFGANTrainer, int, float]:
-    """Train for ``minutes`` of wall time; the schedule's length is set from a timing probe."""
+    """Train for ``args.steps`` steps, or else for ``minutes`` of wall time (the schedule's
+    length then comes from a timing probe, so it depends on the machine's load)."""
     env = init_distributed(args.device)
     model = PRESETS["tiny"]
     sequences = model.generator.sequences
     source = SliceSource(tuple(cases), stats, sequences, tuple(args.views), 128)
     weights = LossWeights.parse(args.losses)
-    probe_config = TrainConfig(steps=10, batch_size=args.batch_size, weights=weights)
-    probe = HFGANTrainer(model, probe_config, env)
-    batches = iter(BatchStream(SliceDataset(source, seed=args.seed), args.batch_size))
-    start = time.perf_counter()
-    for _ in range(3):
-        probe.step(next(batches))
-    per_step = (time.perf_counter() - start) / 3
-    steps = max(10, int(minutes * 60 / per_step))
+    if args.steps:
+        steps, minutes = args.steps, float("inf")
+    else:
+        probe_config = TrainConfig(steps=10, batch_size=args.batch_size, weights=weights)
+        probe = HFGANTrainer(model, probe_config, env)
+        batches = iter(BatchStream(SliceDataset(source, seed=args.seed), args.batch_size))
+        start = time.perf_counter()
+        for _ in range(3):
+            probe.step(next(batches))
+        per_step = (time.perf_counter() - start) / 3
+        steps = max(10, int(minutes * 60 / per_step))
     config = TrainConfig(
         steps=steps,
         batch_size=args.batch_size,
@@ -87,7 +92,11 @@ def train(
     while trainer.step_count < steps and time.perf_counter() < deadline:
         losses = trainer.step(next(batches))
         if trainer.step_count % 20 == 0:
-            print(f"step {trainer.step_count}/{steps}: l1 {losses['l1']:.3f}", flush=True)
+            elapsed = (time.perf_counter() - start) / 60
+            print(
+                f"step {trainer.step_count}/{steps}: l1 {losses['l1']:.3f} ({elapsed:.1f} min)",
+                flush=True,
+            )
     return trainer, trainer.step_count, time.perf_counter() - start
 
 
@@ -124,6 +133,9 @@ def main() -> None:
     parser.add_argument("--train-cases", type=int, default=12)
     parser.add_argument("--test-cases", type=int, default=4)
     parser.add_argument("--minutes", type=float, default=6.0)
+    parser.add_argument(
+        "--steps", type=int, default=0, help="fixed step count (overrides --minutes)"
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--ema", type=float, default=None)
@@ -145,6 +157,7 @@ def main() -> None:
     sequences = PRESETS["tiny"].generator.sequences
     stats = cohort_stats(train_cases, sequences)
     corr = correlations(train_cases, sequences)
+    load_before = os.getloadavg()
     trainer, steps, seconds = train(train_cases, stats, args.minutes, args)
     synthesiser = Synthesiser(trainer.shared_generator.eval(), stats, trainer.env.device)
     started = time.perf_counter()
@@ -161,6 +174,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "steps": steps,
         "train_seconds": seconds,
+        "load_average_1_5_15_min": {"start": load_before, "end": os.getloadavg()},
         "slices_per_second": steps * args.batch_size / seconds,
         "seconds_per_volume": per_volume,
         "summary": summary,

@@ -13,9 +13,17 @@ t2f axial slices (whole slices, and lesion crops), from mri-metrics' seeded
 ``RandomConvEncoder`` (2D, 256 features, seed 0) in place of Inception, which is not available
 offline: the numbers rank the two models, they are not comparable with published FIDs.
 
-    python packages/mri-gen/benchmarks/ummgat_quality.py --minutes 10 --out /tmp/ummgat-bench
+Training uses a named recipe of :data:`~mri_gen.ummgat.trainer.TRAIN_RECIPES`: ``short`` (the
+default here: a few hundred steps on a CPU, lazy R1, EMA warm-up, higher learning rate) or
+``paper``. Each model stops at ``--steps`` (default: the recipe's) or after ``--minutes``,
+whichever comes first; compare recipes by steps, not minutes, on a shared machine. The default
+image size, 96, holds the whole brain of the half-grid synthetic cases (120 x 120 planes, brain
+at most 93 pixels across), centre-cropped as at inference.
 
-Writes ``results.json`` and prints a Markdown table.
+    python packages/mri-gen/benchmarks/ummgat_quality.py --out /tmp/ummgat-bench --threads 1
+
+Writes ``results.json`` (with the load average at the start and end of each run) and prints a
+Markdown table.
 """
 
 from __future__ import annotations
@@ -26,8 +34,10 @@ import os
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import date
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +48,8 @@ from mri_gen.training.distributed import init_distributed
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
 from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired, normalised_uint8
 from mri_gen.ummgat.inference import Translator
-from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
+from mri_gen.ummgat.networks import UMMGATModel
+from mri_gen.ummgat.trainer import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
 from mri_io.case import load_case
 from mri_io.layouts import scan_cases
 from mri_io.synthetic.cohort import MANIFEST, write_cohort
@@ -64,13 +75,21 @@ def split_cohort(folder: Path, train: Path, held_out: int) -> list[Path]:
 
 
 def train_model(
-    data: Path, config: UMMGATConfig, train: TrainConfig, seconds: float, device: str
-) -> tuple[Translator, dict[str, Any]]:
-    """Train until ``train.steps`` or ``seconds``; the EMA model and what the run did."""
-    env = init_distributed(device)
+    data: Path,
+    config: UMMGATConfig,
+    train: TrainConfig,
+    seconds: float,
+    threads: int | None = None,
+) -> tuple[UMMGATConfig, dict[str, torch.Tensor], dict[str, Any]]:
+    """Train on the CPU until ``train.steps`` or ``seconds``: the EMA model's configuration and
+    weights (plain data, so a worker process can return them) and what the run did."""
+    if threads:
+        torch.set_num_threads(threads)
+    env = init_distributed("cpu")
     slices, assignment = load_unpaired(data, config.image_size, seed=train.seed, progress=False)
     trainer = UMMGATTrainer(config.with_domains(slices.domains), train, env)
     sampler = UnpairedSampler(slices, train.batch_size, seed=train.seed, latent_dim=16)
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     while trainer.step_count < train.steps and time.perf_counter() - start < seconds:
         trainer.step(sampler.next())
@@ -79,12 +98,13 @@ def train_model(
         "steps": trainer.step_count,
         "seconds": round(elapsed, 1),
         "steps_per_second": round(trainer.step_count / elapsed, 3),
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "patients": len(assignment),
         "slices": len(slices.images),
         "domains": list(slices.domains),
     }
-    model = trainer.shared_model.eval()
-    return Translator(model, env.device, batch_size=32), record
+    model = trainer.shared_model
+    return model.config, model.state_dict(), record
 
 
 def features(encoder: RandomConvEncoder, slices: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -145,15 +165,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--cases", type=int, default=48)
     parser.add_argument("--held-out", type=int, default=6)
-    parser.add_argument("--minutes", type=float, default=10.0, help="budget per model")
-    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--minutes", type=float, default=15.0, help="budget per model")
+    parser.add_argument("--recipe", choices=sorted(TRAIN_RECIPES), default="short")
+    parser.add_argument("--steps", type=int, help="steps per model (default: the recipe's)")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
-    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--jobs", type=int, default=1, help="models trained at once (1 or 2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=max(1, min(8, (os.cpu_count() or 2) // 2)))
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     cohort = args.out / "cohort"
     if not cohort.is_dir():
@@ -172,26 +197,46 @@ def main() -> None:
         held_out = [c.folder for c in scan_cases(cohort) if c.case_id not in train_ids]
         held_out = [f for f in held_out if len(load_case(f).images) == 4]
     config = PRESETS[args.preset].with_image_size(args.image_size)
-    train = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+    recipe = TRAIN_RECIPES[args.recipe]
+    train = replace(
+        recipe,
+        steps=args.steps or recipe.steps,
+        lr=args.lr or recipe.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    # Same seed and budget for both models; with --jobs 2 they train side by side in two
+    # processes (on a shared machine each process gets its own share of the cores).
+    variants = {"ummgat_lam": True, "ummgat_no_lam": False}
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = {
+            name: pool.submit(
+                train_model,
+                train_folder,
+                replace(config, lesion_aware=lesion_aware),
+                train,
+                60 * args.minutes,
+                args.threads,
+            )
+            for name, lesion_aware in variants.items()
+        }
+        trained = {name: future.result() for name, future in futures.items()}
     translators, runs = {}, {}
-    for name, lesion_aware in (("ummgat_lam", True), ("ummgat_no_lam", False)):
-        translators[name], runs[name] = train_model(
-            train_folder,
-            replace(config, lesion_aware=lesion_aware),
-            train,
-            60 * args.minutes,
-            args.device,
-        )
+    for name, (model_config, weights, record) in trained.items():
+        model = UMMGATModel(model_config)
+        model.load_state_dict(weights)
+        translators[name] = Translator(model.eval(), torch.device("cpu"), batch_size=32)
+        runs[name] = record
     results = evaluate(translators, held_out)
     results.update(
         runs=runs,
         command=" ".join(["python packages/mri-gen/benchmarks/ummgat_quality.py", *sys.argv[1:]]),
-        machine=f"{platform.platform()}; {os.cpu_count()} CPUs; "
-        + (torch.cuda.get_device_name() if args.device == "cuda" else "no GPU used"),
+        machine=f"{platform.platform()}; {os.cpu_count()} CPUs; " + "CPU only",
         date=date.today().isoformat(),
         held_out=[p.name for p in held_out],
         preset=args.preset,
         image_size=args.image_size,
+        train=train.to_json(),
     )
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("| t2w -> t2f | SSIM | MAE | MAE tumour | FID slices | FID lesions |")

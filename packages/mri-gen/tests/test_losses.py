@@ -151,7 +151,7 @@ def test_tversky_term_with_an_mri_seg_segmenter(tmp_path: Path) -> None:
     loss_other = frozen.loss(images, (own + 1) % 4, view)
     assert torch.isfinite(loss_own)
     assert float(loss_own) < float(loss_other)
-    loss_own.backward()
+    loss_own.backward()  # type: ignore[no-untyped-call]
     assert images.grad is not None
     assert float(images.grad.abs().sum()) > 0
     assert all(p.grad is None for p in frozen.network.parameters())

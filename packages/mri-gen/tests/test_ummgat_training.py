@@ -205,3 +205,29 @@ def test_ddp_under_torchrun_with_gloo(cohort: Path, tmp_path: Path) -> None:
     assert [row["step"] for row in rows] == ["1", "2"]
     assert all(float(row["g_total_latent"]) > 0 for row in rows)
     assert UMMGATModel.from_pretrained(run).config.image_size == SIZE
+
+
+def test_cli_recipe_sets_the_training_config_and_options_override_it(
+    cohort: Path, tmp_path: Path
+) -> None:
+    from mri_gen.cli import main
+
+    base = ["train", "ummgat", "--data", str(cohort), "--batch-size", "2", "--device", "cpu"]
+    base += ["--image-size", str(SIZE), "--threads", "1"]
+    assert main([*base, "--out", str(tmp_path / "short"), "--recipe", "short", "--steps", "1"]) == 0
+    short = json.loads((tmp_path / "short" / "run.json").read_text())["train"]
+    assert (short["steps"], short["lr"], short["r1_every"], short["ema_warmup"]) == (
+        1,
+        4e-4,
+        16,
+        True,
+    )
+    assert main([*base, "--out", str(tmp_path / "paper"), "--steps", "1", "--lr", "2e-4"]) == 0
+    paper = json.loads((tmp_path / "paper" / "run.json").read_text())["train"]
+    assert (paper["steps"], paper["lr"], paper["r1_every"], paper["ema_warmup"]) == (
+        1,
+        2e-4,
+        1,
+        False,
+    )
+    assert paper["ema_decay"] == 0.999

@@ -16,7 +16,7 @@ from mri_gen.training.distributed import init_distributed, shutdown
 from mri_gen.ummgat.config import PRESETS, preset
 from mri_gen.ummgat.losses import LossWeights
 from mri_gen.ummgat.run import RunSpec, train_ummgat
-from mri_gen.ummgat.trainer import TrainConfig
+from mri_gen.ummgat.trainer import TRAIN_RECIPES
 
 DESCRIPTION = """\
 Train UMMGAT (unpaired multi-centre multi-sequence GAN with the lesion-aware module) on the
@@ -26,6 +26,8 @@ Domains are (centre, sequence) pairs found in the data; centres come from the co
 (cohort.json, as written by `mri-io synthetic`) or --centre. Each patient contributes one
 volume of one sequence (assignment.json records which). Losses: non-saturating adversarial +
 R1 (gamma 1), style, lesion style, cycle; Adam lr 1e-4, betas (0, 0.99), weight decay 1e-4.
+--recipe short is a budget recipe for a CPU (400 steps, lr 4e-4, lazy R1 every 16 steps, EMA
+warm-up); --steps, --lr and --ema override either recipe.
 
 The run folder gets losses.csv, state.pt (continue with --resume) and the EMA model
 (config.json + model.safetensors) that `mri-gen translate --model RUN` reads.
@@ -48,12 +50,15 @@ def register_model(models: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--no-lesion", action="store_true", help="train without the LAM")
     parser.add_argument("--centre", help="centre of cases the cohort manifest does not list")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--steps", type=int, default=20_000, help="training iterations")
+    parser.add_argument(
+        "--recipe", choices=sorted(TRAIN_RECIPES), default="paper", help="training recipe"
+    )
+    parser.add_argument("--steps", type=int, help="training iterations (paper: 20000)")
     parser.add_argument("--batch-size", type=int, default=8, help="slices per batch and process")
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, help="Adam learning rate (paper: 1e-4)")
     parser.add_argument("--image-size", type=int, help="slice side (paper: 176)")
     parser.add_argument("--losses", default="", help="loss weights, e.g. lesion=0,cyc=2")
-    parser.add_argument("--ema", type=float, default=0.999, help="EMA decay of G, M and E")
+    parser.add_argument("--ema", type=float, help="EMA decay of G, M and E (paper: 0.999)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
@@ -66,7 +71,16 @@ def run_train_ummgat(args: argparse.Namespace) -> int:
     """Build the run specification from the options and train."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.steps < 1 or args.batch_size < 1:
+    recipe = TRAIN_RECIPES[args.recipe]
+    overrides = {"steps": args.steps, "lr": args.lr, "ema_decay": args.ema}
+    train = replace(
+        recipe,
+        batch_size=args.batch_size,
+        weights=LossWeights.parse(args.losses),
+        seed=args.seed,
+        **{name: value for name, value in overrides.items() if value is not None},
+    )
+    if train.steps < 1 or train.batch_size < 1:
         raise ConfigError(None, "--steps and --batch-size must be at least 1")
     model = preset(args.preset)
     if args.image_size:
@@ -75,14 +89,6 @@ def run_train_ummgat(args: argparse.Namespace) -> int:
         model = replace(model, backbone=args.backbone)
     if args.no_lesion:
         model = replace(model, lesion_aware=False)
-    train = TrainConfig(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        ema_decay=args.ema,
-        weights=LossWeights.parse(args.losses),
-        seed=args.seed,
-    )
     spec = RunSpec(
         model,
         train,
@@ -96,5 +102,5 @@ def run_train_ummgat(args: argparse.Namespace) -> int:
     finally:
         shutdown(env)
     if env.is_main:
-        print(f"trained {args.steps} steps; model in {folder}")
+        print(f"trained {train.steps} steps; model in {folder}")
     return 0
