@@ -166,3 +166,19 @@ def test_loss_log_appends_rows_and_refuses_unknown_columns(tmp_path: Path) -> No
         with pytest.raises(KeyError, match="adv"):
             log.write(3, {"adv": 1.0})
     assert path.read_text().splitlines() == ["step,l1,g_total", "1,0.5,5", "2,0.25,"]
+
+
+def test_loss_log_resumed_from_a_checkpoint_drops_the_steps_trained_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "losses.csv"
+    with LossLog(path, ["l1"]) as log:
+        for step in (1, 2, 3):
+            log.write(step, {"l1": step / 10})
+    # Killed after step 3 with the last checkpoint at step 1: steps 2 and 3 run again.
+    with LossLog(path, ["l1"], resume_from=1) as log:
+        log.write(2, {"l1": 0.5})
+    assert path.read_text().splitlines() == ["step,l1", "1,0.1", "2,0.5"]
+    with LossLog(path, ["l1"], resume_from=2) as log:
+        log.write(3, {"l1": 0.7})
+    assert path.read_text().splitlines() == ["step,l1", "1,0.1", "2,0.5", "3,0.7"]

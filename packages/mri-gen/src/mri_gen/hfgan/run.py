@@ -142,7 +142,16 @@ def train_hfgan(
         trainer.load_state_dict(state)
         stream.seek(int(state["epoch"]), int(state["batch"]))
     columns = [*LossWeights.terms(), "g_total", "d_total", "lr"]
-    log = LossLog(folder / LOG_NAME, columns, tensorboard=spec.tensorboard) if env.is_main else None
+    log = (
+        LossLog(
+            folder / LOG_NAME,
+            columns,
+            tensorboard=spec.tensorboard,
+            resume_from=trainer.step_count if resume else None,
+        )
+        if env.is_main
+        else None
+    )
     bar = tqdm(
         total=spec.train.steps,
         initial=trainer.step_count,

@@ -1,12 +1,16 @@
 """Loss logging: one CSV row per step (always), TensorBoard scalars when it is installed.
 
 The CSV is the record that survives anything: it is appended and flushed row by row, so a
-killed run keeps every finished step, and a resumed run continues the same file.
+killed run keeps every finished step, and a resumed run continues the same file. A run killed
+between checkpoints has logged steps it will train again after resuming; ``resume_from`` drops
+those rows first, so every step appears once, with the values of the run that produced the
+weights.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Mapping
 from os import PathLike
@@ -15,17 +19,42 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from mri_gen.errors import MissingExtraError
+from mri_io.atomic import atomic_write_text
+
+
+def _drop_rows_after(path: Path, step: int) -> None:
+    """Rewrite ``path`` (atomically) without the rows of steps after ``step``."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    kept = [rows[0], *(row for row in rows[1:] if row and int(row[0]) <= step)]
+    if len(kept) == len(rows):
+        return
+    text = io.StringIO()
+    csv.writer(text).writerows(kept)
+    atomic_write_text(path, text.getvalue())
 
 
 class LossLog:
-    """Append ``step`` plus named values to ``path``; ``tensorboard=True`` also writes events."""
+    """Append ``step`` plus named values to ``path``; ``tensorboard=True`` also writes events.
+
+    ``resume_from``: the step a resumed run restarts after; rows of later steps are removed.
+    """
 
     def __init__(
-        self, path: str | PathLike[str], columns: list[str], *, tensorboard: bool = False
+        self,
+        path: str | PathLike[str],
+        columns: list[str],
+        *,
+        tensorboard: bool = False,
+        resume_from: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.columns = ["step", *columns]
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume_from is not None and self.path.exists():
+            _drop_rows_after(self.path, resume_from)
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         self._file: TextIO = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
         self._writer = csv.DictWriter(self._file, fieldnames=self.columns, restval="")

@@ -108,7 +108,12 @@ def train_ummgat(
         sampler.load_state_dict(state["sampler"])
     log = None
     if env.is_main:
-        log = LossLog(folder / LOG_NAME, UMMGATTrainer.log_columns(), tensorboard=spec.tensorboard)
+        log = LossLog(
+            folder / LOG_NAME,
+            UMMGATTrainer.log_columns(),
+            tensorboard=spec.tensorboard,
+            resume_from=trainer.step_count if resume else None,
+        )
     last = spec.train.steps if until is None else min(until, spec.train.steps)
     bar = tqdm(
         total=spec.train.steps,
