@@ -19,7 +19,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,10 @@ def main() -> None:
     corr = correlations(train_cases, sequences)
     load_before = os.getloadavg()
     trainer, steps, seconds = train(train_cases, stats, args.minutes, args)
+    # Kept for inspection: `Synthesiser.from_pretrained(out / "model")` or `mri-gen synthesize`.
+    trainer.shared_generator.save_pretrained(
+        args.out / "model", {"stats": {k: asdict(v) for k, v in stats.items()}, "step": steps}
+    )
     synthesiser = Synthesiser(trainer.shared_generator.eval(), stats, trainer.env.device)
     started = time.perf_counter()
     scores = evaluate(synthesiser, test_cases, stats, corr, args.views)
