@@ -53,14 +53,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--crop", type=int, nargs=3, metavar=("X", "Y", "Z"), help="crop size")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    _add_run_options(parser)
+    parser.add_argument("--tensorboard", action="store_true", help="also log to RUN/tensorboard")
+    parser.set_defaults(handler=run_train_unet)
+    _register_segmenter2d(models)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options every trainer takes: the held-out share, seed, device, precision, time budget."""
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
-    parser.add_argument("--tensorboard", action="store_true", help="also log to RUN/tensorboard")
-    parser.set_defaults(handler=run_train_unet)
-    _register_segmenter2d(models)
 
 
 SEGMENTER2D_DESCRIPTION = """\
@@ -89,11 +94,7 @@ def _register_segmenter2d(
     parser.add_argument("--steps-per-epoch", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    parser.add_argument("--val-fraction", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
-    parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
+    _add_run_options(parser)
     parser.set_defaults(handler=run_train_segmenter2d)
 
 
