@@ -82,6 +82,7 @@ def train(
         base_batch=args.batch_size,
         warmup_steps=max(1, steps // 20),
         weights=weights,
+        inputs=args.inputs,
         seed=args.seed,
         ema_decay=args.ema,
     )
@@ -140,6 +141,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--ema", type=float, default=None)
     parser.add_argument("--losses", default="", help="loss weights, e.g. adv=0")
+    parser.add_argument(
+        "--inputs", choices=("others", "subsets"), default="others", help="training inputs"
+    )
     parser.add_argument("--views", default="axial")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)

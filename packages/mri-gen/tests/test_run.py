@@ -66,11 +66,13 @@ def test_cli_trains_then_synthesises(cohort: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = ["train", "hfgan", "--data", str(cohort), "--out", str(run), "--preset", "tiny"]
     args += ["--steps", "1", "--batch-size", "2", "--views", "axial,coronal", "--view-embedding"]
-    args += ["--ema", "0.9", "--losses", "adv=0.5", "--stats", "brasyn25"]
+    args += ["--ema", "0.9", "--losses", "adv=0.5", "--stats", "brasyn25", "--inputs", "subsets"]
     assert main(args) == 0
     generator = HFGANGenerator.from_pretrained(run)
     assert generator.config.view_embedding
-    assert json.loads((run / "run.json").read_text())["train"]["weights"]["adv"] == 0.5
+    train = json.loads((run / "run.json").read_text())["train"]
+    assert train["weights"]["adv"] == 0.5
+    assert train["inputs"] == "subsets"
 
 
 def test_cli_names_a_missing_extra_and_bad_options(

@@ -11,10 +11,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from mri_gen.errors import CheckpointError
+from mri_gen.errors import CheckpointError, ConfigError
 from mri_gen.hfgan.config import HFGANConfig
 from mri_gen.hfgan.losses import LossWeights
-from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig, pick_one, random_available
+from mri_gen.hfgan.trainer import (
+    HFGANTrainer,
+    InputScheme,
+    TrainConfig,
+    all_others,
+    pick_one,
+    random_available,
+)
 from mri_gen.training.checkpoint import load_state, save_state
 from mri_gen.training.distributed import init_distributed
 from mri_gen.training.ema import EMA
@@ -120,6 +127,44 @@ def test_random_subsets_cover_every_non_empty_subset_and_never_the_target() -> N
     assert len(codes) == 7
     picked = pick_one(available, generator)
     assert available[torch.arange(4000), picked].all()
+
+
+def _first_pass_inputs(small: HFGANConfig, inputs: InputScheme) -> list[torch.Tensor]:
+    """The ``available`` masks of every first (non-cycle) generator pass of one step."""
+    weights = LossWeights(adv=0, cls=0, ssim=0)
+    trainer = HFGANTrainer(small, TrainConfig(batch_size=6, weights=weights, inputs=inputs), ENV)
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    forward = trainer.generator.forward
+
+    def spy(x: torch.Tensor, available: torch.Tensor, target: torch.Tensor, view: object) -> object:
+        seen.append((available.clone(), target.clone()))
+        return forward(x, available, target, view)  # type: ignore[arg-type]
+
+    trainer.g_call = spy
+    trainer.step(_slices(6))
+    first_passes = seen[::2]  # each target: first pass, then the cycle pass
+    assert sorted(int(t[0]) for _, t in first_passes) == [0, 1, 2, 3]
+    for available, target in first_passes:
+        assert not available[torch.arange(6), target].any()
+    return [available for available, _ in first_passes]
+
+
+def test_others_scheme_gives_every_sample_all_other_sequences(small: HFGANConfig) -> None:
+    for available in _first_pass_inputs(small, "others"):
+        assert (available.sum(dim=1) == 3).all()
+    assert all_others(2, 4, 1).tolist() == [[True, False, True, True]] * 2
+
+
+def test_subsets_scheme_draws_smaller_input_sets_too(small: HFGANConfig) -> None:
+    counts = torch.cat([a.sum(dim=1) for a in _first_pass_inputs(small, "subsets")])
+    assert counts.min() >= 1
+    assert counts.max() <= 3
+    assert (counts < 3).any()
+
+
+def test_unknown_input_scheme_is_refused() -> None:
+    with pytest.raises(ConfigError, match="inputs must be"):
+        TrainConfig(inputs="none")  # type: ignore[arg-type]
 
 
 def test_linear_scaling_and_warmup_cosine() -> None:

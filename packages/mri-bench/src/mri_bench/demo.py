@@ -159,6 +159,8 @@ def train_generator(train: Path, run: Path, settings: DemoSettings) -> Path:
                 base_lr=1e-3,
                 base_batch=settings.generator_batch,
                 warmup_steps=max(1, settings.generator_steps // 20),
+                # The scenarios also drop two or three sequences: train every input subset.
+                inputs="subsets",
                 seed=settings.seed,
             ),
             ("axial",),

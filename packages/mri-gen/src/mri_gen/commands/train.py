@@ -26,8 +26,10 @@ from mri_io.slicing import VIEWS, View
 DESCRIPTION = """\
 Train HF-GAN (BraSyn25 thesis recipe) on the complete cases under --data.
 
-Every batch rotates the target over all four sequences with random input subsets, adds a
-cycle pass, and updates the discriminator (BCE + sequence CE) after each generator update.
+Every batch rotates the target over all four sequences, adds a cycle pass, and updates the
+discriminator (BCE + sequence CE) after each generator update. The inputs are all other
+sequences (--inputs others, the thesis and BraSyn: one sequence missing) or a random subset of
+them per slice (--inputs subsets, for cases that may miss two or three sequences).
 The run folder gets losses.csv, state.pt (resume with --resume), stats.json and the model
 (config.json + model.safetensors) that `mri-gen synthesize --model RUN` reads.
 
@@ -69,6 +71,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("--views", type=_views, default=("axial",), help="e.g. axial,sagittal")
     parser.add_argument("--view-embedding", action="store_true", help="condition on the view")
+    parser.add_argument(
+        "--inputs",
+        choices=("others", "subsets"),
+        default="others",
+        help="inputs per slice: all other sequences, or a random subset of them",
+    )
     parser.add_argument("--losses", default="", help="loss weights, e.g. adv=0,ssim=2")
     parser.add_argument("--segmenter", type=Path, help="mri-seg 2D segmenter for the Tversky term")
     parser.add_argument(
@@ -107,6 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         base_lr=args.lr,
         warmup_steps=args.warmup,
+        inputs=args.inputs,
         weights=weights,
         ema_decay=args.ema,
         bf16=args.bf16,

@@ -2,7 +2,9 @@
 
 For every batch the target rotates over all sequences, in a random order. For each target:
 
-1. every sample gets its own random non-empty subset of the other sequences as inputs;
+1. every sample gets its inputs: all other sequences (``inputs="others"``, BraSyn's scenario and
+   Algorithm 1's "drop one modality per sample"), or its own random non-empty subset of them
+   (``inputs="subsets"``, every missing-sequence scenario, as the original HF-GAN trains);
 2. the generator synthesises the target (first pass); L1, SSIM, adversarial and class terms,
    and the focal Tversky term on the completed slices when a segmenter is given;
 3. cycle pass: the synthesis is put in the target's slot, one of the sample's inputs is hidden
@@ -18,12 +20,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import HFGANConfig
 from mri_gen.hfgan.discriminator import HFGANDiscriminator
 from mri_gen.hfgan.generator import HFGANGenerator
@@ -37,12 +40,21 @@ from mri_gen.training.schedule import scaled_learning_rate, warmup_cosine
 _BACKGROUND = -1.0
 
 
+InputScheme = Literal["others", "subsets"]
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train: optimisation, loss weights and performance switches.
 
     ``batch_size`` is per process; the learning rate is ``base_lr`` scaled linearly from
-    ``base_batch`` to the global batch (``batch_size * world_size``).
+    ``base_batch`` to the global batch (``batch_size * world_size``). ``inputs`` chooses what a
+    sample sees besides its target: ``"others"`` (all other sequences, the thesis' Algorithm 1
+    and the BraSyn task) or ``"subsets"`` (a random non-empty subset of them per sample, for a
+    model that must also complete cases missing two or three sequences). With ``"others"``
+    the masked channel itself tells the early-fusion encoder which sequence is wanted at full
+    resolution; with ``"subsets"`` only the infuser's target embedding does, and a small model
+    needs far longer to stop producing one blend of its inputs for every target.
     """
 
     steps: int = 1000
@@ -52,6 +64,7 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_steps: int = 100
     grad_clip: float = 0.1
+    inputs: InputScheme = "others"
     weights: LossWeights = field(default_factory=LossWeights)
     ema_decay: float | None = None
     bf16: bool = False
@@ -59,8 +72,19 @@ class TrainConfig:
     compile: bool = False
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.inputs not in ("others", "subsets"):
+            raise ConfigError(None, f"inputs must be 'others' or 'subsets', not {self.inputs!r}")
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def all_others(batch: int, streams: int, target: int) -> torch.Tensor:
+    """Every sequence but ``target`` available, for every sample."""
+    available = torch.ones(batch, streams, dtype=torch.bool)
+    available[:, target] = False
+    return available
 
 
 def random_available(
@@ -164,7 +188,10 @@ class HFGANTrainer:
         weights = train.weights
         batch, streams = images.shape[:2]
         device = self.env.device
-        available = random_available(batch, streams, target, self.random).to(device)
+        if train.inputs == "others":
+            available = all_others(batch, streams, target).to(device)
+        else:
+            available = random_available(batch, streams, target, self.random).to(device)
         target_index = torch.full((batch,), target, device=device, dtype=torch.long)
         view = views if self.config.generator.view_embedding else None
         real = images[:, target : target + 1]
