@@ -29,7 +29,9 @@ PACKAGES = ["mri-io", "mri-metrics", "mri-gen", "mri-seg", "mri-bench"]
 #: Packages whose installation must never pull torch.
 TORCH_FREE = {"mri-io", "mri-metrics"}
 CONSTRAINTS = ROOT / "constraints.txt"
-INTERNAL_PIN = re.compile(r"\b(mri-(?:io|metrics|gen|seg|bench))==([0-9A-Za-z.+-]+)")
+INTERNAL_PIN = re.compile(
+    r"\b(mri-(?:io|metrics|gen|seg|bench))(\[[A-Za-z0-9_,-]+\])?==([0-9A-Za-z.+-]+)"
+)
 VERSION_LINE = re.compile(r'^__version__ = "([^"]+)"$', re.MULTILINE)
 
 
@@ -211,7 +213,9 @@ def bump(session: nox.Session) -> None:
         about = about_file(name)
         about.write_text(VERSION_LINE.sub(f'__version__ = "{new}"', about.read_text()))
         pyproject = package_dir(name) / "pyproject.toml"
-        text = INTERNAL_PIN.sub(lambda m: f"{m.group(1)}=={new}", pyproject.read_text())
+        text = INTERNAL_PIN.sub(
+            lambda m: f"{m.group(1)}{m.group(2) or ''}=={new}", pyproject.read_text()
+        )
         pyproject.write_text(text)
     session.log(f"every version and internal pin is now {new}; date the changelog section")
 
@@ -226,7 +230,7 @@ def check_versions(session: nox.Session) -> None:
     problems = []
     for name in PACKAGES:
         pyproject = package_dir(name) / "pyproject.toml"
-        for pin, pinned in INTERNAL_PIN.findall(pyproject.read_text()):
+        for pin, _extras, pinned in INTERNAL_PIN.findall(pyproject.read_text()):
             if pinned != version:
                 where = pyproject.relative_to(ROOT)
                 problems.append(f"{where}: {pin}=={pinned}, expected {version}")

@@ -36,5 +36,5 @@ def test_module_entry_point_prints_version() -> None:
 
 
 def test_import_does_not_import_torch() -> None:
-    code = 'import sys, mri_io, mri_io.cli; sys.exit("torch" in sys.modules)'
+    code = 'import sys, mri_io, mri_io.cli, mri_io.model_folder; sys.exit("torch" in sys.modules)'
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

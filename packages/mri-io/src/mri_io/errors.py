@@ -57,3 +57,7 @@ class LayoutError(MriIoError):
 
 class UnknownNameError(MriIoError, ValueError):
     """A name (sequence, label profile, layout) is not one that mri-io knows."""
+
+
+class ModelFolderError(MriIoError):
+    """A saved model folder lacks ``config.json`` or ``model.safetensors``, or one is damaged."""

@@ -1,27 +1,29 @@
 """Model folders: ``config.json`` (architecture) plus ``model.safetensors`` (weights).
 
-Weights from other people travel as files; a pickle (``torch.save`` of a model) runs arbitrary
-code when loaded, safetensors cannot. So a released model is exactly these two files, and
-:func:`load_pretrained` never unpickles anything. Each network class registers under a name
-written into the config, so one loader reads any mri-seg model.
+The files themselves are mri-io's model folders (:mod:`mri_io.model_folder`: atomic writes,
+never a pickle). Here: what mri-seg's config holds, and rebuilding a network from it. Each
+network class registers under a name written into the config, so one loader reads any mri-seg
+model.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
-from safetensors.torch import load_file, save_file
 
-from mri_io.atomic import atomic_write, atomic_write_text
+from mri_io.model_folder import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    read_model_config,
+    read_model_weights,
+    write_model_folder,
+)
 from mri_seg.errors import ModelFileError
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 #: Version of the config layout; bumped when a field changes meaning.
 FORMAT_VERSION = 1
 
@@ -40,16 +42,9 @@ class PretrainedModel(torch.nn.Module):
 
     def save_pretrained(self, folder: str | PathLike[str]) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``folder`` (created), atomically."""
-        target = Path(folder)
-        target.mkdir(parents=True, exist_ok=True)
-        tensors = {
-            name: value.detach().cpu().contiguous() for name, value in self.state_dict().items()
-        }
-        with atomic_write(target / WEIGHTS_FILE) as temporary:
-            save_file(tensors, str(temporary), metadata={"model_type": self.model_type})
         document = {"model_type": self.model_type, "format": FORMAT_VERSION, **self.config}
-        atomic_write_text(target / CONFIG_FILE, json.dumps(document, indent=2) + "\n")
-        return target
+        metadata = {"model_type": self.model_type}
+        return write_model_folder(folder, self.state_dict(), document, metadata)
 
     @classmethod
     def from_pretrained(
@@ -59,7 +54,7 @@ class PretrainedModel(torch.nn.Module):
         model = load_pretrained(folder, device=device)
         if not isinstance(model, cls):
             raise ModelFileError(
-                Path(folder) / CONFIG_FILE,
+                Path(folder) / CONFIG_NAME,
                 f"holds a {model.model_type!r} model, not a {cls.model_type!r} model",
             )
         return model
@@ -76,15 +71,8 @@ def register_model(cls: type[ModelT]) -> type[ModelT]:
 
 def read_config(folder: str | PathLike[str]) -> dict[str, Any]:
     """The parsed ``config.json`` of a model folder, checked for a known model type."""
-    path = Path(folder) / CONFIG_FILE
-    if not path.is_file():
-        raise ModelFileError(folder, f"no {CONFIG_FILE}: not a saved mri-seg model folder")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(path, f"not valid JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise ModelFileError(path, "expected a JSON object")
+    path = Path(folder) / CONFIG_NAME
+    document = read_model_config(folder, error=ModelFileError)
     model_type = document.get("model_type")
     if model_type not in _REGISTRY:
         raise ModelFileError(
@@ -106,11 +94,9 @@ def load_pretrained(
     try:
         model = _REGISTRY[document["model_type"]](**arguments)
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(Path(folder) / CONFIG_FILE, f"invalid model settings: {exc}") from None
-    weights_path = Path(folder) / WEIGHTS_FILE
-    if not weights_path.is_file():
-        raise ModelFileError(folder, f"no {WEIGHTS_FILE} beside {CONFIG_FILE}")
-    _load_weights(model, load_file(str(weights_path)), weights_path)
+        raise ModelFileError(Path(folder) / CONFIG_NAME, f"invalid model settings: {exc}") from None
+    tensors = read_model_weights(folder, error=ModelFileError)
+    _load_weights(model, tensors, Path(folder) / WEIGHTS_NAME)
     return model.to(device).eval()
 
 

@@ -10,12 +10,12 @@ from tqdm import tqdm
 from mri_io.errors import LayoutError
 from mri_io.labels import LABEL_PROFILES
 from mri_io.layouts import scan_cases
+from mri_io.model_folder import CONFIG_NAME
 from mri_seg.data import missing_sequence_error
 from mri_seg.errors import ModelFileError
 from mri_seg.inference import InferenceSettings, predict_to_file
 from mri_seg.networks.unet3d import UNet3D
 from mri_seg.postprocess import BRATS_MIN_SIZES
-from mri_seg.pretrained import CONFIG_FILE
 from mri_seg.runfolder import BEST_DIR
 
 DESCRIPTION = """\
@@ -58,11 +58,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def model_folder(path: Path) -> Path:
     """The model folder that ``path`` (a run folder or a model folder) designates."""
-    if (path / CONFIG_FILE).is_file():
+    if (path / CONFIG_NAME).is_file():
         return path
-    if (path / BEST_DIR / CONFIG_FILE).is_file():
+    if (path / BEST_DIR / CONFIG_NAME).is_file():
         return path / BEST_DIR
-    raise ModelFileError(path, f"neither a model folder ({CONFIG_FILE}) nor a training run")
+    raise ModelFileError(path, f"neither a model folder ({CONFIG_NAME}) nor a training run")
 
 
 def run_predict(args: argparse.Namespace) -> int:
