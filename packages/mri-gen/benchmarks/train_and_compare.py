@@ -165,7 +165,12 @@ def main() -> None:
     trainer, steps, seconds = train(train_cases, stats, args.minutes, args)
     # Kept for inspection: `Synthesiser.from_pretrained(out / "model")` or `mri-gen synthesize`.
     trainer.shared_generator.save_pretrained(
-        args.out / "model", {"stats": {k: asdict(v) for k, v in stats.items()}, "step": steps}
+        args.out / "model",
+        {
+            "stats": {k: asdict(v) for k, v in stats.items()},
+            "step": steps,
+            "trained_inputs": args.inputs,
+        },
     )
     synthesiser = Synthesiser(trainer.shared_generator.eval(), stats, trainer.env.device)
     started = time.perf_counter()

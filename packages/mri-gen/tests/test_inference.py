@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +148,25 @@ def test_identity_generator_round_trips_intensities_exactly(cohort: Path) -> Non
     out = synthesiser.synthesise(case)["t1c"]
     expected = np.where(t1n > 0, np.maximum(t1n, 0), 0)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-3)
+
+
+def test_a_model_trained_on_three_inputs_warns_when_given_fewer(
+    cohort: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(model_dir, tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**config, "trained_inputs": "others"}))
+    synthesiser = Synthesiser.from_pretrained(tmp_path / "m", batch_size=64)
+    assert synthesiser.trained_inputs == "others"
+    case = load_case(scan_cases(cohort)[0])
+    del case.images["t2f"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        synthesiser.synthesise(case)  # one missing: what it was trained for
+    del case.images["t1c"]
+    with pytest.warns(UserWarning, match="misses 2 sequences .* --inputs subsets"):
+        synthesiser.synthesise(case)
+    assert Synthesiser.from_pretrained(model_dir).trained_inputs is None
 
 
 def test_case_without_any_sequence_is_refused(

@@ -14,6 +14,7 @@ Each missing sequence is generated from the real inputs only, never from another
 from __future__ import annotations
 
 import shutil
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -40,13 +41,19 @@ from mri_io.slicing import SliceLayout, View, background_majority, iter_batches
 
 @dataclass
 class Synthesiser:
-    """A trained generator with the statistics its inputs must be normalised with."""
+    """A trained generator with the statistics its inputs must be normalised with.
+
+    ``trained_inputs`` is the training's input scheme when known (``config.json`` of a run
+    records it): a model trained with all other sequences as inputs (``"others"``) has never
+    seen a case missing two or three sequences, so completing one warns.
+    """
 
     generator: HFGANGenerator
     stats: Mapping[str, IntensityStats]
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     batch_size: int = 32
     bf16: bool = False
+    trained_inputs: str | None = None
 
     @classmethod
     def from_pretrained(
@@ -64,7 +71,7 @@ class Synthesiser:
         stats = {name: IntensityStats(**fields) for name, fields in document["stats"].items()}
         chosen = torch.device(device)
         generator = HFGANGenerator.from_pretrained(folder, device=chosen)
-        return cls(generator, stats, chosen, batch_size, bf16)
+        return cls(generator, stats, chosen, batch_size, bf16, document.get("trained_inputs"))
 
     @property
     def sequences(self) -> tuple[str, ...]:
@@ -111,6 +118,13 @@ class Synthesiser:
         missing = [name for name in self.sequences if name not in case.images]
         if not case.images:
             raise NothingToSynthesiseError(None, f"case {case.case_id} has no sequence at all")
+        if len(missing) > 1 and self.trained_inputs == "others":
+            warnings.warn(
+                f"case {case.case_id} misses {len(missing)} sequences but this model was trained "
+                "with all other sequences as inputs (one missing); expect poorer syntheses, or "
+                "train with --inputs subsets",
+                stacklevel=2,
+            )
         stack, raw = normalised_stack(
             {k: v.data for k, v in case.images.items()}, self.sequences, self.stats
         )

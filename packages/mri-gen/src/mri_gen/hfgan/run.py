@@ -191,7 +191,8 @@ def _checkpoint(
         epoch, batch = stream.position
         save_state({**trainer.state_dict(), "epoch": epoch, "batch": batch}, folder / STATE_NAME)
         stats = {name: asdict(value) for name, value in intensity.items()}
+        inputs = trainer.train_config.inputs
         trainer.shared_generator.save_pretrained(
-            folder, {"stats": stats, "step": trainer.step_count}
+            folder, {"stats": stats, "step": trainer.step_count, "trained_inputs": inputs}
         )
     barrier(env)
