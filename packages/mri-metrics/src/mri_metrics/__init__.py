@@ -1,7 +1,7 @@
 """mri-metrics: segmentation and image-quality metrics for brain-tumour MRI.
 
-The core needs only numpy and scipy; torch paths sit behind ``pip install "mri-metrics[torch]"``
-(:mod:`mri_metrics.torch`) and reading NIfTI files behind ``pip install "mri-metrics[io]"``.
+The core needs only numpy, scipy and mri-io (NIfTI files, label maps, the suite's error root);
+torch paths sit behind ``pip install "mri-metrics[torch]"`` (:mod:`mri_metrics.torch`).
 """
 
 from mri_metrics.__about__ import __version__

@@ -1,37 +1,29 @@
 """The ``mri-metrics`` command line.
 
-mri-metrics does not depend on mri-io (reading files is the ``io`` extra), so it carries its
-own small argument handling with the same conventions as the other tools: one line on stderr
-and exit status 2 for bad input.
+Built on :mod:`mri_io.cli_support` like every other tool of the suite: one line on stderr and
+exit status 2 for bad input. ``OSError`` and ``ImportError`` count as bad input here too: an
+unreadable output path or a missing ``[torch]`` extra is something the user fixes, not a bug.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from mri_io.cli_support import make_parser, run
 from mri_metrics.__about__ import __version__
 
 DESCRIPTION = """\
 Score brain-tumour segmentations and synthesised images.
 Run `mri-metrics COMMAND --help` for the options of one command."""
 
-EXIT_BAD_INPUT = 2
-
 #: Sub-command modules under ``mri_metrics.commands``; each has ``register(commands)``.
 COMMANDS = ("seg", "image")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mri-metrics",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser = make_parser("mri-metrics", DESCRIPTION, __version__)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"mri_metrics.commands.{name}").register(commands)
@@ -40,16 +32,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mri-metrics`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return EXIT_BAD_INPUT
-    try:
-        return handler(args)
-    except (ValueError, OSError, ImportError) as exc:
-        if os.environ.get("MRI_SUITE_DEBUG"):
-            raise
-        print(f"mri-metrics: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    return run(build_parser(), argv, user_errors=(OSError, ImportError))

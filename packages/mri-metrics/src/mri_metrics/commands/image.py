@@ -1,8 +1,4 @@
-"""``mri-metrics image``: SSIM, PSNR, MAE and MSE of a synthesised volume against its reference.
-
-Reading NIfTI files needs mri-io (the ``io`` extra), imported only when the command runs so the
-rest of mri-metrics works without it.
-"""
+"""``mri-metrics image``: SSIM, PSNR, MAE and MSE of a synthesised volume against its reference."""
 
 from __future__ import annotations
 
@@ -15,6 +11,7 @@ from typing import Any, get_args
 import numpy as np
 import numpy.typing as npt
 
+from mri_io import MriIoError, load_volume
 from mri_metrics._inputs import check_finite
 from mri_metrics.errors import MetricInputError, NonFiniteError, ShapeMismatchError
 from mri_metrics.intensity import mae, mse, psnr
@@ -33,11 +30,6 @@ the BraSyn challenge SSIM (the mask cuts both volumes; the whole cuboid is avera
 
 
 def _load(path: Path, name: str) -> npt.NDArray[Any]:
-    try:
-        from mri_io.errors import MriIoError
-        from mri_io.nifti import load_volume
-    except ImportError as exc:
-        raise ImportError('NIfTI files need mri-io: pip install "mri-metrics[io]"') from exc
     try:
         data: npt.NDArray[Any] = np.asarray(load_volume(path).data)
     except MriIoError as exc:  # its messages already name the file

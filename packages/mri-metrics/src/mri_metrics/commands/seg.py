@@ -1,7 +1,6 @@
 """``mri-metrics seg``: score segmentation files or folders of cases under a named profile.
 
-Reading NIfTI needs mri-io (the ``io`` extra), imported only when the command runs so that the
-core package stays numpy + scipy. Cases in two folders are paired by case id: the file name
+NIfTI files are read with mri-io. Cases in two folders are paired by case id: the file name
 without ``.nii``/``.nii.gz`` and without a trailing ``-seg``/``_seg``, so the BraTS reference
 ``BraTS-GLI-00000-000-seg.nii.gz`` pairs with a prediction named ``BraTS-GLI-00000-000.nii.gz``.
 Spacing comes from the reference file, whose geometry is the ground truth.
@@ -23,6 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from mri_io import load_volume
 from mri_metrics.errors import MetricInputError
 from mri_metrics.profiles import DEFAULT_PROFILE, PROFILES
 from mri_metrics.scoring import score_segmentation
@@ -119,12 +119,6 @@ def pair_cases(pred: Path, ref: Path) -> list[tuple[str, Path, Path]]:
 
 
 def _score_case(pred: Path, ref: Path, profile: str, labels: str | None) -> Scores:
-    try:
-        from mri_io.nifti import load_volume
-    except ImportError as exc:
-        raise ImportError(
-            'reading NIfTI files needs mri-io: pip install "mri-metrics[io]"'
-        ) from exc
     ref_volume = load_volume(ref, dtype=None)
     pred_volume = load_volume(pred, dtype=None)
     try:
