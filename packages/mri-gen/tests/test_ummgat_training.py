@@ -171,6 +171,48 @@ def test_step_logs_the_lesion_term_only_with_lam(
     assert all(np.isfinite(v) for v in logged.values())
 
 
+def test_lesion_style_term_alone_trains_every_lesion_head_of_the_style_encoder(
+    config: UMMGATConfig,
+) -> None:
+    """The paper trains the encoder to extract lesion codes with the lesion style loss.
+
+    No other term uses the lesion branches, so if this term did not reach them they would only
+    ever decay under weight decay. One sample per target domain, so no two samples' gradients
+    on a head can cancel.
+    """
+    domains = ("a:t1n", "a:t2w", "b:t1n")
+    trainer = UMMGATTrainer(config.with_domains(domains), TrainConfig(batch_size=3, seed=5), CPU)
+    generator = torch.Generator().manual_seed(6)
+    masks = torch.zeros(3, 1, SIZE, SIZE, dtype=torch.bool)
+    masks[:, :, 8:20, 10:22] = True
+    batch = {
+        "x_src": torch.rand(3, 1, SIZE, SIZE, generator=generator) * 2 - 1,
+        "m_src": masks,
+        "y_src": torch.tensor([1, 2, 0]),
+        "y_trg": torch.tensor([0, 1, 2]),
+        "x_ref": torch.rand(3, 1, SIZE, SIZE, generator=generator) * 2 - 1,
+        "m_ref": masks.roll(3, dims=-1),
+        "z_trg": torch.randn(3, 16, generator=generator),
+    }
+    fake = trainer.generator(batch["x_src"], trainer.mapping(batch["z_trg"], batch["y_trg"]))
+    loss = trainer.lesion_style_loss(fake, batch)
+    assert loss is not None
+    loss.backward()  # type: ignore[no-untyped-call]
+    heads = trainer.model.style_encoder.heads
+    n, style = len(domains), config.style_dim
+    assert heads.weight.grad is not None
+    assert heads.bias.grad is not None
+    weight = heads.weight.grad.view(2 * n, style, -1)
+    bias = heads.bias.grad.view(2 * n, style)
+    assert torch.all(weight[n:] != 0)
+    assert torch.all(bias[n:] != 0)
+    # The term is about lesions only: the whole-slice heads get nothing from it.
+    assert torch.all(weight[:n] == 0)
+    assert torch.all(bias[:n] == 0)
+    # It still supervises the generator.
+    assert any(p.grad is not None and p.grad.any() for p in trainer.model.generator.parameters())
+
+
 def test_save_load_gives_identical_outputs(config: UMMGATConfig, tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = UMMGATModel(replace(config, domains=("a:t1n", "b:t2w"))).eval()

@@ -29,11 +29,14 @@ Lesion-aware module: the lesion of a slice (its whole-tumour mask; the generated
 the source's anatomy, so its lesion is the source's mask) is cut out by
 :func:`~mri_gen.ummgat.losses.lesion_crop` and sent to the lesion branch ``N + domain`` of the
 discriminator (real vs fake lesions, with R1) and of the style encoder. The lesion style loss
-``|E_les(G(x, s) lesion, t) - E_les(x_ref lesion, t)|`` asks the generated lesion to carry the
-lesion code of a real lesion of the target domain; it only reaches the generator (the encoder's
-weights are held fixed for this term), because an encoder free to change both sides of a
-distance would satisfy it by shrinking every lesion code to one point. The generator always sees
-the whole slice. Samples whose source or reference slice has no lesion skip the lesion terms.
+``|E_les(G(x, s) lesion, t) - sg(E_les(x_ref lesion, t))|`` asks the generated lesion to carry the
+lesion code of a real lesion of the target domain. It is the only term that reaches the
+encoder's lesion heads, so, as the paper has it, it trains both the generator and the encoder
+(in the latent-guided update, the one that steps E). The real lesion's code is a stop-gradient
+target (``sg``): the encoder learns to place generated lesions where it places real ones, not to
+move both codes toward each other, which would leave each head's bias with exactly zero
+gradient and reward shrinking every lesion code to one point. The generator always sees the
+whole slice. Samples whose source or reference slice has no lesion skip the lesion terms.
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from mri_gen.errors import ConfigError
 from mri_gen.training.distributed import DistributedEnv, wrap
@@ -163,20 +165,22 @@ class UMMGATTrainer:
             "d_r1": r1_penalty(real_logits, real, gamma) if with_r1 else x.new_zeros(()),
         }
 
-    def _lesion_style(
+    def lesion_style_loss(
         self, fake: torch.Tensor, batch: dict[str, torch.Tensor]
     ) -> torch.Tensor | None:
-        """Lesion style loss on samples whose source and reference both show a lesion."""
+        """Lesion style loss of ``fake = G(x_src, s)`` (see module doc), None if no pair has one.
+
+        Only samples whose source and reference both show a lesion count. The loss reaches the
+        generator through ``fake`` and the style encoder's trunk and lesion heads through the
+        generated lesion's code; the real lesion's code is the fixed target.
+        """
         both = batch["m_src"].flatten(1).any(1) & batch["m_ref"].flatten(1).any(1)
         if not bool(both.any()):
             return None
         branch = batch["y_trg"][both] + self.config.num_domains
-        encoder = self.model.style_encoder
-        frozen = {name: p.detach() for name, p in encoder.named_parameters()}
         with torch.no_grad():
-            target = encoder(lesion_crop(batch["x_ref"][both], batch["m_ref"][both]), branch)
-        crops = lesion_crop(fake[both], batch["m_src"][both])
-        predicted = functional_call(encoder, frozen, (crops, branch))
+            target = self.encoder(lesion_crop(batch["x_ref"][both], batch["m_ref"][both]), branch)
+        predicted = self.encoder(lesion_crop(fake[both], batch["m_src"][both]), branch)
         loss: torch.Tensor = (predicted - target).abs().mean()
         return loss
 
@@ -192,7 +196,7 @@ class UMMGATTrainer:
             "g_sty": (self.encoder(fake, t) - style).abs().mean(),
         }
         if self.config.lesion_aware:
-            lesion = self._lesion_style(fake, batch)
+            lesion = self.lesion_style_loss(fake, batch)
             # Logged as 0 when no sample has a lesion, so every step (and rank) logs the same.
             terms["g_lesion"] = lesion if lesion is not None else fake.new_zeros(())
         original = self.encoder(x, y)
