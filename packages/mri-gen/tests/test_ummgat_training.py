@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from numpy.typing import NDArray
 
 from mri_gen.errors import CheckpointError, ConfigError
 from mri_gen.training.distributed import DistributedEnv
@@ -21,12 +22,15 @@ from mri_gen.ummgat.dataset import (
     UnpairedSampler,
     assign_domains,
     case_centres,
+    left_right_axis,
     load_unpaired,
 )
 from mri_gen.ummgat.networks import UMMGATModel
 from mri_gen.ummgat.run import ASSIGNMENT_NAME, RunSpec, train_ummgat
 from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
-from mri_io.layouts import scan_cases
+from mri_io.errors import MriIoError
+from mri_io.layouts import brats2023_filename, scan_cases
+from mri_io.nifti import new_volume, save_volume
 from mri_io.synthetic.cohort import write_cohort
 
 CPU = DistributedEnv(0, 1, 0, torch.device("cpu"))
@@ -105,12 +109,65 @@ def test_sampler_batches_and_flips(cohort: Path) -> None:
     replay = sampler.next()
     for name in again:
         assert torch.equal(again[name], replay[name])
-    # Every reference slice belongs to the target domain it was drawn for.
+    # Every reference slice belongs to the target domain it was drawn for, as stored or mirrored
+    # left-right: the cohort's files are L-P-S, so across the rows of an axial slice.
+    assert torch.all(slices.left_right == 0)
     stored = (slices.images.float() / 127.5 - 1.0)[:, None]
     for x_ref, y_trg in zip(batch["x_ref"], batch["y_trg"], strict=True):
         rows = torch.nonzero(slices.domain_of == y_trg)[:, 0]
-        candidates = torch.cat((stored[rows], stored[rows].flip(-1)))
+        candidates = torch.cat((stored[rows], stored[rows].flip(-2)))
         assert any(torch.equal(x_ref, c) for c in candidates)
+
+
+#: Voxel-to-world affines (1 mm, centred on the plane) whose in-plane axes point L-P (BraTS),
+#: R-A and P-L: the flip must find the left-right axis in each.
+_CENTRED = {
+    "LPS": [[-1, 0, 0, 15.5], [0, -1, 0, 15.5], [0, 0, 1, 0], [0, 0, 0, 1]],
+    "RAS": [[1, 0, 0, -15.5], [0, 1, 0, -15.5], [0, 0, 1, 0], [0, 0, 0, 1]],
+    "PLS": [[0, -1, 0, 15.5], [-1, 0, 0, 15.5], [0, 0, 1, 0], [0, 0, 0, 1]],
+}
+
+
+def _world_plane(affine: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """World x (+ right) and y (+ anterior) of each pixel of an axial slice, in mm."""
+    i, j = np.meshgrid(np.arange(SIZE), np.arange(SIZE), indexing="ij")
+    world = affine[:2, :2] @ np.stack((i.ravel(), j.ravel())) + affine[:2, 3:4]
+    return world[0].reshape(SIZE, SIZE), world[1].reshape(SIZE, SIZE)
+
+
+@pytest.mark.parametrize("orientation", sorted(_CENTRED))
+def test_flip_mirrors_left_and_right_in_world_space(orientation: str, tmp_path: Path) -> None:
+    """A bright blob on the patient's left, in front, ends on the right and still in front."""
+    affine = np.asarray(_CENTRED[orientation], dtype=np.float64)
+    x, y = _world_plane(affine)
+    plane = np.where(x**2 + y**2 < 14**2, 50.0, 0.0)
+    plane[(x + 8) ** 2 + (y - 4) ** 2 < 3**2] = 250.0
+    volume = np.repeat(plane[:, :, None], 6, axis=2).astype(np.float32)
+    for case_id, sequence in (("BraTS-GLI-00000-000", "t1n"), ("BraTS-GLI-00001-000", "t2w")):
+        folder = tmp_path / case_id
+        folder.mkdir()
+        save_volume(new_volume(volume, affine), folder / brats2023_filename(case_id, sequence))
+    slices, _ = load_unpaired(tmp_path, SIZE, seed=0, default_centre="c", progress=False)
+    sampler = UnpairedSampler(slices, 8, seed=0, latent_dim=16)
+    sides = []
+    for _ in range(4):
+        batch = sampler.next()
+        for image in torch.cat((batch["x_src"], batch["x_ref"]))[:, 0].numpy():
+            blob = image > 0.5
+            assert blob.sum() > 10
+            sides.append(float(np.sign(x[blob].mean())))
+            # Anterior stays anterior: only left and right swap.
+            assert y[blob].mean() == pytest.approx(4.0, abs=0.5)
+            assert abs(x[blob].mean()) == pytest.approx(8.0, abs=0.5)
+    assert set(sides) == {-1.0, 1.0}
+
+
+def test_volumes_cut_along_their_left_right_axis_are_refused() -> None:
+    """If voxel axis 2 runs left-right, "axial" slices are sagittal and cannot be mirrored."""
+    sagittal = np.array([[0, 0, 1, 0], [0, -1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
+    with pytest.raises(MriIoError, match="sagittal planes"):
+        left_right_axis(sagittal, "case-t1n.nii.gz")
+    assert left_right_axis(np.asarray(_CENTRED["PLS"], dtype=np.float64), "x.nii.gz") == 1
 
 
 def test_same_seed_same_weights(cohort: Path, config: UMMGATConfig, tmp_path: Path) -> None:

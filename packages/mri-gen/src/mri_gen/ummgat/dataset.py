@@ -10,12 +10,17 @@ The volume is normalised to ``[0, 255]`` with its own 99.5th percentile (the pap
 ``uint8-0-255``), stored as ``uint8`` as the paper's images were, cut into axial slices of
 ``image_size`` (centre crop of 240 -> 176 as the paper's (155, 176, 176) crop, or background
 padding of smaller planes), and kept where the brain covers at least ``min_foreground`` of the
-plane. The whole-tumour mask (labels > 0) of each slice is kept for the lesion-aware module.
+plane. The whole-tumour mask (labels > 0) of each slice is kept for the lesion-aware module, and
+so is which of the slice's two axes runs left-right in the patient: an axial slice keeps the
+volume's voxel order (:mod:`mri_io.slicing`), so that axis comes from the volume's affine
+(L-P-S as in BraTS, or R-A-S: the rows; P-L-S: the columns).
 
 :class:`UnpairedSampler` draws StarGAN v2 batches from it: source slices from any domain, a
-random target domain per sample, a reference slice of that domain and a latent code;
-each image is flipped left-right with probability 0.5. Its state is a torch generator, so a
-resumed run draws exactly the batches an uninterrupted one would.
+random target domain per sample, a reference slice of that domain and a latent code; each
+image is flipped left-right with probability 0.5 (the paper's horizontal flip: a mirror across
+the patient's midsagittal plane gives a plausible brain, a front-to-back flip does not). Its
+state is a torch generator, so a resumed run draws exactly the batches an uninterrupted one
+would.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from mri_io.errors import MriIoError
 from mri_io.intensity import Normaliser
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.nifti import load_labels, load_volume
-from mri_io.slicing import MIN_FOREGROUND, SliceLayout, select_slices
+from mri_io.orientation import axis_codes
+from mri_io.slicing import MIN_FOREGROUND, SliceLayout, select_slices, view_axis
 from mri_io.synthetic.cohort import MANIFEST
 
 #: Fraction of a plane that must be brain: the thesis' 2000 pixels of a 240x240 slice.
@@ -92,7 +98,8 @@ def assign_domains(
 @dataclass(frozen=True)
 class UnpairedSlices:
     """Slices in memory: ``images`` uint8 ``(M, S, S)``, ``lesions`` bool, and per slice the
-    index of its domain (in ``domains``) and of its patient (in ``patients``)."""
+    index of its domain (in ``domains``) and of its patient (in ``patients``) and the slice axis
+    (0: rows, 1: columns) that runs left-right in the patient (``left_right``)."""
 
     domains: tuple[str, ...]
     patients: tuple[str, ...]
@@ -100,10 +107,30 @@ class UnpairedSlices:
     lesions: torch.Tensor
     domain_of: torch.Tensor
     patient_of: torch.Tensor
+    left_right: torch.Tensor
 
     @property
     def image_size(self) -> int:
         return int(self.images.shape[-1])
+
+
+def left_right_axis(affine: np.ndarray[Any, Any], source: str | PathLike[str]) -> int:
+    """Axis of an axial slice (0: rows, 1: columns) that runs left-right in the patient.
+
+    Axial slices cut voxel axis 2; when the affine says that axis is the left-right one, the
+    "axial" slices are sagittal planes and no in-plane flip mirrors the brain, so this raises
+    :class:`~mri_io.errors.MriIoError` naming ``source``.
+    """
+    codes = axis_codes(affine)
+    axis = next(index for index, code in enumerate(codes) if code in ("L", "R"))
+    cut = view_axis("axial")
+    if axis == cut:
+        raise MriIoError(
+            source,
+            f"voxel axes point {'-'.join(codes)}: its axial slices are sagittal planes; "
+            "reorient it (mri_io.orientation.reorient)",
+        )
+    return [a for a in range(3) if a != cut].index(axis)
 
 
 def normalised_uint8(volume: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -137,14 +164,15 @@ def load_unpaired(
     if unknown:
         raise ConfigError(folder, f"holds domains the model does not know: {', '.join(unknown)}")
     by_id = {case.case_id: case for case in cases}
-    images, lesions, domain_of, patient_of = [], [], [], []
+    images, lesions, domain_of, patient_of, left_right = [], [], [], [], []
     patients = tuple(assignment)
     for patient, case_id in enumerate(
         tqdm(patients, desc="reading slices", unit="case", disable=not progress, leave=False)
     ):
         files = by_id[case_id]
         sequence = assignment[case_id].rpartition(":")[2]
-        volume = load_volume(files.sequences[sequence]).data
+        loaded = load_volume(files.sequences[sequence])
+        volume = loaded.data
         labels = load_labels(files.seg).data > 0 if files.seg is not None else None
         if labels is not None and labels.shape != volume.shape:
             raise MriIoError(files.seg, f"segmentation {labels.shape} != image {volume.shape}")
@@ -160,6 +188,8 @@ def load_unpaired(
         lesions.append(layout.slices(mask, chosen, pad=False))
         domain_of.append(np.full(chosen.size, order.index(assignment[case_id])))
         patient_of.append(np.full(chosen.size, patient))
+        axis = left_right_axis(loaded.affine, files.sequences[sequence])
+        left_right.append(np.full(chosen.size, axis))
     if not images:
         raise ConfigError(folder, "no slice has enough brain to train on")
     slices = UnpairedSlices(
@@ -169,6 +199,7 @@ def load_unpaired(
         torch.from_numpy(np.concatenate(lesions)),
         torch.from_numpy(np.concatenate(domain_of)).long(),
         torch.from_numpy(np.concatenate(patient_of)).long(),
+        torch.from_numpy(np.concatenate(left_right)).long(),
     )
     return slices, assignment
 
@@ -176,6 +207,21 @@ def load_unpaired(
 def to_model_range(images: torch.Tensor) -> torch.Tensor:
     """uint8 ``[0, 255]`` -> float ``[-1, 1]`` with a channel axis: ``(B, 1, S, S)``."""
     return (images.float() / 127.5 - 1.0)[:, None]
+
+
+def flip_left_right(
+    images: torch.Tensor, masks: torch.Tensor, flip: torch.Tensor, left_right: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, 1, S, S)`` images and masks with the samples where ``flip`` is true mirrored.
+
+    Each sample is mirrored along its own left-right slice axis (``left_right``: 0 rows,
+    1 columns), so the flip swaps the patient's left and right whatever the file's voxel order.
+    """
+    rows = (flip & (left_right == 0))[:, None, None, None]
+    columns = (flip & (left_right == 1))[:, None, None, None]
+    images = torch.where(rows, images.flip(-2), torch.where(columns, images.flip(-1), images))
+    masks = torch.where(rows, masks.flip(-2), torch.where(columns, masks.flip(-1), masks))
+    return images, masks
 
 
 class UnpairedSampler:
@@ -206,9 +252,7 @@ class UnpairedSampler:
         images = to_model_range(self.slices.images[rows])
         masks = self.slices.lesions[rows][:, None]
         flip = torch.rand(rows.numel(), generator=self.random) < 0.5
-        images = torch.where(flip[:, None, None, None], images.flip(-1), images)
-        masks = torch.where(flip[:, None, None, None], masks.flip(-1), masks)
-        return images, masks
+        return flip_left_right(images, masks, flip, self.slices.left_right[rows])
 
     def next(self) -> dict[str, torch.Tensor]:
         """One batch: sources ``x_src, m_src, y_src``; targets ``y_trg, x_ref, m_ref, z_trg``."""
