@@ -154,8 +154,9 @@ def test_a_model_trained_on_three_inputs_warns_when_given_fewer(
     cohort: Path, model_dir: Path, tmp_path: Path
 ) -> None:
     shutil.copytree(model_dir, tmp_path / "m")
-    config = json.loads((tmp_path / "m" / "config.json").read_text())
-    (tmp_path / "m" / "config.json").write_text(json.dumps({**config, "trained_inputs": "others"}))
+    document = json.loads((tmp_path / "m" / "config.json").read_text())
+    document["config"]["trained_inputs"] = "others"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(document))
     synthesiser = Synthesiser.from_pretrained(tmp_path / "m", batch_size=64)
     assert synthesiser.trained_inputs == "others"
     case = load_case(scan_cases(cohort)[0])

@@ -24,9 +24,9 @@ from mri_gen.hfgan.trainer import (
 )
 from mri_gen.training.checkpoint import load_state, save_state
 from mri_gen.training.distributed import init_distributed
-from mri_gen.training.ema import EMA
 from mri_gen.training.loss_log import LossLog
-from mri_gen.training.schedule import scaled_learning_rate, warmup_cosine_factor
+from mri_io.training.ema import EMA
+from mri_io.training.schedule import scaled_learning_rate, warmup_cosine_factor
 
 ENV = init_distributed("cpu")
 

@@ -97,7 +97,7 @@ def test_predict_bad_model_folder_is_one_line(
         ["predict", "--model", str(tmp_path), "--case", str(case_dir), "--out", str(tmp_path)]
     )
     assert code == 2
-    assert "neither a model folder (config.json) nor a training run" in _error_line(capsys)
+    assert "no config.json: not a saved model or run folder" in _error_line(capsys)
 
 
 def test_train_on_folder_without_cases_is_one_line(

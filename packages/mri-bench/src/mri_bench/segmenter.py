@@ -42,12 +42,11 @@ class FixedSegmenter:
     ) -> npt.NDArray[np.uint8]:
         """Label map of ``case`` with its missing sequences taken from ``completion``."""
         try:
-            from mri_seg.inference import InferenceSettings, segment_case
-            from mri_seg.pretrained import load_pretrained
+            from mri_seg import InferenceSettings, load_segmenter, segment_case
         except ImportError as exc:
             raise ImportError(f"{SEG_EXTRA} ({exc})") from exc
         if self._model is None:
-            self._model = load_pretrained(self.checkpoint, device=self.device)
+            self._model = load_segmenter(self.checkpoint, device=self.device)
         settings = InferenceSettings(roi_size=self.window, overlap=self.overlap, device=self.device)
         labels = segment_case(self._model, case, settings, completion=completion)
         return np.asarray(labels.data, dtype=np.uint8)

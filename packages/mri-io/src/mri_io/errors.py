@@ -61,3 +61,8 @@ class UnknownNameError(MriIoError, ValueError):
 
 class ModelFolderError(MriIoError):
     """A saved model folder lacks ``config.json`` or ``model.safetensors``, or one is damaged."""
+
+
+class RunFolderError(MriIoError):
+    """A training run folder cannot be started or resumed: it holds another run, its settings
+    differ, or its state or log is damaged."""

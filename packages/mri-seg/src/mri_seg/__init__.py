@@ -16,7 +16,7 @@ from mri_seg.inference import (
 from mri_seg.losses import FocalTverskyLoss, RegionDiceBCELoss, dice_ce_loss, focal_tversky_loss
 from mri_seg.networks import UNET_PRESETS, Segmenter2D, UNet3D
 from mri_seg.postprocess import BRATS_MIN_SIZES, remove_small_components
-from mri_seg.pretrained import load_pretrained
+from mri_seg.pretrained import load_segmenter
 from mri_seg.targets import TargetSpec
 from mri_seg.training import TrainConfig, TrainResult, train_unet
 from mri_seg.training2d import Segmenter2DConfig, train_segmenter2d
@@ -36,7 +36,7 @@ __all__ = [
     "__version__",
     "dice_ce_loss",
     "focal_tversky_loss",
-    "load_pretrained",
+    "load_segmenter",
     "predict_probabilities",
     "predict_to_file",
     "region_dice",

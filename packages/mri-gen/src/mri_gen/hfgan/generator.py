@@ -17,14 +17,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mri_gen.errors import CheckpointError
 from mri_gen.hfgan.blocks import ResnetBlock, Upsample
 from mri_gen.hfgan.config import GeneratorConfig
 from mri_gen.hfgan.encoder import FusionEncoder
 from mri_gen.hfgan.infuser import ModalityInfuser
-from mri_gen.training.pretrained import load_pretrained, save_pretrained_files
+from mri_gen.training.pretrained import read_model, save_model
+from mri_io.model_folder import load_weights
 
 #: Value of background pixels and of missing sequences at the generator's input.
 BACKGROUND = -1.0
+
+#: The ``kind`` of an HF-GAN model folder.
+MODEL_KIND = "hfgan"
 
 
 @dataclass
@@ -107,16 +112,15 @@ class HFGANGenerator(nn.Module):
         self, folder: str | PathLike[str], extra: dict[str, Any] | None = None
     ) -> Path:
         """Write ``config.json`` (this config plus ``extra``) and ``model.safetensors``."""
-        document = {"model": "hfgan-generator", "generator": self.config.to_json()}
-        document.update(extra or {})
-        return save_pretrained_files(self, document, folder)
+        config = {"generator": self.config.to_json(), **(extra or {})}
+        return save_model(self, MODEL_KIND, config, folder)
 
     @classmethod
     def from_pretrained(
         cls, folder: str | PathLike[str], *, device: str | torch.device = "cpu"
     ) -> HFGANGenerator:
         """A generator with the configuration and weights written by :meth:`save_pretrained`."""
-        document, tensors = load_pretrained(folder, "hfgan-generator")
-        model = cls(GeneratorConfig.from_json(document["generator"], folder))
-        model.load_state_dict(tensors)
+        saved = read_model(folder, MODEL_KIND)
+        model = cls(GeneratorConfig.from_json(saved.config["generator"], saved.path))
+        load_weights(model, saved, error=CheckpointError)
         return model.to(device).eval()

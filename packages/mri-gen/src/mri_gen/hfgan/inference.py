@@ -28,8 +28,8 @@ from tqdm import tqdm
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
 from mri_gen.hfgan.config import VIEW_NAMES
 from mri_gen.hfgan.dataset import normalised_stack
-from mri_gen.hfgan.generator import BACKGROUND, HFGANGenerator
-from mri_gen.training.pretrained import load_pretrained
+from mri_gen.hfgan.generator import BACKGROUND, MODEL_KIND, HFGANGenerator
+from mri_gen.training.pretrained import read_model
 from mri_io.atomic import atomic_write
 from mri_io.case import Case, load_case
 from mri_io.errors import MriIoError
@@ -65,13 +65,13 @@ class Synthesiser:
         bf16: bool = False,
     ) -> Synthesiser:
         """Load ``config.json`` + ``model.safetensors`` (with their statistics) from ``folder``."""
-        document, _ = load_pretrained(folder, "hfgan-generator")
-        if "stats" not in document:
-            raise ConfigError(folder, "config.json holds no intensity statistics")
-        stats = {name: IntensityStats(**fields) for name, fields in document["stats"].items()}
+        saved = read_model(folder, MODEL_KIND)
+        if "stats" not in saved.config:
+            raise ConfigError(saved.path, "config.json holds no intensity statistics")
+        stats = {name: IntensityStats(**fields) for name, fields in saved.config["stats"].items()}
         chosen = torch.device(device)
-        generator = HFGANGenerator.from_pretrained(folder, device=chosen)
-        return cls(generator, stats, chosen, batch_size, bf16, document.get("trained_inputs"))
+        generator = HFGANGenerator.from_pretrained(saved.path, device=chosen)
+        return cls(generator, stats, chosen, batch_size, bf16, saved.config.get("trained_inputs"))
 
     @property
     def sequences(self) -> tuple[str, ...]:

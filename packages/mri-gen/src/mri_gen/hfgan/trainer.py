@@ -33,8 +33,8 @@ from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.losses import LossWeights, adversarial_target, feature_loss, ssim_loss
 from mri_gen.hfgan.segmenter import FrozenSegmenter
 from mri_gen.training.distributed import DistributedEnv, wrap
-from mri_gen.training.ema import EMA
-from mri_gen.training.schedule import scaled_learning_rate, warmup_cosine
+from mri_io.training.ema import EMA
+from mri_io.training.schedule import scaled_learning_rate, warmup_cosine
 
 #: Value of background pixels after normalisation.
 _BACKGROUND = -1.0

@@ -1,46 +1,41 @@
-"""``save_pretrained``/``from_pretrained`` for mri-gen's networks, on mri-io's model folders.
+"""mri-gen's networks as model folders (:mod:`mri_io.model_folder`: one schema for the suite).
 
-A folder is ``config.json`` plus ``model.safetensors`` (:mod:`mri_io.model_folder`: atomic,
-never a pickle). mri-gen's JSON names the model kind, so a folder of one model is not silently
-loaded into another, and holds everything needed to rebuild it (sizes, sequence order,
-normalisation) with the mri-gen version that wrote it.
+A folder's ``kind`` names the model (``"hfgan"``, ``"ummgat"``), so a folder of one model is
+not silently loaded into another; its ``config`` holds everything needed to rebuild and use it
+(sizes, sequence order, normalisation statistics), and the mri-gen version that wrote it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from mri_gen.__about__ import __version__
 from mri_gen.errors import CheckpointError
-from mri_io.model_folder import (
-    CONFIG_NAME,
-    read_model_config,
-    read_model_weights,
-    write_model_folder,
-)
+from mri_io.model_folder import ModelFolder, read_model_folder, write_model_folder
+
+PACKAGE = "mri-gen"
 
 
-def save_pretrained_files(
-    module: nn.Module, document: dict[str, Any], folder: str | PathLike[str]
+def save_model(
+    module: nn.Module, kind: str, config: Mapping[str, Any], folder: str | PathLike[str]
 ) -> Path:
-    """Write ``module``'s weights and ``document`` (with the mri-gen version) into ``folder``."""
-    config = {"mri_gen_version": __version__, **document}
-    return write_model_folder(folder, module.state_dict(), config, metadata={"format": "pt"})
+    """Write ``module``'s weights and ``config`` as a ``kind`` model folder."""
+    return write_model_folder(
+        folder, module.state_dict(), kind=kind, package=PACKAGE, version=__version__, config=config
+    )
 
 
-def load_pretrained(
-    folder: str | PathLike[str], kind: str
-) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """The configuration document and the tensors of a folder written for model ``kind``."""
-    document = read_model_config(folder, error=CheckpointError)
-    if document.get("model") != kind:
+def read_model(folder: str | PathLike[str], kind: str) -> ModelFolder:
+    """The model folder ``folder`` (or a run folder's model), refusing any model but ``kind``."""
+    saved = read_model_folder(folder, error=CheckpointError)
+    if (saved.package, saved.kind) != (PACKAGE, kind):
         raise CheckpointError(
-            Path(folder) / CONFIG_NAME,
-            f"holds a {document.get('model')!r} model, expected {kind!r}",
+            saved.path / "config.json",
+            f"holds a {saved.package} {saved.kind!r} model, expected an mri-gen {kind!r} model",
         )
-    return document, read_model_weights(folder, error=CheckpointError)
+    return saved

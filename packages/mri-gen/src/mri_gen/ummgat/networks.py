@@ -20,13 +20,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from mri_gen.errors import CheckpointError
-from mri_gen.training.pretrained import load_pretrained, save_pretrained_files
+from mri_gen.training.pretrained import read_model, save_model
 from mri_gen.ummgat.config import UMMGATConfig
 from mri_gen.ummgat.critic import StyleEncoder
 from mri_gen.ummgat.layers import he_init
 from mri_gen.ummgat.mapping import MappingNetwork
 from mri_gen.ummgat.swin import SwinUNet
 from mri_gen.ummgat.unet import ConvUNet
+from mri_io.model_folder import load_weights
 
 #: Value of the background in the networks' ``[-1, 1]`` range.
 BACKGROUND: Final = -1.0
@@ -73,22 +74,16 @@ class UMMGATModel(nn.Module):
         self, folder: str | PathLike[str], extra: dict[str, Any] | None = None
     ) -> Path:
         """Write ``config.json`` + ``model.safetensors`` into ``folder``."""
-        document = {"model": MODEL_KIND, "config": self.config.to_json(), **(extra or {})}
-        return save_pretrained_files(self, document, folder)
+        config = {"config": self.config.to_json(), **(extra or {})}
+        return save_model(self, MODEL_KIND, config, folder)
 
     @classmethod
     def from_pretrained(
         cls, folder: str | PathLike[str], *, device: str | torch.device = "cpu"
     ) -> UMMGATModel:
         """Rebuild the model saved in ``folder`` (refusing another model's folder)."""
-        document, tensors = load_pretrained(folder, MODEL_KIND)
-        config = UMMGATConfig.from_json(document.get("config", {}), Path(folder) / "config.json")
+        saved = read_model(folder, MODEL_KIND)
+        config = UMMGATConfig.from_json(saved.config.get("config", {}), saved.path / "config.json")
         model = cls(config)
-        try:
-            model.load_state_dict(tensors)
-        except RuntimeError as exc:
-            message = " ".join(str(exc).split())[:300]
-            raise CheckpointError(
-                folder, f"weights do not fit the configuration ({message})"
-            ) from None
+        load_weights(model, saved, error=CheckpointError)
         return model.to(device).eval()

@@ -10,13 +10,10 @@ from tqdm import tqdm
 from mri_io.errors import LayoutError
 from mri_io.labels import LABEL_PROFILES
 from mri_io.layouts import scan_cases
-from mri_io.model_folder import CONFIG_NAME
 from mri_seg.data import missing_sequence_error
-from mri_seg.errors import ModelFileError
 from mri_seg.inference import InferenceSettings, predict_to_file
 from mri_seg.networks.unet3d import UNet3D
 from mri_seg.postprocess import BRATS_MIN_SIZES
-from mri_seg.runfolder import BEST_DIR
 
 DESCRIPTION = """\
 Segment every case of --case DIR (one case) or --cohort DIR (many) and write
@@ -24,7 +21,8 @@ OUT/{case_id}-seg.nii.gz: uint8 labels on the input's grid (same affine and head
 
 Every sequence the model was trained on must be present: a case with a missing sequence is
 refused, naming it (complete it first, e.g. with mri-gen or mri-bench).
---model takes a run folder of `mri-seg train` (its best/ model) or a model folder.
+--model takes a run folder of `mri-seg train` (its best/ model, else its last/) or a
+model folder.
 --remove-small drops components smaller than WT 250 / TC 150 / ET 100 voxels
 (a small ET becomes necrosis, a small TC edema, a small WT background)."""
 
@@ -56,18 +54,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=run_predict)
 
 
-def model_folder(path: Path) -> Path:
-    """The model folder that ``path`` (a run folder or a model folder) designates."""
-    if (path / CONFIG_NAME).is_file():
-        return path
-    if (path / BEST_DIR / CONFIG_NAME).is_file():
-        return path / BEST_DIR
-    raise ModelFileError(path, f"neither a model folder ({CONFIG_NAME}) nor a training run")
-
-
 def run_predict(args: argparse.Namespace) -> int:
     """Segment the cases and print where the label maps went."""
-    model = UNet3D.from_pretrained(model_folder(args.model))
+    model = UNet3D.from_pretrained(args.model)
     settings = InferenceSettings(
         roi_size=None if args.roi is None else tuple(args.roi),
         overlap=args.overlap,

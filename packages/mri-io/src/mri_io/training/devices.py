@@ -1,0 +1,47 @@
+"""One meaning of ``--device`` for every command and trainer of the suite.
+
+``None`` or ``"auto"`` picks this process's GPU when CUDA is available (under ``torchrun``,
+the one numbered ``LOCAL_RANK``), else the CPU; ``"cuda"`` is the same GPU choice but refuses a
+machine without CUDA; ``"cuda:N"`` pins a GPU; ``"cpu"`` and ``"mps"`` are taken as they are.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from mri_io.errors import UnknownNameError
+
+
+def _local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def resolve_device(spec: str | torch.device | None = None) -> torch.device:
+    """The device ``spec`` names (see the module docstring); a bad name raises a clear error."""
+    if isinstance(spec, torch.device):
+        return spec
+    text = "auto" if spec is None else spec.strip().lower()
+    if text == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", _local_rank() % torch.cuda.device_count())
+        return torch.device("cpu")
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise UnknownNameError(
+            None, f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps"
+        ) from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UnknownNameError(None, f"device {spec!r} asked for, but CUDA is not available")
+        index = _local_rank() if device.index is None else device.index
+        if index >= torch.cuda.device_count():
+            raise UnknownNameError(
+                None, f"device {spec!r}: this machine has {torch.cuda.device_count()} GPU(s)"
+            )
+        return torch.device("cuda", index)
+    if device.type not in ("cpu", "mps"):
+        raise UnknownNameError(None, f"unsupported device {spec!r}; use auto, cpu, cuda:N or mps")
+    return device
