@@ -7,8 +7,15 @@ report. Generators and the segmenter load mri-gen / mri-seg lazily (extras ``gen
 """
 
 from mri_bench.__about__ import __version__
-from mri_bench.config import BenchConfig, ConfigError, load_config
-from mri_bench.generators import GENERATORS, GeneratorError, GeneratorStrategy, UMMGATOptions
+from mri_bench.config import BenchConfig, load_config
+from mri_bench.errors import (
+    ConfigError,
+    GeneratorError,
+    MriBenchError,
+    ScenarioError,
+    StoreError,
+)
+from mri_bench.generators import GENERATORS, GeneratorStrategy, UMMGATOptions
 from mri_bench.pipeline import run_benchmark
 from mri_bench.reference import SequenceReference, estimate_reference
 from mri_bench.report import write_report
@@ -22,7 +29,7 @@ from mri_bench.statistics import (
     summarise,
     wilcoxon_paired,
 )
-from mri_bench.store import ResultStore, Row, StoreError, read_rows
+from mri_bench.store import ResultStore, Row, read_rows
 from mri_bench.strategies import (
     CompletionStrategy,
     CopyMatched,
@@ -42,9 +49,11 @@ __all__ = [
     "GeneratorError",
     "GeneratorStrategy",
     "MeanFill",
+    "MriBenchError",
     "ResultStore",
     "Row",
     "Scenario",
+    "ScenarioError",
     "SequenceReference",
     "Shift",
     "StoreError",

@@ -7,7 +7,6 @@ import importlib
 from collections.abc import Sequence
 
 from mri_bench.__about__ import __version__
-from mri_bench.store import StoreError
 from mri_io.cli_support import make_parser, run
 
 DESCRIPTION = """\
@@ -28,4 +27,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mri-bench`` console script."""
-    return run(build_parser(), argv, user_errors=(StoreError,))
+    return run(build_parser(), argv)

@@ -20,8 +20,9 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from mri_bench.errors import ConfigError, ScenarioError
 from mri_bench.generators import check_generator
-from mri_bench.scenarios import Scenario, ScenarioError, resolve_scenarios
+from mri_bench.scenarios import Scenario, resolve_scenarios
 
 SIMPLE_STRATEGIES = ("copy", "copy-matched", "zero", "mean")
 COPY_BASELINES = ("copy", "copy-matched")
@@ -40,14 +41,6 @@ _FIELDS = {
     "panel_case",
     "segmenter_window",
 }
-
-
-class ConfigError(ValueError):
-    """A config that cannot be run; the message names the file and the problem."""
-
-    def __init__(self, path: Path | None, problem: str) -> None:
-        self.path, self.problem = path, problem
-        super().__init__(f"{path}: {problem}" if path is not None else problem)
 
 
 @dataclass(frozen=True)

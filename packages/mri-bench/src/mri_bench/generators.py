@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from mri_bench.errors import GeneratorError
 from mri_bench.provenance import folder_digest
 from mri_bench.strategies import UNKNOWN_CENTRE, Completion, require_available
 from mri_io.case import Case
@@ -42,10 +43,6 @@ class Synthesise(Protocol):
     def __call__(
         self, case: Case, missing: Sequence[str], centre: str, /
     ) -> Mapping[str, npt.NDArray[Any]]: ...
-
-
-class GeneratorError(ValueError):
-    """A generator cannot complete a case; the message names the checkpoint and the problem."""
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,13 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from mri_bench.config import BenchConfig
+from mri_bench.errors import StoreError
 from mri_bench.generators import GeneratorStrategy
 from mri_bench.provenance import package_versions, provenance_key
 from mri_bench.reference import SequenceReference, estimate_reference, unit_scale
 from mri_bench.scenarios import Scenario, case_rng
 from mri_bench.segmenter import FixedSegmenter
-from mri_bench.store import STORE_NAME, ResultStore, Row, StoreError, TaskResult
+from mri_bench.store import STORE_NAME, ResultStore, Row, TaskResult
 from mri_bench.strategies import (
     UNKNOWN_CENTRE,
     Completion,

@@ -22,11 +22,12 @@ import numpy as np
 
 from mri_bench.analysis import LOWER_IS_BETTER, Analysis, analyse, per_case
 from mri_bench.document import Document
+from mri_bench.errors import StoreError
 from mri_bench.figures import box_plots, slice_panel
 from mri_bench.pipeline import CONFIG_NAME, PANELS, panel_path
 from mri_bench.scenarios import Scenario, missing_distribution
 from mri_bench.statistics import significance_mark
-from mri_bench.store import COLUMNS, STORE_NAME, ResultStore, Row, StoreError, read_rows
+from mri_bench.store import COLUMNS, STORE_NAME, ResultStore, Row, read_rows
 from mri_io.atomic import atomic_write, atomic_write_text
 
 TITLE = "mri-bench report"

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mri_bench.errors import ScenarioError
 from mri_bench.shifts import Shift
 from mri_io.sequences import SEQUENCES
 
@@ -34,10 +35,6 @@ ScenarioKind = Literal["subset", "random", "brasyn"]
 KINDS: tuple[ScenarioKind, ...] = ("subset", "random", "brasyn")
 #: The seed BraSyn 2023 dropped sequences with.
 BRASYN_SEED = 123456
-
-
-class ScenarioError(ValueError):
-    """A scenario definition that cannot be used; the message names the scenario."""
 
 
 def case_rng(seed: int, case_id: str, purpose: str) -> np.random.Generator:

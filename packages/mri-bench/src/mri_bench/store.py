@@ -25,6 +25,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from mri_bench.errors import StoreError
+
 STORE_NAME = "results.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,10 +43,6 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (case_id, scenario, strategy, target, region, metric)
 );
 """
-
-
-class StoreError(RuntimeError):
-    """A results file that cannot be used as asked; the message names the file."""
 
 
 @dataclass(frozen=True)

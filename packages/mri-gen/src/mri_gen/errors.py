@@ -1,19 +1,21 @@
-"""Exceptions raised by mri-gen.
+"""Exceptions raised by mri-gen, all in this one module.
 
-They derive from :class:`mri_io.errors.MriIoError`, so each names the file or folder at fault
-and the command line prints it as one line.
+They derive from :class:`MriGenError`, itself a :class:`mri_io.MriSuiteError`, so each names
+the file or folder at fault, the command line prints it as one line, and one ``except`` catches
+the whole suite's bad-input errors. :class:`MissingExtraError` is the exception: it is an
+``ImportError``, because a missing optional dependency is a broken install, not bad input.
 """
 
 from __future__ import annotations
 
-from mri_io.errors import MriIoError
+import mri_io
 
 
-class MriGenError(MriIoError):
+class MriGenError(mri_io.MriSuiteError):
     """Base class of every mri-gen error about user input."""
 
 
-class ConfigError(MriGenError, ValueError):
+class ConfigError(MriGenError, mri_io.ConfigError):
     """A model or training configuration is inconsistent or unreadable."""
 
 

@@ -7,6 +7,7 @@ stands on, and ``pip install mri-io`` pulls only numpy, scipy, nibabel and tqdm.
 from mri_io.__about__ import __version__
 from mri_io.case import Case, load_case
 from mri_io.errors import (
+    ConfigError,
     CorruptFileError,
     DataTypeError,
     DimensionError,
@@ -15,6 +16,7 @@ from mri_io.errors import (
     LayoutError,
     MissingSequenceError,
     MriIoError,
+    MriSuiteError,
     NonFiniteError,
     NotNiftiError,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "SEQUENCES",
     "Case",
     "CaseFiles",
+    "ConfigError",
     "CorruptFileError",
     "DataTypeError",
     "DimensionError",
@@ -36,6 +39,7 @@ __all__ = [
     "LayoutError",
     "MissingSequenceError",
     "MriIoError",
+    "MriSuiteError",
     "NonFiniteError",
     "NotNiftiError",
     "Volume",

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from mri_io.errors import MriIoError
+from mri_io.errors import MriSuiteError
 
 #: Exit status for bad input (a file, folder or option the user gave).
 EXIT_BAD_INPUT = 2
@@ -39,8 +39,9 @@ def run(
     """Parse ``argv``, call the chosen sub-command's handler and turn user errors into one line.
 
     Sub-commands register their handler with ``set_defaults(handler=...)``. Errors in
-    ``user_errors`` (plus :class:`MriIoError`, ``FileNotFoundError`` and ``ValueError``) print
-    ``prog: error: message`` and return :data:`EXIT_BAD_INPUT`. Set ``MRI_SUITE_DEBUG=1`` to
+    ``user_errors`` (plus :class:`MriSuiteError`, the root of every package's errors,
+    ``FileNotFoundError`` and ``ValueError``) print ``prog: error: message`` and return
+    :data:`EXIT_BAD_INPUT`. Set ``MRI_SUITE_DEBUG=1`` to
     get the traceback instead when the message alone does not explain a failure.
     """
     args = parser.parse_args(argv)
@@ -49,7 +50,7 @@ def run(
         parser.print_help()
         return EXIT_BAD_INPUT
     caught: tuple[type[Exception], ...] = (
-        MriIoError,
+        MriSuiteError,
         FileNotFoundError,
         NotADirectoryError,
         ValueError,

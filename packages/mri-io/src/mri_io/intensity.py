@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mri_io.atomic import atomic_write_text
-from mri_io.errors import MriIoError
+from mri_io.errors import StatsFileError
 
 #: Percentile of the foreground at which intensities are clipped (thesis Table 4.1).
 DEFAULT_PERCENTILE = 99.5
@@ -52,10 +52,6 @@ SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
 
 #: Version of the JSON layout written by :func:`save_stats`.
 STATS_FORMAT = 1
-
-
-class StatsFileError(MriIoError):
-    """A statistics JSON file is missing, unreadable or does not hold valid statistics."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from mri_metrics.errors import MetricInputError
+from mri_metrics.errors import EmptyMaskError, MetricInputError
 from mri_metrics.lesion import BRATS2023_HD95_PENALTY, BRATS_EVALUATION_HD95_PENALTY
 from mri_metrics.surface import HausdorffMethod, NsdMethod, Surface
 
@@ -35,10 +35,6 @@ __all__ = [
 DEFAULT_PROFILE = "mri-suite"
 NAN = math.nan
 INF = math.inf
-
-
-class EmptyMaskError(MetricInputError):
-    """The chosen profile's peer refuses to score an empty mask (e.g. MedPy's ``hd95``)."""
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ import argparse
 import shutil
 from pathlib import Path
 
+from mri_bench.errors import StoreError
 from mri_bench.pipeline import CONFIG_NAME, PANELS, REFERENCE_NAME
 from mri_bench.report import write_report
-from mri_bench.store import STORE_NAME, ResultStore, StoreError
+from mri_bench.store import STORE_NAME, ResultStore
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

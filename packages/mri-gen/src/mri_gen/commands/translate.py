@@ -15,7 +15,7 @@ from mri_gen.ummgat.config import split_domain
 from mri_gen.ummgat.dataset import case_centres
 from mri_gen.ummgat.inference import Translator, complete_case, harmonise_case, translate_case
 from mri_io.case import load_case
-from mri_io.errors import MriIoError
+from mri_io.errors import MriSuiteError
 from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
 from mri_io.nifti import load_volume, save_volume
 
@@ -87,7 +87,7 @@ def run_translate(args: argparse.Namespace) -> int:
     for files in scan_cases(args.cohort):
         try:
             volumes = _translate(translator, files, centres[files.case_id], args)
-        except MriIoError as exc:
+        except MriSuiteError as exc:
             print(f"mri-gen: skipped: {exc}", file=sys.stderr)
             failures += 1
             continue

@@ -32,7 +32,7 @@ from mri_gen.hfgan.generator import BACKGROUND, MODEL_KIND, HFGANGenerator
 from mri_gen.training.pretrained import read_model
 from mri_io.atomic import atomic_write
 from mri_io.case import Case, load_case
-from mri_io.errors import MriIoError
+from mri_io.errors import MriSuiteError
 from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser
 from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
 from mri_io.nifti import Volume, save_volume
@@ -182,15 +182,15 @@ def complete_cohort(
     views: Sequence[View] = ("axial",),
     *,
     progress: bool = True,
-) -> tuple[list[Path], list[MriIoError]]:
+) -> tuple[list[Path], list[MriSuiteError]]:
     """Complete every case; a bad case is reported and skipped, not fatal to the cohort."""
     written: list[Path] = []
-    failures: list[MriIoError] = []
+    failures: list[MriSuiteError] = []
     chosen = list(cases)
     for files in tqdm(chosen, desc="synthesising", unit="case", disable=not progress):
         try:
             written += complete_case(synthesiser, files, out, views)
-        except MriIoError as exc:
+        except MriSuiteError as exc:
             failures.append(exc)
     return written, failures
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mri_io.atomic import atomic_write, atomic_write_text
-from mri_io.errors import MriIoError
+from mri_io.errors import NormaliseInputError
 from mri_io.intensity import (
     PRESETS,
     SCHEMES,
@@ -46,10 +46,6 @@ Schemes: zscore-dataset / zscore-volume (background -1), minmax-1-1 ([0, clip] -
 uint8-0-255 ([0, clip] -> [0, 255], stored as float32, background 0). Every scheme clamps
 negatives to 0 and clips at the 99.5th foreground percentile first. The parameters of each
 volume are written to OUT/CASE/normalisation.json so the normalisation can be inverted."""
-
-
-class NormaliseInputError(MriIoError):
-    """The cohort or the statistics cannot be normalised as asked."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

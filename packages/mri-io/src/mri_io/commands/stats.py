@@ -15,7 +15,7 @@ from typing import Any
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from mri_io.errors import MriIoError
+from mri_io.errors import EmptyCohortError
 from mri_io.intensity import DEFAULT_PERCENTILE, StatsAccumulator, save_stats
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.nifti import check_finite, load_volume
@@ -27,10 +27,6 @@ Negatives are clamped to 0 and only voxels > 0 (the brain) count. For each seque
 holds the PERCENTILE-th percentile (the clip value), then the mean and standard deviation of
 the voxels clipped at it: exactly what `mri-io normalize --stats` needs, and exactly what
 numpy computes on all the cases' voxels concatenated. Reads each case twice."""
-
-
-class EmptyCohortError(MriIoError):
-    """A sequence has no foreground voxel in any case, so it has no statistics."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
