@@ -20,7 +20,7 @@ from mri_io.errors import (
     NonFiniteError,
     NotNiftiError,
 )
-from mri_io.labels import LABEL_PROFILES, get_label_profile
+from mri_io.labels import LABEL_PROFILES, LabelProfile, get_label_profile
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
@@ -36,6 +36,7 @@ __all__ = [
     "DimensionError",
     "GeometryMismatchError",
     "LabelError",
+    "LabelProfile",
     "LayoutError",
     "MissingSequenceError",
     "MriIoError",

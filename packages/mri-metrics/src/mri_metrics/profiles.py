@@ -190,7 +190,7 @@ def _brats_evaluation(
             disjoint_as_one_empty=True,
         ),
         lesion=lesion,
-        convention="brats2024-post-treatment",
+        convention="brats2024-post",
         regions=regions,
         nsd_tolerances_mm=(0.5,),
         reverse_spacing=True,

@@ -1,89 +1,48 @@
-"""Tumour regions per BraTS label convention, kept as data.
+"""Tumour regions per BraTS label map, read from mri-io's label profiles.
 
 Challenges score overlapping *regions* (whole tumour, tumour core, enhancing tumour), not the raw
 labels, and the label numbers behind each region changed between editions: BraTS 2017-2021 used
 4 for enhancing tumour, BraTS 2023 harmonised GLI, MEN, MET, PED and SSA on 1/2/3, the 2024
 post-treatment glioma task added 4 for the resection cavity, and BraTS-PED 2024 renumbered its
-four tissue classes. A convention is therefore a table, and scoring code never branches on it.
+four tissue classes. These tables are data with one home, :data:`mri_io.LABEL_PROFILES`, so the
+files mri-io checks and the regions mri-metrics scores can never disagree; this module only
+splits a label map into region masks. A label convention here is mri-io's label profile (the
+word "profile" in mri-metrics means a peer's scoring settings, :mod:`mri_metrics.profiles`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
+from mri_io import LABEL_PROFILES, LabelProfile
 from mri_metrics.errors import MetricInputError, UnknownLabelError
 
-__all__ = ["CONVENTIONS", "LabelConvention", "get_convention", "region_masks"]
+__all__ = ["CONVENTIONS", "CONVENTION_ALIASES", "LabelConvention", "get_convention", "region_masks"]
+
+#: A label convention: which labels a map may hold and which labels make up each region. It is
+#: :class:`mri_io.LabelProfile`; the name stays because mri-metrics users build their own.
+LabelConvention = LabelProfile
+
+#: Every known label convention by name: :data:`mri_io.LABEL_PROFILES` itself.
+CONVENTIONS: Final[Mapping[str, LabelProfile]] = LABEL_PROFILES
+
+#: Names mri-metrics used before its conventions came from mri-io, still accepted wherever a
+#: convention is passed by name (``labels=``, ``mri-metrics seg --labels``).
+CONVENTION_ALIASES: Final[Mapping[str, str]] = {"brats2024-post-treatment": "brats2024-post"}
 
 
-@dataclass(frozen=True)
-class LabelConvention:
-    """Which integer labels a label map may hold and which labels make up each region.
-
-    Attributes:
-        name: registry key, e.g. ``"brats2023"``.
-        labels: foreground label -> tissue name; 0 is always background.
-        regions: region name -> the labels whose union forms it, in reporting order.
-    """
-
-    name: str
-    labels: Mapping[int, str]
-    regions: Mapping[str, frozenset[int]]
-
-
-CONVENTIONS: Mapping[str, LabelConvention] = {
-    c.name: c
-    for c in (
-        LabelConvention(
-            name="brats2021",
-            labels={1: "NCR/NET", 2: "ED", 4: "ET"},
-            regions={"WT": frozenset({1, 2, 4}), "TC": frozenset({1, 4}), "ET": frozenset({4})},
-        ),
-        LabelConvention(
-            name="brats2023",
-            labels={1: "NETC", 2: "SNFH", 3: "ET"},
-            regions={"WT": frozenset({1, 2, 3}), "TC": frozenset({1, 3}), "ET": frozenset({3})},
-        ),
-        LabelConvention(
-            name="brats2024-post-treatment",
-            labels={1: "NETC", 2: "SNFH", 3: "ET", 4: "RC"},
-            regions={
-                "WT": frozenset({1, 2, 3}),
-                "TC": frozenset({1, 3}),
-                "ET": frozenset({3}),
-                "NETC": frozenset({1}),
-                "SNFH": frozenset({2}),
-                "RC": frozenset({4}),
-            },
-        ),
-        LabelConvention(
-            name="brats2024-ped",
-            labels={1: "ET", 2: "NET", 3: "CC", 4: "ED"},
-            regions={
-                "WT": frozenset({1, 2, 3, 4}),
-                "TC": frozenset({1, 2, 3}),
-                "ET": frozenset({1}),
-                "NET": frozenset({2}),
-                "CC": frozenset({3}),
-                "ED": frozenset({4}),
-            },
-        ),
-    )
-}
-
-
-def get_convention(name: str) -> LabelConvention:
-    """Return the convention registered as ``name``.
+def get_convention(name: str) -> LabelProfile:
+    """Return the convention registered as ``name`` (or under an old name, see the aliases).
 
     Raises:
         MetricInputError: no such convention (the message lists the known ones).
     """
     try:
-        return CONVENTIONS[name]
+        return CONVENTIONS[CONVENTION_ALIASES.get(name, name)]
     except KeyError:
         known = ", ".join(sorted(CONVENTIONS))
         raise MetricInputError(f"unknown label convention {name!r}; known: {known}") from None
@@ -100,7 +59,7 @@ def region_masks(
 
     Args:
         label_map: integer (or integral float, as nibabel returns) label array.
-        convention: a registered name or a :class:`LabelConvention`.
+        convention: a name of :data:`CONVENTIONS` (or an alias) or a :class:`LabelConvention`.
         name: how error messages refer to ``label_map`` (a file name, ``"pred"``...).
         regions: the regions to return, in this order; default: all of the convention's.
 

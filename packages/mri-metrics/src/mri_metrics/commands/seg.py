@@ -61,7 +61,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--labels",
         default=None,
-        help="label convention overriding the profile's, e.g. brats2021 for 1/2/4 label maps",
+        help="label map overriding the profile's: an mri-io label profile name, e.g. brats2021 "
+        "for 1/2/4 label maps",
     )
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
