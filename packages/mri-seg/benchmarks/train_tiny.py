@@ -27,10 +27,10 @@ import torch
 
 from mri_io.layouts import scan_cases
 from mri_io.synthetic.cohort import write_cohort
+from mri_io.training import RunFolder
 from mri_seg.evaluation import score_cases
 from mri_seg.inference import InferenceSettings
 from mri_seg.networks import UNet3D
-from mri_seg.runfolder import BEST_DIR, LOG_FILE
 from mri_seg.training import TrainConfig, train_unet
 
 #: Synthetic centres that acquire all four sequences.
@@ -71,7 +71,7 @@ def recipe(seed: int = 0, steps: int = 400) -> TrainConfig:
 
 def _costs(run: Path, config: TrainConfig) -> dict[str, float]:
     """Wall seconds per training step (median and fastest epoch) and per validation."""
-    with open(run / LOG_FILE, newline="") as handle:
+    with open(RunFolder(run).log_file, newline="") as handle:
         rows = list(csv.DictReader(handle))
     validations = [float(r["val_seconds"]) for r in rows if r.get("val_seconds")]
     steps = [
@@ -105,7 +105,7 @@ def main() -> None:
     result = train_unet(train, args.work / "run", config)
     cpu_seconds = time.process_time() - cpu_before
     load_after = os.getloadavg()
-    model = UNet3D.from_pretrained(args.work / "run" / BEST_DIR)
+    model = UNet3D.from_pretrained(RunFolder(args.work / "run").best)
     scores = score_cases(model, scan_cases(test), InferenceSettings(overlap=0.5))
     regions = ("WT", "TC", "ET")
     report: dict[str, Any] = {

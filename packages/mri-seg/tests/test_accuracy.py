@@ -16,7 +16,6 @@ from mri_io.synthetic.cohort import write_cohort
 from mri_seg.evaluation import score_cases
 from mri_seg.inference import InferenceSettings
 from mri_seg.networks import UNet3D
-from mri_seg.runfolder import BEST_DIR
 from mri_seg.training import TrainConfig, train_unet
 
 CENTRES = ("research-3t", "clinical-1.5t", "legacy-2d")
@@ -40,7 +39,7 @@ def test_tiny_unet_reaches_whole_tumour_dice_08(tmp_path: Path) -> None:
         device="cpu",
     )
     train_unet(train, tmp_path / "run", config, progress=False)
-    model = UNet3D.from_pretrained(tmp_path / "run" / BEST_DIR)
+    model = UNet3D.from_pretrained(tmp_path / "run" / "best")
     scores = score_cases(model, scan_cases(test), InferenceSettings(overlap=0.5))
     assert len(scores) == 6
     assert float(np.mean([case["WT"] for case in scores.values()])) >= 0.8

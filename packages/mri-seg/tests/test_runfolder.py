@@ -1,23 +1,15 @@
-"""The run folder both trainers share: settings check, training-state round trip, best so far."""
+"""What mri-seg adds to the shared run folder: training-state round trip, best so far."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
 import torch
 
-from mri_seg.runfolder import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    BestSoFar,
-    TrainingParts,
-    check_resume,
-    load_checkpoint,
-    save_checkpoint,
-)
+from mri_io.training import RunFolder
+from mri_seg.runfolder import BestSoFar, TrainingParts, load_checkpoint, save_checkpoint
 
 
 def _parts(seed: int) -> TrainingParts:
@@ -46,33 +38,18 @@ def test_checkpoint_round_trip_continues_identically(tmp_path: Path) -> None:
     for _ in range(3):
         _step(trained)
     best = BestSoFar(2, 0.75, {"WT": 0.8, "TC": 0.7})
-    save_checkpoint(tmp_path, trained, 3, best)
+    save_checkpoint(RunFolder(tmp_path), trained, 3, best)
     lr_after_save = trained.schedule.get_last_lr()
     _step(trained)  # draws its input from the global random state
     expected_weight, expected_draw = _weight(trained).detach().clone(), torch.rand(5)
     # A fresh process: other initial weights, another random state.
     restored = _parts(seed=1)
-    epoch, loaded = load_checkpoint(tmp_path, restored)
+    epoch, loaded = load_checkpoint(RunFolder(tmp_path), restored)
     assert (epoch, loaded) == (3, best)
     assert restored.schedule.get_last_lr() == pytest.approx(lr_after_save)
     _step(restored)
     assert torch.equal(_weight(restored), expected_weight)
     assert torch.equal(torch.rand(5), expected_draw)
-
-
-def test_check_resume(tmp_path: Path) -> None:
-    settings = {"epochs": 3, "learning_rate": 0.001, "views": ["axial"], "device": "cpu"}
-    assert not check_resume(tmp_path, settings, {"device"})
-    (tmp_path / CONFIG_FILE).write_text(json.dumps(settings))
-    # Settings written but no finished epoch yet: nothing to resume, nothing to refuse.
-    assert not check_resume(tmp_path, settings, {"device"})
-    (tmp_path / CHECKPOINT_FILE).write_bytes(b"")
-    assert check_resume(tmp_path, {**settings, "device": "cuda"}, {"device"})
-    changed = {**settings, "epochs": 4, "views": ["axial", "coronal"]}
-    with pytest.raises(ValueError, match=r"other settings \(epochs, views\)"):
-        check_resume(tmp_path, changed, {"device"})
-    with pytest.raises(ValueError, match=r"other settings \(amp\)"):
-        check_resume(tmp_path, {**settings, "amp": True}, {"device"})
 
 
 def test_best_so_far_keeps_strict_improvements() -> None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from mri_io.errors import RunFolderError
 from mri_io.layouts import scan_cases
 from mri_seg.errors import TrainingDataError
 from mri_seg.networks import UNet3D
@@ -38,7 +39,7 @@ def full_run(cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_folder_contents(full_run: Path, cohort: Path) -> None:
     names = {path.name for path in full_run.iterdir()}
-    assert {"best", "last", "checkpoint.pt", "log.csv", "train_config.json", "split.json"} <= names
+    assert {"best", "last", "state.pt", "log.csv", "run.json", "split.json"} <= names
     with open(full_run / "log.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["epoch"] for row in rows] == ["1", "2"]
@@ -47,14 +48,14 @@ def test_run_folder_contents(full_run: Path, cohort: Path) -> None:
             assert 0.0 <= float(row[f"val_dice_{region}"]) <= 1.0
         assert float(row["train_loss"]) > 0
     assert float(rows[-1]["lr"]) == pytest.approx(0.0, abs=1e-12)  # cosine reaches 0
-    saved = json.loads((full_run / "train_config.json").read_text())
+    saved = json.loads((full_run / "run.json").read_text())
     assert TrainConfig.from_json(saved) == CONFIG
     split = json.loads((full_run / "split.json").read_text())
     assert len(split["val"]) == 1
     assert len(split["train"]) == 3
     assert sorted(split["train"] + split["val"]) == [case.case_id for case in scan_cases(cohort)]
     best_epoch = max(rows, key=lambda row: float(row["val_dice_mean"]))["epoch"]
-    state = torch.load(full_run / "checkpoint.pt", weights_only=True)
+    state = torch.load(full_run / "state.pt", weights_only=True)
     assert state["epoch"] == 2
     assert str(state["best_epoch"]) == best_epoch
     assert isinstance(UNet3D.from_pretrained(full_run / "best"), UNet3D)
@@ -71,7 +72,7 @@ def test_training_changes_weights_and_is_seeded(
     train_unet(cohort, tmp_path, first, progress=False)
     with open(tmp_path / "log.csv", newline="") as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["1"]
-    train_unet(cohort, tmp_path, CONFIG, progress=False)
+    train_unet(cohort, tmp_path, CONFIG, resume=True, progress=False)
     with open(tmp_path / "log.csv", newline="") as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2"]
     assert _equal(_weights(tmp_path), _weights(full_run))
@@ -79,8 +80,10 @@ def test_training_changes_weights_and_is_seeded(
 
 def test_resume_with_other_settings_refused(full_run: Path, cohort: Path) -> None:
     changed = TrainConfig(**{**vars(CONFIG), "learning_rate": 0.5})
-    with pytest.raises(ValueError, match="other settings \\(learning_rate\\)"):
-        train_unet(cohort, full_run, changed, progress=False)
+    with pytest.raises(RunFolderError, match="other settings \\(learning_rate\\)"):
+        train_unet(cohort, full_run, changed, resume=True, progress=False)
+    with pytest.raises(RunFolderError, match="holds a run already"):
+        train_unet(cohort, full_run, CONFIG, progress=False)
 
 
 def test_split_is_seeded_and_disjoint(cohort: Path) -> None:

@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from mri_io.case import load_case
+from mri_io.errors import RunFolderError
 from mri_io.layouts import scan_cases
 from mri_seg.cli import main
 from mri_seg.networks import Segmenter2D
@@ -87,8 +88,11 @@ def test_cli_trains_segmenter2d(
     code = main(command)
     assert code == 0
     assert "NETC" in capsys.readouterr().out
-    # The same command again resumes: the run is finished, so no epoch is added.
-    assert main(command) == 0
+    # The same command again is refused; with --resume it continues the finished run, so no
+    # epoch is added.
+    assert main(command) == 2
+    assert "holds a run already" in capsys.readouterr().err
+    assert main([*command, "--resume"]) == 0
     assert "trained 2 epochs" in capsys.readouterr().out
     model = Segmenter2D.from_pretrained(run / "best")
     assert isinstance(model, Segmenter2D)
@@ -115,20 +119,20 @@ def test_resumed_run_ends_with_the_uninterrupted_weights(cohort: Path, tmp_path:
     run = tmp_path / "resumed"
     train_segmenter2d(cohort, run, stopping, progress=False)
     after_one = _weights(run)
-    train_segmenter2d(cohort, run, stopping, progress=False)
+    train_segmenter2d(cohort, run, stopping, resume=True, progress=False)
     assert _epochs(run) == ["1", "2"]
-    resumed = train_segmenter2d(cohort, run, CONFIG, progress=False)
+    resumed = train_segmenter2d(cohort, run, CONFIG, resume=True, progress=False)
     assert _epochs(run) == ["1", "2", "3"]
     expected, got = _weights(tmp_path / "full"), _weights(run)
     assert expected.keys() == got.keys()
     assert all(torch.equal(expected[name], got[name]) for name in expected)
     assert not all(torch.equal(after_one[name], got[name]) for name in got)
     assert (resumed.best_epoch, resumed.best_dice) == (full.best_epoch, full.best_dice)
-    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    state = torch.load(run / "state.pt", weights_only=True)
     assert state["epoch"] == 3
     assert state["schedule"]["last_epoch"] == 6
     # A finished run called again trains nothing more and reports the same best model.
-    again = train_segmenter2d(cohort, run, CONFIG, progress=False)
+    again = train_segmenter2d(cohort, run, CONFIG, resume=True, progress=False)
     assert _epochs(run) == ["1", "2", "3"]
     assert again.best_dice == full.best_dice
 
@@ -143,5 +147,5 @@ def test_resume_with_other_settings_refused(
     first = Segmenter2DConfig(**{**vars(CONFIG), "epochs": 1, "steps_per_epoch": 1})
     train_segmenter2d(cohort, tmp_path, first, progress=False)
     changed = Segmenter2DConfig(**{**vars(first), **change})
-    with pytest.raises(ValueError, match=rf"{tmp_path}.*other settings \({named}\)"):
-        train_segmenter2d(cohort, tmp_path, changed, progress=False)
+    with pytest.raises(RunFolderError, match=rf"{tmp_path}.*other settings \({named}\)"):
+        train_segmenter2d(cohort, tmp_path, changed, resume=True, progress=False)

@@ -109,10 +109,12 @@ def _crop(settings: DemoSettings) -> tuple[int, int, int] | None:
 def train_segmenter(train: Path, run: Path, settings: DemoSettings) -> Path:
     """The fixed segmenter: mri-seg's 3D U-Net on the complete training cases."""
     try:
-        from mri_seg.training import TrainConfig, train_unet
+        from mri_io.training import RunFolder
+        from mri_seg import TrainConfig, train_unet
     except ImportError as exc:
         raise ImportError(f"{SEG_EXTRA} ({exc})") from exc
-    best = run / "best"
+    folder = RunFolder(run)
+    best = folder.best
     if not (best / "model.safetensors").is_file():
         config = TrainConfig(
             preset=settings.segmenter_preset,
@@ -126,7 +128,8 @@ def train_segmenter(train: Path, run: Path, settings: DemoSettings) -> Path:
             device=settings.device,
             max_minutes=settings.segmenter_minutes,
         )
-        train_unet(train, run, config)
+        # A demo stopped during training continues its run where the run stopped.
+        train_unet(train, run, config, resume=folder.run_file.is_file())
     return best
 
 

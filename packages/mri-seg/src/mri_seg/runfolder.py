@@ -1,18 +1,11 @@
-"""The run folder both trainers share: settings, case split, training state, resumption.
+"""What mri-seg's trainers add to the shared run folder (:class:`mri_io.training.RunFolder`).
 
-A run folder holds ``train_config.json`` (the settings it was started with), ``split.json``
-(which cases train and which validate), ``log.csv``, ``best/``, ``last/`` and ``checkpoint.pt``
-(the state after the last finished epoch). Running the same training again on the folder
-resumes after that epoch; settings that shape the result (anything but the ``resumable``
-keys a trainer names, such as the time budget or the device) must match, otherwise the run is
-refused naming the settings that differ, because a resumed run with another learning rate or
-schedule length is neither the old run nor a new one.
-
-The checkpoint holds model, optimiser, learning-rate schedule, gradient scaler, the torch
-random state (CPU, and the CUDA device's when training there), the last finished epoch and the
-best validation result so far. It contains only tensors, numbers and strings, so it is read
-back with ``torch.load(weights_only=True)``. Batches are drawn from generators seeded by
-``(seed, epoch, step, ...)``, so together with this state a resumed run repeats the
+Besides ``run.json``, ``log.csv`` (one row per epoch), ``state.pt``, ``best/`` and ``last/``,
+a segmentation run keeps ``split.json`` (which cases train and which validate), so a resumed
+run validates on the same cases. Its state holds model, optimiser, learning-rate schedule,
+gradient scaler, the torch random state (CPU, and the CUDA device's when training there), the
+last finished epoch and the best validation result so far. Batches are drawn from generators
+seeded by ``(seed, epoch, step, ...)``, so together with this state a resumed run repeats the
 uninterrupted one bit for bit on the CPU.
 """
 
@@ -20,24 +13,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from mri_io.atomic import atomic_write, atomic_write_text
+from mri_io.atomic import atomic_write_text
 from mri_io.layouts import CaseFiles
+from mri_io.training import RunFolder
 from mri_seg.errors import TrainingDataError
 
-CHECKPOINT_FILE = "checkpoint.pt"
-LOG_FILE = "log.csv"
-CONFIG_FILE = "train_config.json"
 SPLIT_FILE = "split.json"
-BEST_DIR = "best"
-LAST_DIR = "last"
 
 
 @dataclass
@@ -83,11 +71,11 @@ def split_cases(
 
 
 def load_split(
-    run_dir: Path, cases: Sequence[CaseFiles], val_fraction: float, seed: int
+    run: RunFolder, cases: Sequence[CaseFiles], val_fraction: float, seed: int
 ) -> tuple[list[CaseFiles], list[CaseFiles]]:
-    """The split saved in ``run_dir`` (a resumed run keeps it), else a fresh seeded one."""
+    """The split saved in ``run`` (a resumed run keeps it), else a fresh seeded one."""
     by_id = {case.case_id: case for case in cases}
-    path = run_dir / SPLIT_FILE
+    path = run.path / SPLIT_FILE
     if path.is_file():
         saved = json.loads(path.read_text(encoding="utf-8"))
         absent = sorted(set(saved["train"] + saved["val"]) - set(by_id))
@@ -99,44 +87,14 @@ def load_split(
     return split_cases(cases, val_fraction, seed)
 
 
-def write_run_files(
-    run_dir: Path,
-    settings: Mapping[str, Any],
-    train: Sequence[CaseFiles],
-    val: Sequence[CaseFiles],
-) -> None:
-    """Create ``run_dir`` and write its settings and split."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / CONFIG_FILE, json.dumps(dict(settings), indent=2) + "\n")
+def write_split(run: RunFolder, train: Sequence[CaseFiles], val: Sequence[CaseFiles]) -> None:
+    """Record which cases train and which validate."""
     split = {"train": [c.case_id for c in train], "val": [c.case_id for c in val]}
-    atomic_write_text(run_dir / SPLIT_FILE, json.dumps(split, indent=2) + "\n")
+    atomic_write_text(run.path / SPLIT_FILE, json.dumps(split, indent=2) + "\n")
 
 
-def check_resume(run_dir: Path, settings: Mapping[str, Any], resumable: Collection[str]) -> bool:
-    """Whether ``run_dir`` holds a run to resume with ``settings`` (JSON-ready).
-
-    Raises ``ValueError`` naming the differing settings when the folder's run was started with
-    others; keys in ``resumable`` (time budget, device, logging) may change between calls.
-    """
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        return False
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    differ = sorted(
-        key
-        for key in set(saved) | set(settings)
-        if key not in resumable and saved.get(key) != settings.get(key)
-    )
-    if differ:
-        raise ValueError(
-            f"{run_dir}: the run there was started with other settings ({', '.join(differ)}); "
-            "choose another --out or the same settings to resume"
-        )
-    return (run_dir / CHECKPOINT_FILE).is_file()
-
-
-def save_checkpoint(run_dir: Path, parts: TrainingParts, epoch: int, best: BestSoFar) -> None:
-    """Write the state after ``epoch`` to ``run_dir/checkpoint.pt`` atomically."""
+def save_checkpoint(run: RunFolder, parts: TrainingParts, epoch: int, best: BestSoFar) -> None:
+    """Write the state after ``epoch`` to the run's ``state.pt`` atomically."""
     state: dict[str, Any] = {
         "model": parts.model.state_dict(),
         "optimiser": parts.optimiser.state_dict(),
@@ -150,20 +108,17 @@ def save_checkpoint(run_dir: Path, parts: TrainingParts, epoch: int, best: BestS
     }
     if parts.device.type == "cuda":
         state["cuda_rng"] = torch.cuda.get_rng_state(parts.device)
-    with atomic_write(run_dir / CHECKPOINT_FILE) as temporary:
-        torch.save(state, temporary)
+    run.save_state(state)
 
 
-def load_checkpoint(run_dir: Path, parts: TrainingParts) -> tuple[int, BestSoFar]:
-    """Restore ``parts`` from ``run_dir/checkpoint.pt``; the epoch it ended and the best."""
-    path = run_dir / CHECKPOINT_FILE
-    state = torch.load(path, map_location=parts.device, weights_only=True)
+def load_checkpoint(run: RunFolder, parts: TrainingParts) -> tuple[int, BestSoFar]:
+    """Restore ``parts`` from the run's ``state.pt``; the epoch it ended and the best."""
+    state = run.load_state(parts.device)
     parts.model.load_state_dict(state["model"])
     parts.optimiser.load_state_dict(state["optimiser"])
     parts.schedule.load_state_dict(state["schedule"])
     parts.scaler.load_state_dict(state["scaler"])
-    if "torch_rng" in state:  # absent from checkpoints of earlier versions
-        torch.set_rng_state(state["torch_rng"].cpu())
+    torch.set_rng_state(state["torch_rng"].cpu())
     if parts.device.type == "cuda" and "cuda_rng" in state:
         torch.cuda.set_rng_state(state["cuda_rng"].cpu(), parts.device)
     best = BestSoFar(

@@ -1,11 +1,12 @@
 """Train a 3D U-Net on a folder of BraTS-style cases.
 
-One run folder (:mod:`mri_seg.runfolder`) holds everything: the settings, the case split,
-``log.csv`` (one row per epoch), ``best/`` (the model with the highest mean validation Dice, as
-config.json + model.safetensors), ``last/`` and ``checkpoint.pt`` (the training state after the
-last finished epoch). Calling :func:`train_unet` again on the same folder resumes after that
-epoch; crops are drawn from generators seeded by ``(seed, epoch, step, sample)``, so a resumed
-run draws the same crops an uninterrupted one would.
+One run folder (the suite's layout, :class:`mri_io.training.RunFolder`) holds everything:
+``run.json`` (the settings), ``split.json``, ``log.csv`` (one row per epoch), ``best/`` (the
+model with the highest mean validation Dice, as config.json + model.safetensors), ``last/`` and
+``state.pt`` (the training state after the last finished epoch). :func:`train_unet` with
+``resume=True`` on the same folder continues after that epoch; crops are drawn from generators
+seeded by ``(seed, epoch, step, sample)``, so a resumed run draws the same crops an
+uninterrupted one would.
 
 Recipe (MONAI's BraTS tutorial, scaled to what the data allows): Adam with a cosine learning
 rate schedule over all steps, Dice + cross-entropy (binary per region for sigmoid outputs),
@@ -27,45 +28,52 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from mri_io.layouts import scan_cases
 from mri_io.sequences import SEQUENCES
+from mri_io.training import (
+    DistributedEnv,
+    RunFolder,
+    any_rank,
+    barrier,
+    init_distributed,
+    mean_over_ranks,
+    seed_everything,
+    shutdown,
+    tensorboard_writer,
+    wrap,
+)
 from mri_seg.data import TrainingCase, load_training_case, random_crop
-from mri_seg.distributed import Distributed, setup_distributed, teardown_distributed
 from mri_seg.errors import TrainingDataError
 from mri_seg.evaluation import region_dice
 from mri_seg.inference import InferenceSettings, predict_probabilities
 from mri_seg.losses import dice_ce_loss
 from mri_seg.networks.unet3d import UNET_PRESETS, UNet3D
 from mri_seg.runfolder import (
-    BEST_DIR,
-    LAST_DIR,
-    LOG_FILE,
     BestSoFar,
     TrainingParts,
-    check_resume,
     load_checkpoint,
     load_split,
     save_checkpoint,
-    write_run_files,
+    write_split,
 )
-from mri_seg.runlog import CsvLog
 from mri_seg.targets import OutputKind, TargetSpec
 
 #: Settings that may change when a run is resumed (the schedule spans ``epochs``, so that may
 #: not).
 RESUMABLE = frozenset({"max_minutes", "device", "tensorboard"})
+TENSORBOARD_INSTALL = 'pip install "mri-seg[tensorboard]"'
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of a training run (stored as ``train_config.json`` in the run folder).
+    """Settings of a training run (stored as ``run.json`` in the run folder).
 
     ``crop`` defaults to the preset's window. ``max_minutes`` stops after the first epoch that
-    ends past the budget (the schedule still spans ``epochs``). ``device`` ``None`` picks CUDA
-    when available. ``amp`` applies only on CUDA.
+    ends past the budget (the schedule still spans ``epochs``). ``device`` as in
+    :func:`mri_io.training.resolve_device` (``None``: CUDA when available). ``amp`` applies
+    only on CUDA.
     """
 
     preset: str = "tiny"
@@ -147,12 +155,6 @@ def validation_dice(
     return {region: float(np.mean([scores[region] for scores in per_case])) for region in regions}
 
 
-def _device(config: TrainConfig) -> torch.device:
-    if config.device is not None:
-        return torch.device(config.device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def _batch(
     cases: Sequence[TrainingCase], config: TrainConfig, epoch: int, step: int, rank: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,54 +177,42 @@ def _batch(
     return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(targets))
 
 
-def _tensorboard(folder: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise ImportError(
-            'TensorBoard logging needs tensorboard: pip install "mri-seg[tensorboard]"'
-        ) from None
-    return SummaryWriter(str(folder / "tensorboard"))
-
-
 def train_unet(
     data: str | PathLike[str],
     run_dir: str | PathLike[str],
     config: TrainConfig | None = None,
     *,
+    resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train (or resume training of) a :class:`UNet3D` on every case under ``data``.
+    """Train a :class:`UNet3D` on every case under ``data``, or continue the run in ``run_dir``
+    (``resume=True``).
 
     Returns after ``config.epochs`` epochs (or the time budget). Raises
-    :class:`TrainingDataError` for an unusable cohort and ``ValueError`` when the run folder
-    was started with other settings.
+    :class:`TrainingDataError` for an unusable cohort and :class:`mri_io.RunFolderError` when
+    the folder holds another run or was started with other settings.
     """
     settings = config or TrainConfig()
-    out = Path(run_dir)
-    device = _device(settings)
-    context = setup_distributed(device)
-    if context.enabled and device.type == "cuda":
-        device = torch.device("cuda", context.local_rank)
-        torch.cuda.set_device(device)
+    env = init_distributed(settings.device)
     try:
-        return _train(Path(data), out, settings, device, context, progress)
+        return _train(Path(data), RunFolder(run_dir), settings, env, resume, progress)
     finally:
-        teardown_distributed(context)
+        shutdown(env)
 
 
 def _train(
     data: Path,
-    out: Path,
+    run: RunFolder,
     settings: TrainConfig,
-    device: torch.device,
-    context: Distributed,
+    env: DistributedEnv,
+    resume: bool,
     progress: bool,
 ) -> TrainResult:
     started = time.monotonic()
+    device = env.device
     spec = TargetSpec(settings.output, settings.label_profile)
-    resuming = check_resume(out, settings.to_json(), RESUMABLE)
-    writer = _tensorboard(out) if settings.tensorboard and context.is_main else None
+    if settings.tensorboard and env.is_main:
+        tensorboard_writer(TENSORBOARD_INSTALL)
     cases = scan_cases(data)
     usable = [
         case
@@ -235,19 +225,20 @@ def _train(
             f"{len(usable)} of {len(cases)} case(s) have a segmentation and every sequence of "
             f"{', '.join(settings.sequences)}; training needs at least 2",
         )
-    train_files, val_files = load_split(out, usable, settings.val_fraction, settings.seed)
-    if context.is_main:
-        write_run_files(out, settings.to_json(), train_files, val_files)
+    resuming = run.begin(settings.to_json(), resume=resume, resumable=RESUMABLE, write=env.is_main)
+    train_files, val_files = load_split(run, usable, settings.val_fraction, settings.seed)
+    if env.is_main:
+        write_split(run, train_files, val_files)
     loader = tqdm(
         train_files + val_files,
         desc="load cases",
         unit="case",
-        disable=not (progress and context.is_main),
+        disable=not (progress and env.is_main),
     )
     loaded = [load_training_case(files, settings.sequences, spec) for files in loader]
     train_cases, val_cases = loaded[: len(train_files)], loaded[len(train_files) :]
 
-    torch.manual_seed(settings.seed)
+    seed_everything(settings.seed)
     model = UNet3D.from_preset(settings.preset, sequences=settings.sequences, target=spec).to(
         device
     )
@@ -260,10 +251,19 @@ def _train(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_function = dice_ce_loss(spec)
     parts = TrainingParts(model, optimiser, schedule, scaler, device)
-    done, best = load_checkpoint(out, parts) if resuming else (0, BestSoFar())
+    done, best = load_checkpoint(run, parts) if resuming else (0, BestSoFar())
     first_epoch = done + 1
-    network: torch.nn.Module = DistributedDataParallel(model) if context.enabled else model
-    log = CsvLog(out / LOG_FILE, first_epoch - 1) if context.is_main else None
+    network = wrap(model, env)
+    log = (
+        run.open_log(
+            key="epoch",
+            resume_after=done if resuming else None,
+            tensorboard=settings.tensorboard,
+            install=TENSORBOARD_INSTALL,
+        )
+        if env.is_main
+        else None
+    )
     validate = InferenceSettings(
         overlap=settings.overlap, device=str(device), output_device=str(device)
     )
@@ -272,7 +272,7 @@ def _train(
         epochs,
         desc=f"train {settings.preset}",
         unit="epoch",
-        disable=not (progress and context.is_main),
+        disable=not (progress and env.is_main),
     )
     epoch = first_epoch - 1
     for epoch in bar:
@@ -280,7 +280,7 @@ def _train(
         network.train()
         losses = []
         for step in range(settings.steps_per_epoch):
-            images, targets = _batch(train_cases, settings, epoch, step, context.rank)
+            images, targets = _batch(train_cases, settings, epoch, step, env.rank)
             images, targets = images.to(device), targets.to(device)
             optimiser.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
@@ -291,15 +291,14 @@ def _train(
             schedule.step()
             losses.append(float(loss.detach()))
         row: dict[str, Any] = {
-            "epoch": epoch,
             "step": epoch * settings.steps_per_epoch,
-            "train_loss": context.mean(float(np.mean(losses))),
+            "train_loss": mean_over_ranks({"loss": float(np.mean(losses))}, env)["loss"],
             "lr": schedule.get_last_lr()[0],
         }
         validating = bool(val_cases) and (
             epoch % settings.val_every == 0 or epoch == settings.epochs
         )
-        if context.is_main:
+        if env.is_main:
             if validating:
                 val_start = time.monotonic()
                 scores = validation_dice(model, val_cases, validate)
@@ -308,24 +307,20 @@ def _train(
                 row["val_dice_mean"] = mean
                 row["val_seconds"] = time.monotonic() - val_start
                 if best.offer(epoch, mean, scores):
-                    model.save_pretrained(out / BEST_DIR)
+                    model.save_pretrained(run.best)
             row["seconds"] = time.monotonic() - epoch_start
-            model.save_pretrained(out / LAST_DIR)
-            save_checkpoint(out, parts, epoch, best)
+            model.save_pretrained(run.last)
+            save_checkpoint(run, parts, epoch, best)
             assert log is not None
-            log.add(row)
-            if writer is not None:
-                for key, value in row.items():
-                    if key != "epoch":
-                        writer.add_scalar(key, value, epoch)
+            log.write(epoch, row)
             bar.set_postfix(
                 loss=f"{row['train_loss']:.3f}", dice=f"{row.get('val_dice_mean', math.nan):.3f}"
             )
-        context.barrier()
+        barrier(env)
         budget = settings.max_minutes
-        if context.any(budget is not None and time.monotonic() - started > 60 * budget):
+        if any_rank(budget is not None and time.monotonic() - started > 60 * budget, env):
             break
-    if writer is not None:
-        writer.close()
+    if log is not None:
+        log.close()
     seconds = time.monotonic() - started
-    return TrainResult(out, epoch, best.epoch, best.dice, seconds, context.rank)
+    return TrainResult(run.path, epoch, best.epoch, best.dice, seconds, env.rank)

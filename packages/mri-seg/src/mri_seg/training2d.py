@@ -10,11 +10,11 @@ schedule; float16 autocast on CUDA. After each epoch the model is scored on the 
 cases' slices (Dice per class with mri-metrics, pooled over slices) and the best one is saved
 to ``RUN/best``; ``RUN/log.csv`` has one row per epoch.
 
-The run folder is the 3D trainer's (:mod:`mri_seg.runfolder`): settings, split, ``last/`` and
-``checkpoint.pt`` after every epoch, so calling :func:`train_segmenter2d` again on the same
-folder resumes after the last finished epoch, and ends with the weights an uninterrupted run
-ends with (batches are drawn from generators seeded by ``(seed, epoch, step)``). The trainer
-runs in one process.
+The run folder is the suite's (:class:`mri_io.training.RunFolder`, with the 3D trainer's
+``split.json``): ``last/`` and ``state.pt`` after every epoch, so :func:`train_segmenter2d`
+with ``resume=True`` on the same folder continues after the last finished epoch, and ends with
+the weights an uninterrupted run ends with (batches are drawn from generators seeded by
+``(seed, epoch, step)``). The trainer runs in one process.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from os import PathLike
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,24 +35,20 @@ from mri_io.intensity import BACKGROUND
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.sequences import SEQUENCES
 from mri_io.slicing import SliceLayout, View, view_axis
+from mri_io.training import RunFolder, resolve_device, seed_everything
 from mri_metrics.overlap import dice
 from mri_seg.data import load_training_case
 from mri_seg.errors import TrainingDataError
 from mri_seg.losses import focal_tversky_loss
 from mri_seg.networks.segmenter2d import CLASSES, TUMOUR_TYPES, Segmenter2D
 from mri_seg.runfolder import (
-    BEST_DIR,
-    LAST_DIR,
-    LOG_FILE,
     BestSoFar,
     TrainingParts,
-    check_resume,
     load_checkpoint,
     load_split,
     save_checkpoint,
-    write_run_files,
+    write_split,
 )
-from mri_seg.runlog import CsvLog
 from mri_seg.targets import TargetSpec
 from mri_seg.training import TrainResult
 
@@ -209,29 +204,32 @@ def train_segmenter2d(
     config: Segmenter2DConfig | None = None,
     *,
     tumour_types: Mapping[str, str] | None = None,
+    resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train (or resume training of) a :class:`Segmenter2D` on the cases under ``data``.
+    """Train a :class:`Segmenter2D` on the cases under ``data``, or continue the run in
+    ``run_dir`` (``resume=True``).
 
     ``tumour_types`` maps case ids to ``gli``/``met``/``men`` where the identifier does not
     tell (synthetic cohorts name every case ``BraTS-GLI-...``). The result's ``best_dice``
     holds the best validation Dice per class. Raises :class:`TrainingDataError` for an unusable
-    cohort and ``ValueError`` when the run folder was started with other settings.
+    cohort and :class:`mri_io.RunFolderError` when the folder holds another run or was started
+    with other settings.
     """
     started = time.monotonic()
     settings = config or Segmenter2DConfig()
-    out = Path(run_dir)
-    device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    resuming = check_resume(out, settings.to_json(), RESUMABLE)
+    run = RunFolder(run_dir)
+    device = resolve_device(settings.device)
     cases = [c for c in scan_cases(data) if c.seg is not None and not c.missing]
     if len(cases) < 2:
         raise TrainingDataError(data, f"{len(cases)} complete case(s) with a segmentation; need 2")
-    train_files, val_files = load_split(out, cases, settings.val_fraction, settings.seed)
-    torch.manual_seed(settings.seed)
+    resuming = run.begin(settings.to_json(), resume=resume, resumable=RESUMABLE)
+    train_files, val_files = load_split(run, cases, settings.val_fraction, settings.seed)
+    seed_everything(settings.seed)
     model = Segmenter2D(sequences=SEQUENCES, tumour_types=TUMOUR_TYPES, classes=CLASSES).to(device)
     train_slices = tumour_slices(train_files, settings, model, tumour_types)
     val_slices = tumour_slices(val_files, settings, model, tumour_types) if val_files else None
-    write_run_files(out, settings.to_json(), train_files, val_files)
+    write_split(run, train_files, val_files)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimiser, T_max=settings.epochs * settings.steps_per_epoch
@@ -239,8 +237,8 @@ def train_segmenter2d(
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     parts = TrainingParts(model, optimiser, schedule, scaler, device)
-    done, best = load_checkpoint(out, parts) if resuming else (0, BestSoFar())
-    log = CsvLog(out / LOG_FILE, done)
+    done, best = load_checkpoint(run, parts) if resuming else (0, BestSoFar())
+    log = run.open_log(key="epoch", resume_after=done if resuming else None)
     epoch = done
     epochs = range(done + 1, settings.epochs + 1)
     for epoch in tqdm(epochs, desc="train segmenter2d", unit="epoch", disable=not progress):
@@ -260,7 +258,6 @@ def train_segmenter2d(
             schedule.step()
             losses.append(float(loss.detach()))
         row: dict[str, Any] = {
-            "epoch": epoch,
             "step": epoch * settings.steps_per_epoch,
             "train_loss": float(np.mean(losses)),
             "lr": schedule.get_last_lr()[0],
@@ -270,12 +267,13 @@ def train_segmenter2d(
         # Without validation cases the lowest training loss stands in for the best Dice.
         score = float(np.mean(list(scores.values()))) if scores else -row["train_loss"]
         if best.offer(epoch, score, scores):
-            model.save_pretrained(out / BEST_DIR)
-        model.save_pretrained(out / LAST_DIR)
-        save_checkpoint(out, parts, epoch, best)
+            model.save_pretrained(run.best)
+        model.save_pretrained(run.last)
+        save_checkpoint(run, parts, epoch, best)
         row["seconds"] = time.monotonic() - epoch_start
-        log.add(row)
+        log.write(epoch, row)
         budget = settings.max_minutes
         if budget is not None and time.monotonic() - started > 60 * budget:
             break
-    return TrainResult(out, epoch, best.epoch, best.dice, time.monotonic() - started)
+    log.close()
+    return TrainResult(run.path, epoch, best.epoch, best.dice, time.monotonic() - started)

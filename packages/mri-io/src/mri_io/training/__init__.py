@@ -29,7 +29,7 @@ from mri_io.training.distributed import (
     wrap,
 )
 from mri_io.training.ema import EMA
-from mri_io.training.metric_log import MetricLog
+from mri_io.training.metric_log import MetricLog, tensorboard_writer
 from mri_io.training.run_folder import RunFolder
 from mri_io.training.schedule import scaled_learning_rate, warmup_cosine, warmup_cosine_factor
 from mri_io.training.seeding import seed_everything
@@ -50,6 +50,7 @@ __all__ = [
     "scaled_learning_rate",
     "seed_everything",
     "shutdown",
+    "tensorboard_writer",
     "warmup_cosine",
     "warmup_cosine_factor",
     "wrap",

@@ -22,6 +22,16 @@ from mri_io.atomic import atomic_write_text
 from mri_io.errors import RunFolderError
 
 
+def tensorboard_writer(install: str = "pip install tensorboard") -> Any:
+    """TensorBoard's ``SummaryWriter`` class; without the package, an ImportError naming
+    ``install``. Trainers call it before loading data, so a missing package fails at once."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ImportError(f"TensorBoard logging needs tensorboard: {install}") from None
+    return SummaryWriter
+
+
 def _format(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}" if math.isfinite(value) else ""
@@ -33,7 +43,8 @@ class MetricLog:
 
     ``resume_after``: the key value a resumed run continues after; later rows are dropped and
     earlier ones kept. ``None`` starts a new log (an existing file is replaced).
-    ``tensorboard=True`` also writes every number as a scalar to ``path.parent/tensorboard``.
+    ``tensorboard=True`` also writes every number as a scalar to ``path.parent/tensorboard``;
+    without the package, the ImportError names ``install`` (the caller's extra) to run.
     """
 
     def __init__(
@@ -43,6 +54,7 @@ class MetricLog:
         key: str = "step",
         resume_after: int | None = None,
         tensorboard: bool = False,
+        install: str = "pip install tensorboard",
     ) -> None:
         self.path = Path(path)
         self.key = key
@@ -57,13 +69,11 @@ class MetricLog:
         self._tensorboard: Any = None
         if tensorboard:
             try:
-                from torch.utils.tensorboard import SummaryWriter
+                writer = tensorboard_writer(install)
             except ImportError:
                 self._file.close()
-                raise ImportError(
-                    "TensorBoard logging needs tensorboard: pip install tensorboard"
-                ) from None
-            self._tensorboard = SummaryWriter(str(self.path.parent / "tensorboard"))
+                raise
+            self._tensorboard = writer(str(self.path.parent / "tensorboard"))
 
     def _read(self) -> list[dict[str, str]]:
         try:

@@ -154,7 +154,19 @@ class RunFolder:
         return load_state(self.state_file, device)
 
     def open_log(
-        self, *, key: str = "step", resume_after: int | None = None, tensorboard: bool = False
+        self,
+        *,
+        key: str = "step",
+        resume_after: int | None = None,
+        tensorboard: bool = False,
+        install: str = "pip install tensorboard",
     ) -> MetricLog:
-        """The run's log; ``resume_after`` keeps the rows up to that step (or epoch)."""
-        return MetricLog(self.log_file, key=key, resume_after=resume_after, tensorboard=tensorboard)
+        """The run's log; ``resume_after`` keeps the rows up to that step (or epoch);
+        ``install`` is what the error says to run when TensorBoard is asked for but absent."""
+        return MetricLog(
+            self.log_file,
+            key=key,
+            resume_after=resume_after,
+            tensorboard=tensorboard,
+            install=install,
+        )

@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 
 from mri_io.slicing import VIEWS
+from mri_io.training import RunFolder
 from mri_seg.networks.unet3d import UNET_PRESETS
-from mri_seg.runfolder import BEST_DIR
 from mri_seg.targets import OUTPUT_KINDS
 from mri_seg.training import TrainConfig, TrainResult, train_unet
 from mri_seg.training2d import Segmenter2DConfig, train_segmenter2d
@@ -18,8 +18,8 @@ Train a 3D U-Net on every case under DIR that has all four sequences and a segme
 
 A seeded share of the cases (--val-fraction) is held out; after each epoch the model is scored
 on them (Dice per region, whole volumes, sliding window) and the best one is kept in RUN/best
-(config.json + model.safetensors). RUN/log.csv has one row per epoch. Running the same command
-again resumes after the last finished epoch. Under `torchrun --nproc_per_node N` every process
+(config.json + model.safetensors). RUN/log.csv has one row per epoch. The same command with
+--resume continues after the last finished epoch. Under `torchrun --nproc_per_node N` every process
 trains on its own crops and gradients are averaged (gloo on CPU, NCCL on GPU).
 
 Presets: brats (4.8M parameters, 128^3 windows), tiny (0.15M parameters, 64^3 windows)."""
@@ -40,7 +40,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", type=Path, required=True, help="folder of training cases")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (created; resumed)")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="run folder (created, or continued with --resume)"
+    )
     parser.add_argument("--preset", choices=sorted(UNET_PRESETS), default="tiny")
     parser.add_argument(
         "--output",
@@ -63,7 +65,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options every trainer takes: the held-out share, seed, device, precision, time budget."""
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument(
+        "--device", help="auto, cpu, cuda, cuda:N or mps (default auto: a GPU if available)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out with the same settings"
+    )
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
 
@@ -74,7 +81,7 @@ on slices of the chosen views that hold at least 0.1% tumour, with the focal Tve
 (alpha 0.3, beta 0.7, gamma 1.33). The tumour type input (gli, met, men) is read from each
 case's BraTS identifier. A seeded share of the cases (--val-fraction) is held out and scored
 after each epoch; the best model by validation Dice goes to RUN/best. RUN/log.csv has one row
-per epoch. Running the same command again resumes after the last finished epoch (only
+per epoch. The same command with --resume continues after the last finished epoch (only
 --max-minutes and --device may change)."""
 
 
@@ -88,7 +95,9 @@ def _register_segmenter2d(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", type=Path, required=True, help="folder of training cases")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (created; resumed)")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="run folder (created, or continued with --resume)"
+    )
     parser.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--steps-per-epoch", type=int, default=50)
@@ -112,7 +121,7 @@ def run_train_segmenter2d(args: argparse.Namespace) -> int:
         amp=not args.no_amp,
         max_minutes=args.max_minutes,
     )
-    _report(train_segmenter2d(args.data, args.out, config), args.out)
+    _report(train_segmenter2d(args.data, args.out, config, resume=args.resume), args.out)
     return 0
 
 
@@ -133,7 +142,7 @@ def run_train_unet(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes,
         tensorboard=args.tensorboard,
     )
-    result = train_unet(args.data, args.out, config)
+    result = train_unet(args.data, args.out, config, resume=args.resume)
     if result.rank == 0:
         _report(result, args.out)
     return 0
@@ -143,5 +152,5 @@ def _report(result: TrainResult, out: Path) -> None:
     scores = ", ".join(f"{name} {value:.3f}" for name, value in result.best_dice.items())
     print(
         f"trained {result.epochs_done} epochs in {result.seconds / 60:.1f} min; best epoch "
-        f"{result.best_epoch} ({scores or 'no validation'}) saved to {out / BEST_DIR}"
+        f"{result.best_epoch} ({scores or 'no validation'}) saved to {RunFolder(out).best}"
     )
