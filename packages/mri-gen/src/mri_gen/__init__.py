@@ -7,6 +7,8 @@ from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.inference import Synthesiser, complete_case, complete_cohort
 from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
+from mri_gen.loader import load_generator
+from mri_gen.ummgat.inference import Translator
 
 __all__ = [
     "PRESETS",
@@ -19,7 +21,9 @@ __all__ = [
     "LossWeights",
     "Synthesiser",
     "TrainConfig",
+    "Translator",
     "__version__",
     "complete_case",
     "complete_cohort",
+    "load_generator",
 ]
