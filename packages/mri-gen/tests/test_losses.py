@@ -14,8 +14,19 @@ from skimage.metrics import structural_similarity
 
 from mri_gen.errors import ConfigError, MissingExtraError
 from mri_gen.hfgan import segmenter
+from mri_gen.hfgan.config import PRESETS
+from mri_gen.hfgan.dataset import BatchStream, SliceDataset, SliceSource
+from mri_gen.hfgan.generator import GeneratorOutput
 from mri_gen.hfgan.losses import LossWeights, feature_loss, ssim_loss
 from mri_gen.hfgan.ssim import REGION_EPS, region_mean, ssim_map
+from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
+from mri_gen.training.distributed import DistributedEnv
+from mri_io.intensity import IntensityStats
+from mri_io.layouts import scan_cases
+from mri_io.sequences import SEQUENCES
+from mri_io.slicing import View
+from mri_io.synthetic.cohort import write_cohort
+from mri_seg.training2d import tumour_type_of
 
 
 def test_ssim_map_matches_skimage_away_from_the_border() -> None:
@@ -147,11 +158,78 @@ def test_tversky_term_with_an_mri_seg_segmenter(tmp_path: Path) -> None:
     with torch.no_grad():
         view_codes, type_codes = network.codes(names, ["gli", "gli"])
         own = network(images, view_codes, type_codes).argmax(dim=1)
-    loss_own = frozen.loss(images, own, view)
-    loss_other = frozen.loss(images, (own + 1) % 4, view)
+    cases, sequences = ["BraTS-GLI-00000-000"] * 2, network.sequences
+    loss_own = frozen.loss(images, own, view, cases, sequences)
+    loss_other = frozen.loss(images, (own + 1) % 4, view, cases, sequences)
     assert torch.isfinite(loss_own)
     assert float(loss_own) < float(loss_other)
     loss_own.backward()  # type: ignore[no-untyped-call]
     assert images.grad is not None
     assert float(images.grad.abs().sum()) > 0
     assert all(p.grad is None for p in frozen.network.parameters())
+
+
+def test_tversky_term_feeds_the_segmenter_what_mri_seg_trained_it_on(tmp_path: Path) -> None:
+    """During HF-GAN training the frozen segmenter gets each tumour slice exactly as mri-seg's
+    2D training builds it: every sequence z-scored on its own volume, the case's tumour type
+    (a metastasis here) and view. The generator is replaced by one that returns the real
+    target, so the synthesised channel must match too."""
+    from mri_seg import Segmenter2D, Segmenter2DConfig
+    from mri_seg.training2d import tumour_slices
+
+    write_cohort(tmp_path / "raw", 2, seed=11, centres=("research-3t",), progress=False)
+    for folder in sorted((tmp_path / "raw").iterdir()):
+        if folder.name.startswith("BraTS-GLI-00001"):
+            renamed = tmp_path / "raw" / folder.name.replace("GLI", "MET")
+            folder.rename(renamed)
+            for file in renamed.iterdir():
+                file.rename(renamed / file.name.replace("GLI", "MET"))
+    cases = tuple(scan_cases(tmp_path / "raw"))
+    assert {tumour_type_of(case.case_id) for case in cases} == {"gli", "met"}
+    views: tuple[View, ...] = ("axial", "coronal")
+    # A clip above every intensity keeps the dataset z-score invertible, so the real target
+    # fed back as the synthesis must come out exactly as mri-seg normalises it.
+    stats = {name: IntensityStats(clip=1e9, mean=300.0, std=120.0) for name in SEQUENCES}
+    source = SliceSource(cases, stats, SEQUENCES, views, image_size=120)
+    batch = next(iter(BatchStream(SliceDataset(source, seed=0), 16)))
+
+    torch.manual_seed(0)
+    network = Segmenter2D(features=(4, 8, 8, 8))
+    seen: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    forward = network.forward
+
+    def spy(images: torch.Tensor, view: torch.Tensor, tumour_type: torch.Tensor) -> torch.Tensor:
+        seen.append((images.detach().clone(), view.clone(), tumour_type.clone()))
+        out: torch.Tensor = forward(images, view, tumour_type)
+        return out
+
+    network.forward = spy  # type: ignore[method-assign]
+    config = PRESETS["tiny"].with_image_size(32)
+    weights = LossWeights(l1=0, adv=0, cls=0, feat=0, cycle=0, ssim=0, tversky=1)
+    train = TrainConfig(steps=1, batch_size=16, weights=weights)
+    env = DistributedEnv(0, 1, 0, torch.device("cpu"))
+    trainer = HFGANTrainer(config, train, env, segmenter.FrozenSegmenter(network))
+    scale = torch.nn.Parameter(torch.ones(()))
+
+    def real_target(
+        images: torch.Tensor, available: torch.Tensor, target: torch.Tensor, view: object
+    ) -> GeneratorOutput:
+        real = images[torch.arange(images.shape[0]), target][:, None]
+        return GeneratorOutput(image=real * scale, bottleneck=real)
+
+    trainer.g_call = real_target
+    trainer.step(batch)
+    assert len(seen) == len(SEQUENCES)
+
+    expected = tumour_slices(
+        cases, Segmenter2DConfig(views=views, min_tumour_fraction=0.001), network
+    )
+    tumour = (batch["labels"] > 0).flatten(1).sum(1) >= 0.001 * 120 * 120
+    assert int(tumour.sum()) >= 2
+    for images, view, kind in seen:
+        for index in torch.nonzero(tumour)[:, 0].tolist():
+            distance = np.abs(expected.images - images[index].numpy()).reshape(len(expected), -1)
+            match = int(distance.max(axis=1).argmin())
+            assert distance[match].max() < 1e-5
+            assert int(view[index]) == expected.views[match]
+            assert int(kind[index]) == expected.tumour_types[match]

@@ -8,6 +8,13 @@ filtered to slices where every sequence shows at least ``min_foreground`` of the
 (2000 pixels of a 240x240 BraTS slice). Slices from ``buffer_cases`` consecutive cases are
 shuffled together, so a batch mixes patients and views.
 
+Each slice also carries what the frozen 2D segmenter of the focal Tversky term must see, since
+it was trained by mri-seg on other inputs than the generator's: the same slice of every
+sequence z-scored on its own volume (mri-io's ``zscore-volume``, what mri-seg's training feeds
+it), the map of each sequence from the generator's range into that one (see
+:func:`mri_gen.hfgan.segmenter.segmenter_inputs`), and the case id, from which the segmenter
+takes the tumour type as mri-seg does.
+
 Order is a pure function of ``(seed, epoch)``; under DDP each rank reads its own share of the
 cases (and each DataLoader worker a share of that), so no slice is seen twice in an epoch.
 """
@@ -26,7 +33,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from mri_gen.hfgan.config import VIEW_NAMES
 from mri_gen.hfgan.generator import BACKGROUND
 from mri_io.case import load_case
-from mri_io.intensity import IntensityStats, Normaliser
+from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser
 from mri_io.layouts import CaseFiles
 from mri_io.slicing import MIN_FOREGROUND, SliceLayout, View, select_slices
 
@@ -46,6 +53,18 @@ class SliceSource:
     min_foreground: float = MIN_FOREGROUND_FRACTION
 
 
+def segmenter_map(dataset: NormalisationParams, volume: NormalisationParams) -> list[float]:
+    """``[a, b, low, high]`` with ``clamp(a * y + b, low, high)`` taking a value ``y`` of the
+    generator's range (``dataset``) to the segmenter's (``volume``) on brain pixels.
+
+    Both are ``(min(x, clip) - offset) / scale`` of the raw intensity ``x``; the clamp is the
+    volume scheme's own: raw intensities below 0 or above its clip cannot occur there.
+    """
+    a = dataset.scale / volume.scale
+    b = (dataset.offset - volume.offset) / volume.scale
+    return [a, b, -volume.offset / volume.scale, (volume.clip - volume.offset) / volume.scale]
+
+
 def normalised_stack(
     images: Mapping[str, np.ndarray[Any, Any]],
     sequences: Sequence[str],
@@ -62,8 +81,9 @@ def normalised_stack(
     return normalised, raw
 
 
-class SliceDataset(IterableDataset[dict[str, torch.Tensor]]):
-    """Yields ``{"image": (S, H, W), "labels": (H, W), "view": ()}`` tensors, shuffled.
+class SliceDataset(IterableDataset[dict[str, Any]]):
+    """Yields ``{"image": (S, H, W), "labels": (H, W), "view": ()}`` tensors, shuffled, with the
+    segmenter's ``"seg_image"`` (S, H, W), ``"seg_map"`` (S, 4) and ``"case_id"`` (module doc).
 
     ``labels`` holds the case's segmentation (0 where it has none). Cases missing a sequence
     cannot teach every target and are skipped.
@@ -88,12 +108,24 @@ class SliceDataset(IterableDataset[dict[str, torch.Tensor]]):
         workers, worker_id = (1, 0) if worker is None else (worker.num_workers, worker.id)
         return cases[rank * workers + worker_id :: world * workers]
 
-    def _case_slices(self, files: CaseFiles) -> list[dict[str, torch.Tensor]]:
+    def _case_slices(self, files: CaseFiles) -> list[dict[str, Any]]:
         source = self.source
         case = load_case(files, require=source.sequences)
         normalised, raw = normalised_stack(
             {k: v.data for k, v in case.images.items()}, source.sequences, source.stats
         )
+        segmenter_stack = np.empty_like(normalised)
+        maps = []
+        for index, name in enumerate(source.sequences):
+            own = Normaliser("zscore-volume").forward(raw[index])
+            segmenter_stack[index] = own.data
+            maps.append(
+                segmenter_map(
+                    Normaliser("zscore-dataset", source.stats[name]).params_for(raw[index]),
+                    own.params,
+                )
+            )
+        seg_map = torch.tensor(maps, dtype=torch.float32)
         labels = np.zeros(raw.shape[1:], np.int64) if case.seg is None else case.seg.data
         items = []
         for view in source.views:
@@ -102,23 +134,27 @@ class SliceDataset(IterableDataset[dict[str, torch.Tensor]]):
             minimum = round(source.min_foreground * plane)
             chosen = select_slices(raw, view, min_foreground=minimum)
             images = layout.slices(normalised, chosen, pad=BACKGROUND)
+            segmenter_images = layout.slices(segmenter_stack, chosen, pad=BACKGROUND)
             label_slices = layout.slices(labels.astype(np.int64), chosen, pad=0)
             view_index = torch.tensor(VIEW_NAMES.index(view))
-            for image, label in zip(images, label_slices, strict=True):
+            for image, seg_image, label in zip(images, segmenter_images, label_slices, strict=True):
                 items.append(
                     {
                         "image": torch.from_numpy(np.ascontiguousarray(image)),
                         "labels": torch.from_numpy(np.ascontiguousarray(label)),
                         "view": view_index,
+                        "seg_image": torch.from_numpy(np.ascontiguousarray(seg_image)),
+                        "seg_map": seg_map,
+                        "case_id": files.case_id,
                     }
                 )
         return items
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         rng = np.random.default_rng([self.seed, self.epoch, 1])
         cases = self._my_cases()
         for start in range(0, len(cases), self.buffer_cases):
-            buffer: list[dict[str, torch.Tensor]] = []
+            buffer: list[dict[str, Any]] = []
             for files in cases[start : start + self.buffer_cases]:
                 buffer.extend(self._case_slices(files))
             for index in rng.permutation(len(buffer)):
@@ -148,7 +184,7 @@ class BatchStream:
     def seek(self, epoch: int, batch: int) -> None:
         self.epoch, self.batch = epoch, batch
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         while True:
             self.dataset.set_epoch(self.epoch)
             loader = torch.utils.data.DataLoader(

@@ -6,7 +6,9 @@ For every batch the target rotates over all sequences, in a random order. For ea
    Algorithm 1's "drop one modality per sample"), or its own random non-empty subset of them
    (``inputs="subsets"``, every missing-sequence scenario, as the original HF-GAN trains);
 2. the generator synthesises the target (first pass); L1, SSIM, adversarial and class terms,
-   and the focal Tversky term on the completed slices when a segmenter is given;
+   and the focal Tversky term on the completed slices when a segmenter is given (the real
+   sequences and the synthesis normalised as mri-seg trained the segmenter, with each case's
+   tumour type: :mod:`mri_gen.hfgan.segmenter`);
 3. cycle pass: the synthesis is put in the target's slot, one of the sample's inputs is hidden
    and regenerated; its L1 against the real slice is the cycle term, and 1 - cosine of the two
    passes' bottlenecks the feature term;
@@ -18,7 +20,7 @@ For every batch the target rotates over all sequences, in a random order. For ea
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -31,7 +33,7 @@ from mri_gen.hfgan.config import HFGANConfig
 from mri_gen.hfgan.discriminator import HFGANDiscriminator
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.losses import LossWeights, adversarial_target, feature_loss, ssim_loss
-from mri_gen.hfgan.segmenter import FrozenSegmenter
+from mri_gen.hfgan.segmenter import FrozenSegmenter, segmenter_inputs
 from mri_gen.training.distributed import DistributedEnv, wrap
 from mri_io.training.ema import EMA
 from mri_io.training.schedule import scaled_learning_rate, warmup_cosine
@@ -105,6 +107,15 @@ def pick_one(available: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     return scores.argmax(dim=1)
 
 
+@dataclass(frozen=True)
+class SegmenterBatch:
+    """What the focal Tversky term needs of a batch besides the generator's slices."""
+
+    images: torch.Tensor
+    maps: torch.Tensor
+    case_ids: Sequence[str]
+
+
 class HFGANTrainer:
     """Generator, discriminator, optimisers, schedules and EMA of one run, and its step."""
 
@@ -128,6 +139,8 @@ class HFGANTrainer:
         self.ema = EMA(self.generator, train.ema_decay) if train.ema_decay is not None else None
         if train.weights.tversky > 0 and segmenter is None:
             raise ValueError("the Tversky loss weight is > 0 but no segmenter was given")
+        if segmenter is not None:
+            segmenter.channel_order(config.generator.sequences)
         self.segmenter = segmenter.to(device) if segmenter is not None else None
         self.g_model = wrap(self.generator, env)
         self.d_model = wrap(self.discriminator, env)
@@ -164,17 +177,32 @@ class HFGANTrainer:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    def _segmenter_batch(self, batch: dict[str, Any]) -> SegmenterBatch | None:
+        if self.segmenter is None or not self.train_config.weights.tversky:
+            return None
+        missing = [key for key in ("seg_image", "seg_map", "case_id") if key not in batch]
+        if missing:
+            raise ValueError(
+                f"the Tversky term needs {', '.join(missing)} in each batch (SliceDataset's)"
+            )
+        return SegmenterBatch(
+            self._prepare(batch["seg_image"].float()),
+            batch["seg_map"].to(self.env.device),
+            list(batch["case_id"]),
+        )
+
+    def step(self, batch: dict[str, Any]) -> dict[str, float]:
         """One batch: a generator and a discriminator update per target sequence."""
         self.generator.train()
         self.discriminator.train()
         images = self._prepare(batch["image"].float())
         labels = batch["labels"].to(self.env.device)
         views = batch["view"].to(self.env.device)
+        segmenter_batch = self._segmenter_batch(batch)
         streams = images.shape[1]
         totals: dict[str, float] = {}
         for target in torch.randperm(streams, generator=self.random).tolist():
-            logged = self._target_step(images, labels, views, target)
+            logged = self._target_step(images, labels, views, target, segmenter_batch)
             for name, value in logged.items():
                 totals[name] = totals.get(name, 0.0) + value / streams
         self.step_count += 1
@@ -182,7 +210,12 @@ class HFGANTrainer:
         return totals
 
     def _target_step(
-        self, images: torch.Tensor, labels: torch.Tensor, views: torch.Tensor, target: int
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        views: torch.Tensor,
+        target: int,
+        segmenter_batch: SegmenterBatch | None,
     ) -> dict[str, float]:
         train = self.train_config
         weights = train.weights
@@ -214,8 +247,11 @@ class HFGANTrainer:
             if weights.cls:
                 terms["cls"] = F.cross_entropy(classes.float(), target_index)
         completed = torch.cat((images[:, :target], fake, images[:, target + 1 :]), dim=1)
-        if weights.tversky and self.segmenter is not None:
-            terms["tversky"] = self.segmenter.loss(completed, labels, views)
+        if self.segmenter is not None and segmenter_batch is not None:
+            seen = segmenter_inputs(fake, segmenter_batch.images, segmenter_batch.maps, target)
+            terms["tversky"] = self.segmenter.loss(
+                seen, labels, views, segmenter_batch.case_ids, self.config.generator.sequences
+            )
         if weights.cycle or weights.feat:
             hidden = pick_one(available, self.random).to(device)
             second_available = available.clone()
