@@ -20,13 +20,12 @@ from mri_gen.hfgan.generator import GeneratorOutput
 from mri_gen.hfgan.losses import LossWeights, feature_loss, ssim_loss
 from mri_gen.hfgan.ssim import REGION_EPS, region_mean, ssim_map
 from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
-from mri_gen.training.distributed import DistributedEnv
 from mri_io.intensity import IntensityStats
 from mri_io.layouts import scan_cases
 from mri_io.sequences import SEQUENCES
 from mri_io.slicing import View
 from mri_io.synthetic.cohort import write_cohort
-from mri_seg.training2d import tumour_type_of
+from mri_io.training import DistributedEnv
 
 
 def test_ssim_map_matches_skimage_away_from_the_border() -> None:
@@ -175,7 +174,7 @@ def test_tversky_term_feeds_the_segmenter_what_mri_seg_trained_it_on(tmp_path: P
     (a metastasis here) and view. The generator is replaced by one that returns the real
     target, so the synthesised channel must match too."""
     from mri_seg import Segmenter2D, Segmenter2DConfig
-    from mri_seg.training2d import tumour_slices
+    from mri_seg.training2d import tumour_slices, tumour_type_of
 
     write_cohort(tmp_path / "raw", 2, seed=11, centres=("research-3t",), progress=False)
     for folder in sorted((tmp_path / "raw").iterdir()):
