@@ -19,16 +19,21 @@ A weight of 0 switches a term off: it is then not computed at all.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import torch
 import torch.nn.functional as F
 
 from mri_gen.errors import ConfigError
-from mri_gen.hfgan.ssim import region_mean, ssim_map
 from mri_gen.training.weights import parse_weight_overrides
+from mri_metrics.torch import ssim_map
 
 SsimRegions = Literal["dual", "whole"]
+
+#: Added to a region's pixel count before dividing, so an empty region gives 0, not NaN. The
+#: reference code added 1e3 to the healthy-tissue count, which shrank that term about a
+#: thousand-fold on small regions; this is the intended 1e-3.
+REGION_EPS: Final = 1e-3
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,13 @@ def data_range(ref: torch.Tensor) -> torch.Tensor:
     return (flat.max(dim=1).values - flat.min(dim=1).values).clamp_min(1e-3)
 
 
+def region_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean of ``values`` over ``mask`` ``(B, 1, H, W)``: sum / (count + 1e-3)."""
+    weights = mask.to(values.dtype)
+    total = (values * weights).flatten(1).sum(dim=1)
+    return total / (weights.flatten(1).sum(dim=1) + REGION_EPS)
+
+
 def ssim_loss(
     pred: torch.Tensor,
     ref: torch.Tensor,
@@ -90,7 +102,12 @@ def ssim_loss(
     In ``dual`` mode each region's term is averaged over the samples that contain it, so a
     batch of slices without tumour is scored on healthy tissue alone.
     """
-    dissimilarity = 1.0 - ssim_map(pred, ref, data_range(ref))
+    # The suite's one SSIM map (Gaussian 11, sigma 1.5, population covariances), with the edge
+    # pixels repeated at the border as HF-GAN's loss was defined, so it lines up with the masks.
+    similarity = ssim_map(
+        pred, ref, spatial_dims=2, data_range=data_range(ref), padding="replicate"
+    )
+    dissimilarity = 1.0 - similarity
     if regions == "whole" or tumour is None:
         return region_mean(dissimilarity, brain).mean()
     terms = []

@@ -4,9 +4,16 @@ Images are ``(*batch, *spatial)`` tensors with ``spatial_dims`` (2 or 3) trailin
 computed with reflect padding (numpy's mirror) and a separable Gaussian, on values centred on each
 reference's mean, so it agrees with the numpy path to rounding: about 1e-10 in float64 and 1e-5
 in float32. Results keep the input dtype; pass float64 tensors where the last digits matter.
+
+The map is differentiable, so it is also the suite's one SSIM loss (mri-gen's HF-GAN trains on
+it). ``padding="replicate"`` repeats the edge voxels instead of mirroring them: HF-GAN's SSIM term
+was defined and trained that way. The two paddings agree everywhere but within
+``win_size // 2`` voxels of the border.
 """
 
 from __future__ import annotations
+
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +21,11 @@ from torch import Tensor
 
 from mri_metrics.errors import MetricInputError, NonFiniteError, ShapeMismatchError
 
-__all__ = ["ssim", "ssim_map"]
+__all__ = ["Padding", "ssim", "ssim_map"]
+
+#: How the map is computed near the border: ``reflect`` mirrors the image as numpy and skimage
+#: do; ``replicate`` repeats the edge voxels (the HF-GAN loss's convention).
+Padding = Literal["reflect", "replicate"]
 
 
 def _check_pair(pred: Tensor, ref: Tensor, spatial_dims: int | None, win_size: int) -> int:
@@ -59,12 +70,16 @@ def ssim_map(
     win_size: int = 11,
     k1: float = 0.01,
     k2: float = 0.03,
+    padding: Padding = "reflect",
 ) -> Tensor:
     """Local SSIM of every voxel, same shape as the inputs.
 
     ``spatial_dims=None`` treats the whole tensor as one image. ``data_range=None`` uses each
     reference image's max - min (a float or a tensor of shape ``batch`` overrides it).
+    ``padding`` chooses how border voxels see beyond the image (see :data:`Padding`).
     """
+    if padding not in get_args(Padding):
+        raise MetricInputError(f"padding must be one of {get_args(Padding)}, got {padding!r}")
     dims = _check_pair(pred, ref, spatial_dims, win_size)
     spatial = pred.shape[-dims:]
     batch = pred.shape[: pred.ndim - dims]
@@ -85,7 +100,7 @@ def ssim_map(
     xc, yc = x - centre, y - centre
     moments = torch.cat((xc, yc, xc * xc + yc * yc, xc * yc), dim=1)
     radius = (win_size - 1) // 2
-    moments = F.pad(moments, (radius,) * (2 * dims), mode="reflect")
+    moments = F.pad(moments, (radius,) * (2 * dims), mode=padding)
     kernel = _kernel(win_size, sigma, gaussian, x)
     conv = F.conv3d if dims == 3 else F.conv2d
     for axis in range(dims):
