@@ -37,12 +37,13 @@ from mri_io.case import load_case
 from mri_io.layouts import scan_cases
 from mri_io.slicing import View
 from mri_io.synthetic.cohort import write_cohort
+from mri_io.training import resolve_device
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--views", default="axial", help="comma-separated, e.g. axial,sagittal")
@@ -59,7 +60,7 @@ def main() -> None:
         case = load_case(files)
     case = replace(case, images={k: v for k, v in case.images.items() if k != "t2f"})
     torch.manual_seed(0)
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     generator = HFGANGenerator(config).to(device).eval()
     stats = resolve_stats("brasyn25", [], config.sequences)
     synthesiser = Synthesiser(generator, stats, device, args.batch_size, args.bf16)

@@ -32,11 +32,11 @@ from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.run import cohort_stats, training_cases
 from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
-from mri_gen.training.distributed import init_distributed
 from mri_io.case import load_case
 from mri_io.intensity import IntensityStats
 from mri_io.layouts import CaseFiles
 from mri_io.synthetic.cohort import write_cohort
+from mri_io.training import init_distributed
 from mri_metrics import mae, ssim
 
 

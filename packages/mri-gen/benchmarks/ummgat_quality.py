@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from mri_gen.training.distributed import init_distributed
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
 from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired, normalised_uint8
 from mri_gen.ummgat.inference import Translator
@@ -53,6 +52,7 @@ from mri_gen.ummgat.trainer import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
 from mri_io.case import load_case
 from mri_io.layouts import scan_cases
 from mri_io.synthetic.cohort import MANIFEST, write_cohort
+from mri_io.training import init_distributed
 from mri_metrics import frechet_distance, mae, ssim
 from mri_metrics.torch import RandomConvEncoder
 

@@ -22,9 +22,9 @@ from datetime import date
 
 import torch
 
-from mri_gen.training.distributed import init_distributed
 from mri_gen.ummgat.config import PRESETS
 from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
+from mri_io.training import init_distributed
 
 
 def random_batch(
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--no-lesion", action="store_true")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--device", default="cpu", help="auto, cpu, cuda or cuda:N")
     args = parser.parse_args()
     config = PRESETS[args.preset]
     if args.image_size:

@@ -19,7 +19,8 @@ from mri_gen.hfgan.config import PRESETS
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.run import RunSpec, train_hfgan
 from mri_gen.hfgan.trainer import TrainConfig
-from mri_gen.training.distributed import init_distributed
+from mri_io.errors import RunFolderError
+from mri_io.training import init_distributed
 
 ENV = init_distributed("cpu")
 MODEL = replace(
@@ -41,12 +42,13 @@ def _spec(steps: int) -> RunSpec:
 def test_run_folder_holds_a_loadable_model_and_a_log(cohort: Path, tmp_path: Path) -> None:
     folder = train_hfgan(cohort, tmp_path / "run", _spec(2), ENV, progress=False, stats="brasyn25")
     names = {p.name for p in folder.iterdir()}
-    assert {"config.json", "model.safetensors", "state.pt", "losses.csv", "stats.json"} <= names
-    rows = list(csv.DictReader((folder / "losses.csv").open()))
+    assert names == {"run.json", "log.csv", "state.pt", "last", "stats.json"}
+    assert {p.name for p in (folder / "last").iterdir()} == {"config.json", "model.safetensors"}
+    rows = list(csv.DictReader((folder / "log.csv").open()))
     assert [row["step"] for row in rows] == ["1", "2"]
     assert float(rows[0]["l1"]) > 0
-    document = json.loads((folder / "config.json").read_text())
-    assert document["stats"]["t1c"]["clip"] == 8664.0
+    document = json.loads((folder / "last" / "config.json").read_text())
+    assert document["config"]["stats"]["t1c"]["clip"] == 8664.0
     assert HFGANGenerator.from_pretrained(folder).config == MODEL.generator
 
 
@@ -54,12 +56,35 @@ def test_resumed_run_equals_an_uninterrupted_one(cohort: Path, tmp_path: Path) -
     straight = train_hfgan(cohort, tmp_path / "a", _spec(3), ENV, progress=False)
     train_hfgan(cohort, tmp_path / "b", _spec(3), ENV, progress=False, until=2)
     resumed = train_hfgan(cohort, tmp_path / "b", _spec(3), ENV, progress=False, resume=True)
-    a = load_file(str(straight / "model.safetensors"))
-    b = load_file(str(resumed / "model.safetensors"))
+    a = load_file(str(straight / "last" / "model.safetensors"))
+    b = load_file(str(resumed / "last" / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (straight / "stats.json").read_text() == (resumed / "stats.json").read_text()
-    with pytest.raises(ValueError, match="--resume"):
+    assert (straight / "log.csv").read_text() == (resumed / "log.csv").read_text()
+    with pytest.raises(RunFolderError, match="holds a run already"):
         train_hfgan(cohort, tmp_path / "a", _spec(3), ENV, progress=False)
+    with pytest.raises(RunFolderError, match=r"other settings \(train\)"):
+        train_hfgan(cohort, tmp_path / "a", _spec(4), ENV, progress=False, resume=True)
+
+
+def test_a_run_of_the_earlier_layout_says_how_to_convert_it_and_then_resumes(
+    cohort: Path, tmp_path: Path
+) -> None:
+    """mri-gen 0.1 kept losses.csv and the model in the run folder itself."""
+    old = train_hfgan(cohort, tmp_path / "old", _spec(3), ENV, progress=False, until=2)
+    (old / "log.csv").rename(old / "losses.csv")
+    for name in ("config.json", "model.safetensors"):
+        (old / "last" / name).rename(old / name)
+    (old / "last").rmdir()
+    with pytest.raises(RunFolderError, match=r"mri-gen 0\.1") as info:
+        train_hfgan(cohort, old, _spec(3), ENV, progress=False, resume=True)
+    subprocess.run(str(info.value).split("with: ")[1], shell=True, cwd=old, check=True)
+    resumed = train_hfgan(cohort, old, _spec(3), ENV, progress=False, resume=True)
+    assert [row["step"] for row in csv.DictReader((resumed / "log.csv").open())] == ["1", "2", "3"]
+    straight = train_hfgan(cohort, tmp_path / "straight", _spec(3), ENV, progress=False)
+    a = load_file(str(straight / "last" / "model.safetensors"))
+    b = load_file(str(resumed / "last" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_cli_trains_then_synthesises(cohort: Path, tmp_path: Path) -> None:
@@ -95,6 +120,6 @@ def test_ddp_under_torchrun_with_gloo(cohort: Path, tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = list(csv.DictReader((run / "losses.csv").open()))
+    rows = list(csv.DictReader((run / "log.csv").open()))
     assert [row["step"] for row in rows] == ["1", "2"]
     assert HFGANGenerator.from_pretrained(run).config == PRESETS["tiny"].generator

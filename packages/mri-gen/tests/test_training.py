@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import pickle
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from mri_gen.errors import CheckpointError, ConfigError
+from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import HFGANConfig
 from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.trainer import (
@@ -22,9 +20,7 @@ from mri_gen.hfgan.trainer import (
     pick_one,
     random_available,
 )
-from mri_gen.training.checkpoint import load_state, save_state
-from mri_gen.training.distributed import init_distributed
-from mri_gen.training.loss_log import LossLog
+from mri_io.training import init_distributed, load_state, save_state
 from mri_io.training.ema import EMA
 from mri_io.training.schedule import scaled_learning_rate, warmup_cosine_factor
 
@@ -187,43 +183,3 @@ def test_ema_follows_the_formula() -> None:
     torch.testing.assert_close(ema.shadow.weight, 0.75 * before + 0.25 * (before + 4.0))
     with pytest.raises(ValueError, match="decay"):
         EMA(model, decay=1.0)
-
-
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
-def test_state_loading_refuses_pickled_objects(tmp_path: Path) -> None:
-    path = tmp_path / "state.pt"
-    torch.save({"step": 1, "object": replace}, path)
-    with pytest.raises(CheckpointError, match="cannot read the training state"):
-        load_state(path)
-    path.write_bytes(pickle.dumps("x")[:3])
-    with pytest.raises(CheckpointError, match=str(path)):
-        load_state(path)
-    with pytest.raises(CheckpointError, match="no training state"):
-        load_state(tmp_path / "absent.pt")
-
-
-def test_loss_log_appends_rows_and_refuses_unknown_columns(tmp_path: Path) -> None:
-    path = tmp_path / "losses.csv"
-    with LossLog(path, ["l1", "g_total"]) as log:
-        log.write(1, {"l1": 0.5, "g_total": 5.0})
-    with LossLog(path, ["l1", "g_total"]) as log:
-        log.write(2, {"l1": 0.25})
-        with pytest.raises(KeyError, match="adv"):
-            log.write(3, {"adv": 1.0})
-    assert path.read_text().splitlines() == ["step,l1,g_total", "1,0.5,5", "2,0.25,"]
-
-
-def test_loss_log_resumed_from_a_checkpoint_drops_the_steps_trained_again(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "losses.csv"
-    with LossLog(path, ["l1"]) as log:
-        for step in (1, 2, 3):
-            log.write(step, {"l1": step / 10})
-    # Killed after step 3 with the last checkpoint at step 1: steps 2 and 3 run again.
-    with LossLog(path, ["l1"], resume_from=1) as log:
-        log.write(2, {"l1": 0.5})
-    assert path.read_text().splitlines() == ["step,l1", "1,0.1", "2,0.5"]
-    with LossLog(path, ["l1"], resume_from=2) as log:
-        log.write(3, {"l1": 0.7})
-    assert path.read_text().splitlines() == ["step,l1", "1,0.1", "2,0.5", "3,0.7"]

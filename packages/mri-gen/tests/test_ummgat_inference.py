@@ -154,7 +154,7 @@ def test_cli_trains_and_translates(cohort: Path, tmp_path: Path) -> None:
     common = ["--data", str(cohort), "--out", str(run), "--steps", "2", "--batch-size", "2"]
     args = ["train", "ummgat", *common, "--image-size", "32", "--device", "cpu"]
     assert main([*args, "--checkpoint-every", "1"]) == 0
-    assert (run / "model.safetensors").is_file()
+    assert (run / "last" / "model.safetensors").is_file()
     assert (run / "assignment.json").is_file()
     out = tmp_path / "out"
     code = main(

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from mri_gen.errors import ConfigError
-from mri_gen.training.distributed import DistributedEnv
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
 from mri_gen.ummgat.dataset import UnpairedSampler, UnpairedSlices, load_unpaired
 from mri_gen.ummgat.losses import LossWeights, lesion_crop, r1_penalty
 from mri_gen.ummgat.trainer import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
 from mri_io.synthetic.cohort import write_cohort
+from mri_io.training import DistributedEnv
 
 CPU = DistributedEnv(0, 1, 0, torch.device("cpu"))
 SIZE = 32

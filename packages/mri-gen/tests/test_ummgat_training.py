@@ -16,7 +16,6 @@ import torch
 from numpy.typing import NDArray
 
 from mri_gen.errors import CheckpointError, ConfigError
-from mri_gen.training.distributed import DistributedEnv
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
 from mri_gen.ummgat.dataset import (
     UnpairedSampler,
@@ -28,10 +27,11 @@ from mri_gen.ummgat.dataset import (
 from mri_gen.ummgat.networks import UMMGATModel
 from mri_gen.ummgat.run import ASSIGNMENT_NAME, RunSpec, train_ummgat
 from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
-from mri_io.errors import MriIoError
+from mri_io.errors import MriIoError, RunFolderError
 from mri_io.layouts import brats2023_filename, scan_cases
 from mri_io.nifti import new_volume, save_volume
 from mri_io.synthetic.cohort import write_cohort
+from mri_io.training import DistributedEnv
 
 CPU = DistributedEnv(0, 1, 0, torch.device("cpu"))
 SIZE = 32
@@ -188,16 +188,16 @@ def test_resume_continues_bit_for_bit(cohort: Path, config: UMMGATConfig, tmp_pa
     straight = train_ummgat(cohort, tmp_path / "straight", _spec(config, 3), CPU, progress=False)
     split = tmp_path / "split"
     train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False, until=1)
-    with pytest.raises(ConfigError, match="pass --resume"):
+    with pytest.raises(RunFolderError, match="holds a run already"):
         train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False)
     train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False, resume=True)
     a = UMMGATModel.from_pretrained(straight).state_dict()
     b = UMMGATModel.from_pretrained(split).state_dict()
     for name in a:
         assert torch.equal(a[name], b[name]), name
-    losses = (split / "losses.csv").read_text().splitlines()
-    assert len(losses) == 1 + 3
-    with pytest.raises(CheckpointError, match="another configuration"):
+    assert (split / "log.csv").read_text() == (straight / "log.csv").read_text()
+    assert len((split / "log.csv").read_text().splitlines()) == 1 + 3
+    with pytest.raises(RunFolderError, match=r"other settings \(train\)"):
         train_ummgat(cohort, split, _spec(config, 3, lr=1e-3), CPU, progress=False, resume=True)
 
 
@@ -286,7 +286,7 @@ def test_save_load_gives_identical_outputs(config: UMMGATConfig, tmp_path: Path)
         assert torch.equal(model.generator(x, s1), loaded.generator(x, s2))
         assert torch.equal(model.style_encoder(x, domain), loaded.style_encoder(x, domain))
     assert loaded.config == model.config
-    with pytest.raises(CheckpointError, match="not a saved model folder"):
+    with pytest.raises(CheckpointError, match=r"no config\.json: not a saved model or run folder"):
         UMMGATModel.from_pretrained(tmp_path)
 
 
@@ -300,7 +300,7 @@ def test_ddp_under_torchrun_with_gloo(cohort: Path, tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = list(csv.DictReader((run / "losses.csv").open()))
+    rows = list(csv.DictReader((run / "log.csv").open()))
     assert [row["step"] for row in rows] == ["1", "2"]
     assert all(float(row["g_total_latent"]) > 0 for row in rows)
     assert UMMGATModel.from_pretrained(run).config.image_size == SIZE

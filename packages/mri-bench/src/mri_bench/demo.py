@@ -30,6 +30,7 @@ from mri_bench.report import write_report
 from mri_bench.segmenter import SEG_EXTRA
 from mri_bench.store import STORE_NAME
 from mri_io.atomic import atomic_write_text
+from mri_io.model_folder import resolve_model_folder
 from mri_io.synthetic import write_cohort
 from mri_io.synthetic.case import AnatomyName
 from mri_io.synthetic.cohort import MANIFEST
@@ -139,10 +140,11 @@ def train_generator(train: Path, run: Path, settings: DemoSettings) -> Path:
         from mri_gen.hfgan.config import preset
         from mri_gen.hfgan.run import RunSpec, train_hfgan
         from mri_gen.hfgan.trainer import TrainConfig
-        from mri_gen.training.distributed import init_distributed
+        from mri_io.training import RunFolder, init_distributed
     except ImportError as exc:
         raise ImportError(f"{GEN_EXTRA} ({exc})") from exc
-    if not (run / "model.safetensors").is_file():
+    folder = RunFolder(run)
+    if not (folder.last / "model.safetensors").is_file():
         every = 5
         started = time.monotonic()
 
@@ -170,7 +172,15 @@ def train_generator(train: Path, run: Path, settings: DemoSettings) -> Path:
             checkpoint_every=every,
         )
         try:
-            train_hfgan(train, run, spec, init_distributed(settings.device), on_step=budget)
+            # A demo stopped before the first checkpoint starts its run again.
+            train_hfgan(
+                train,
+                run,
+                spec,
+                init_distributed(settings.device),
+                resume=folder.run_file.is_file(),
+                on_step=budget,
+            )
         except _OutOfTime:
             print(f"[demo] generator: time budget of {settings.generator_minutes} min reached")
     return run
@@ -201,7 +211,9 @@ def run_demo(out: Path, settings: DemoSettings = DemoSettings()) -> Path:
             (out / "cohort" / name / MANIFEST).is_file() for name in ("train", "test")
         ),
         "train segmenter": (out / SEGMENTER_RUN / "best" / "model.safetensors").is_file(),
-        "train generator": (out / GENERATOR_RUN / "model.safetensors").is_file(),
+        "train generator": (
+            resolve_model_folder(out / GENERATOR_RUN) / "model.safetensors"
+        ).is_file(),
     }
     timings: dict[str, float] = {}
     train, test = _timed(timings, "synthetic cohort", lambda: _cohorts(out, settings))

@@ -1,10 +1,10 @@
 """Generators from mri-gen as completion strategies: a checkpoint folder plus which model.
 
 A generator strategy is named in a config by the kind of model (a key of :data:`GENERATORS`:
-``hfgan``, ``ummgat``), the folder its ``save_pretrained`` wrote, and the options that kind
-takes. mri-gen (and torch) are imported only when a generator is first used, so
-``import mri_bench`` works without the ``gen`` extra; using one without it raises an
-ImportError naming the install command.
+``hfgan``, ``ummgat``), its checkpoint (a model folder, or a training run folder, which stands
+for its ``best/`` model, else its ``last/``), and the options that kind takes. mri-gen (and
+torch) are imported only when a generator is first used, so ``import mri_bench`` works without
+the ``gen`` extra; using one without it raises an ImportError naming the install command.
 
 UMMGAT's domains are (centre, sequence) pairs, so it needs to know where a case was acquired:
 the pipeline passes each case's centre (from the cohort manifest) to every strategy. With the
@@ -28,6 +28,7 @@ from mri_bench.errors import GeneratorError
 from mri_bench.provenance import folder_digest
 from mri_bench.strategies import UNKNOWN_CENTRE, Completion, require_available
 from mri_io.case import Case
+from mri_io.model_folder import resolve_model_folder
 
 GEN_EXTRA = 'generator strategies need mri-gen: pip install "mri-bench[gen]"'
 
@@ -251,7 +252,8 @@ class GeneratorStrategy:
         record = {
             "generator": self.generator,
             "checkpoint": str(self.checkpoint),
-            "checkpoint_sha256": folder_digest(self.checkpoint),
+            # The model's own folder: a run folder's files beside it are not the weights.
+            "checkpoint_sha256": folder_digest(resolve_model_folder(self.checkpoint)),
         }
         if self.options:
             record["options"] = json.dumps(dict(self.options), sort_keys=True)

@@ -6,11 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 from mri_gen.commands.train import _views
 from mri_gen.hfgan.inference import Synthesiser, complete_case, complete_cohort, single_case
 from mri_io.layouts import scan_cases
+from mri_io.training import resolve_device
 
 DESCRIPTION = """\
 Generate the missing sequences of one case (--case DIR) or of every case in a cohort
@@ -36,14 +35,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--out", type=Path, required=True, help="folder for the completed cases")
     parser.add_argument("--views", type=_views, default=("axial",), help="e.g. axial,sagittal")
     parser.add_argument("--batch-size", type=int, default=32, help="slices per forward pass")
-    parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
+    )
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     parser.set_defaults(handler=run_synthesize)
 
 
 def run_synthesize(args: argparse.Namespace) -> int:
     """Load the model, complete the case(s), report what was written."""
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(args.device)
     synthesiser = Synthesiser.from_pretrained(
         args.model, device=device, batch_size=args.batch_size, bf16=args.bf16
     )

@@ -20,8 +20,8 @@ from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.run import RunSpec, train_hfgan
 from mri_gen.hfgan.segmenter import FrozenSegmenter
 from mri_gen.hfgan.trainer import TrainConfig
-from mri_gen.training.distributed import init_distributed, shutdown
 from mri_io.slicing import VIEWS, View
+from mri_io.training import init_distributed, shutdown
 
 DESCRIPTION = """\
 Train HF-GAN (BraSyn25 thesis recipe) on the complete cases under --data.
@@ -30,8 +30,8 @@ Every batch rotates the target over all four sequences, adds a cycle pass, and u
 discriminator (BCE + sequence CE) after each generator update. The inputs are all other
 sequences (--inputs others, the thesis and BraSyn: one sequence missing) or a random subset of
 them per slice (--inputs subsets, for cases that may miss two or three sequences).
-The run folder gets losses.csv, state.pt (resume with --resume), stats.json and the model
-(config.json + model.safetensors) that `mri-gen synthesize --model RUN` reads.
+The run folder gets run.json, log.csv, state.pt (resume with --resume), stats.json and the
+model in last/ (config.json + model.safetensors) that `mri-gen synthesize --model RUN` reads.
 
 Loss weights default to the thesis (l1=10, adv=0.25, cls=0.25, feat=1, cycle=1, ssim=5);
 change any with e.g. --losses adv=0,ssim=2. The focal Tversky term (tversky=5) needs
@@ -87,7 +87,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--channels-last", action="store_true", help="channels_last memory")
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
+    )
     parser.add_argument("--workers", type=int, default=0, help="data loading processes")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--checkpoint-every", type=int, default=100, help="steps between saves")

@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 
 from mri_gen.errors import ConfigError
-from mri_gen.training.distributed import init_distributed, shutdown
 from mri_gen.ummgat.config import PRESETS, preset
 from mri_gen.ummgat.losses import LossWeights
 from mri_gen.ummgat.run import RunSpec, train_ummgat
 from mri_gen.ummgat.trainer import TRAIN_RECIPES
+from mri_io.training import init_distributed, shutdown
 
 DESCRIPTION = """\
 Train UMMGAT (unpaired multi-centre multi-sequence GAN with the lesion-aware module) on the
@@ -29,8 +29,9 @@ R1 (gamma 1), style, lesion style, cycle; Adam lr 1e-4, betas (0, 0.99), weight 
 --recipe short is a budget recipe for a CPU (400 steps, lr 4e-4, lazy R1 every 16 steps, EMA
 warm-up); --steps, --lr and --ema override either recipe.
 
-The run folder gets losses.csv, state.pt (continue with --resume) and the EMA model
-(config.json + model.safetensors) that `mri-gen translate --model RUN` reads.
+The run folder gets run.json, log.csv, state.pt (continue with --resume), assignment.json and
+the EMA model in last/ (config.json + model.safetensors) that `mri-gen translate --model RUN`
+reads.
 
 Multi-GPU / multi-process: torchrun --nproc_per_node=N -m mri_gen train ummgat ..."""
 
@@ -60,7 +61,9 @@ def register_model(models: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--losses", default="", help="loss weights, e.g. lesion=0,cyc=2")
     parser.add_argument("--ema", type=float, help="EMA decay of G, M and E (paper: 0.999)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
+    )
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between saves")
     parser.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard")

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
 from mri_gen.errors import ConfigError
@@ -18,6 +17,7 @@ from mri_io.case import load_case
 from mri_io.errors import MriSuiteError
 from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
 from mri_io.nifti import load_volume, save_volume
+from mri_io.training import resolve_device
 
 DESCRIPTION = """\
 Translate cases with a trained UMMGAT (--model: a run folder or saved model folder).
@@ -53,7 +53,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--reference", type=Path, help="reference volume of the --to domain")
     parser.add_argument("--seed", type=int, default=0, help="seed of latent-guided styles")
     parser.add_argument("--batch-size", type=int, default=32, help="slices per forward pass")
-    parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
+    )
     parser.set_defaults(handler=run_translate)
 
 
@@ -80,7 +82,7 @@ def run_translate(args: argparse.Namespace) -> int:
     """Translate every case of the cohort; bad cases are reported and skipped."""
     if args.reference is not None and args.to is None:
         raise ConfigError(args.reference, "--reference goes with --to")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(args.device)
     translator = Translator.from_pretrained(args.model, device=device, batch_size=args.batch_size)
     centres = case_centres(args.cohort, args.centre)
     written, failures = 0, 0

@@ -1,15 +1,15 @@
 """A training run on disk: cohort in, run folder out, resumable.
 
-The run folder holds ``run.json`` (model and training configuration), ``stats.json`` (the
-intensity statistics the data was normalised with), ``losses.csv``, ``state.pt`` (the latest
-resumable state) and the shareable model: ``config.json`` + ``model.safetensors`` (EMA weights
-when EMA is on), which ``mri-gen synthesize --model RUN`` and
-:meth:`HFGANGenerator.from_pretrained` read.
+The run folder has the suite's layout (:class:`mri_io.training.RunFolder`): ``run.json`` (model
+and training configuration), ``log.csv`` (one row per step), ``state.pt`` (the latest
+resumable state) and ``last/``, the shareable model (``config.json`` + ``model.safetensors``,
+EMA weights when EMA is on), plus HF-GAN's ``stats.json`` (the intensity statistics the data was
+normalised with). ``mri-gen synthesize --model RUN`` and :meth:`HFGANGenerator.from_pretrained`
+read the run folder itself: it resolves to its ``last/`` model.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from os import PathLike
@@ -18,25 +18,20 @@ from typing import Any
 
 from tqdm import tqdm
 
-from mri_gen.errors import CheckpointError, ConfigError
+from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import HFGANConfig
 from mri_gen.hfgan.dataset import BatchStream, SliceDataset, SliceSource
-from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.segmenter import FrozenSegmenter
 from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
-from mri_gen.training.checkpoint import STATE_NAME, load_state, save_state
-from mri_gen.training.distributed import DistributedEnv, barrier, mean_over_ranks
-from mri_gen.training.loss_log import LossLog
-from mri_io.atomic import atomic_write_text
+from mri_gen.training import check_run, open_log
 from mri_io.case import load_case
 from mri_io.intensity import PRESETS as STATS_PRESETS
 from mri_io.intensity import IntensityStats, dataset_stats, load_stats, save_stats
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.slicing import View
+from mri_io.training import DistributedEnv, RunFolder, barrier, mean_over_ranks
 
-RUN_NAME = "run.json"
 STATS_NAME = "stats.json"
-LOG_NAME = "losses.csv"
 
 
 @dataclass(frozen=True)
@@ -92,11 +87,6 @@ def resolve_stats(
     return stats
 
 
-def _compatible(saved: Mapping[str, Any], spec: RunSpec, folder: Path) -> None:
-    if saved.get("model") != json.loads(json.dumps(spec.model.to_json())):
-        raise CheckpointError(folder / RUN_NAME, "the saved run has another model configuration")
-
-
 def train_hfgan(
     data: str | PathLike[str],
     out: str | PathLike[str],
@@ -116,38 +106,33 @@ def train_hfgan(
     schedule still runs toward ``spec.train.steps``: a run cut short by a time budget, to be
     continued with ``resume=True``. ``on_step(step, losses)`` is called after every step.
     """
-    folder = Path(out)
+    run = RunFolder(out)
     sequences = spec.model.generator.sequences
     cases = training_cases(data)
+    settings = spec.to_json()
+    resumed = check_run(run, settings, resume=resume, env=env)
     if resume:
-        saved = json.loads((folder / RUN_NAME).read_text(encoding="utf-8"))
-        _compatible(saved, spec, folder)
-        intensity = load_stats(folder / STATS_NAME)
+        intensity = load_stats(run.path / STATS_NAME)
     else:
-        if (folder / STATE_NAME).exists():
-            raise ConfigError(folder, "holds a run already; pass --resume or choose another --out")
         intensity = resolve_stats(stats, cases, sequences)
-    if env.is_main and not resume:
-        folder.mkdir(parents=True, exist_ok=True)
-        save_stats(intensity, folder / STATS_NAME)
-        atomic_write_text(folder / RUN_NAME, json.dumps(spec.to_json(), indent=2) + "\n")
+        if env.is_main:
+            run.begin(settings, resume=False)
+            save_stats(intensity, run.path / STATS_NAME)
     source = SliceSource(
         tuple(cases), intensity, sequences, spec.views, spec.model.generator.image_size
     )
     dataset = SliceDataset(source, seed=spec.train.seed)
     stream = BatchStream(dataset, spec.train.batch_size, workers=spec.workers)
     trainer = HFGANTrainer(spec.model, spec.train, env, segmenter)
-    if resume:
-        state = load_state(folder / STATE_NAME, env.device)
+    if resumed:
+        state = run.load_state(env.device)
         trainer.load_state_dict(state)
         stream.seek(int(state["epoch"]), int(state["batch"]))
-    columns = [*LossWeights.terms(), "g_total", "d_total", "lr"]
     log = (
-        LossLog(
-            folder / LOG_NAME,
-            columns,
+        open_log(
+            run,
+            resume_after=trainer.step_count if resume else None,
             tensorboard=spec.tensorboard,
-            resume_from=trainer.step_count if resume else None,
         )
         if env.is_main
         else None
@@ -172,27 +157,27 @@ def train_hfgan(
             if on_step is not None:
                 on_step(step, values)
             if step % spec.checkpoint_every == 0 or step == last:
-                _checkpoint(trainer, stream, folder, intensity, env)
+                _checkpoint(trainer, stream, run, intensity, env)
     finally:
         bar.close()
         if log is not None:
             log.close()
-    return folder
+    return run.path
 
 
 def _checkpoint(
     trainer: HFGANTrainer,
     stream: BatchStream,
-    folder: Path,
+    run: RunFolder,
     intensity: Mapping[str, IntensityStats],
     env: DistributedEnv,
 ) -> None:
     if env.is_main:
         epoch, batch = stream.position
-        save_state({**trainer.state_dict(), "epoch": epoch, "batch": batch}, folder / STATE_NAME)
+        run.save_state({**trainer.state_dict(), "epoch": epoch, "batch": batch})
         stats = {name: asdict(value) for name, value in intensity.items()}
         inputs = trainer.train_config.inputs
         trainer.shared_generator.save_pretrained(
-            folder, {"stats": stats, "step": trainer.step_count, "trained_inputs": inputs}
+            run.last, {"stats": stats, "step": trainer.step_count, "trained_inputs": inputs}
         )
     barrier(env)

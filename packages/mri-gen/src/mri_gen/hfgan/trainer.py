@@ -34,9 +34,7 @@ from mri_gen.hfgan.discriminator import HFGANDiscriminator
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.losses import LossWeights, adversarial_target, feature_loss, ssim_loss
 from mri_gen.hfgan.segmenter import FrozenSegmenter, segmenter_inputs
-from mri_gen.training.distributed import DistributedEnv, wrap
-from mri_io.training.ema import EMA
-from mri_io.training.schedule import scaled_learning_rate, warmup_cosine
+from mri_io.training import EMA, DistributedEnv, scaled_learning_rate, warmup_cosine, wrap
 
 #: Value of background pixels after normalisation.
 _BACKGROUND = -1.0

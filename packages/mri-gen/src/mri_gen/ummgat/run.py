@@ -1,10 +1,12 @@
 """A UMMGAT training run on disk: cohort in, run folder out, resumable.
 
-The run folder holds ``run.json`` (model and training configuration), ``assignment.json`` (the
-one domain each training patient contributed: the unpaired setting is recorded, not implied),
-``losses.csv``, ``state.pt`` (the latest resumable state) and the shareable model
-(``config.json`` + ``model.safetensors``, EMA weights) that
-:class:`~mri_gen.ummgat.inference.Translator` and ``mri-gen translate --model RUN`` read.
+The run folder has the suite's layout (:class:`mri_io.training.RunFolder`): ``run.json`` (model
+and training configuration), ``log.csv`` (one row per step), ``state.pt`` (the latest
+resumable state) and ``last/``, the shareable model (``config.json`` + ``model.safetensors``,
+EMA weights), plus UMMGAT's ``assignment.json`` (the one domain each training patient
+contributed: the unpaired setting is recorded, not implied).
+:class:`~mri_gen.ummgat.inference.Translator` and ``mri-gen translate --model RUN`` read the run
+folder itself: it resolves to its ``last/`` model.
 """
 
 from __future__ import annotations
@@ -18,18 +20,14 @@ from typing import Any
 
 from tqdm import tqdm
 
-from mri_gen.errors import CheckpointError, ConfigError
-from mri_gen.training.checkpoint import STATE_NAME, load_state, save_state
-from mri_gen.training.distributed import DistributedEnv, barrier, mean_over_ranks
-from mri_gen.training.loss_log import LossLog
+from mri_gen.training import check_run, open_log
 from mri_gen.ummgat.config import UMMGATConfig
 from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired
 from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
 from mri_io.atomic import atomic_write_text
+from mri_io.training import DistributedEnv, RunFolder, barrier, mean_over_ranks
 
-RUN_NAME = "run.json"
 ASSIGNMENT_NAME = "assignment.json"
-LOG_NAME = "losses.csv"
 
 
 @dataclass(frozen=True)
@@ -71,13 +69,11 @@ def train_ummgat(
     ``until`` stops after that many steps (checkpointing there), to be continued later with
     ``resume=True``; ``on_step(step, losses)`` is called after every step.
     """
-    folder = Path(out)
-    if not resume and (folder / STATE_NAME).exists():
-        raise ConfigError(folder, "holds a run already; pass --resume or choose another --out")
-    domains = spec.model.domains if spec.keep_domains or resume else None
+    run = RunFolder(out)
+    domains = spec.model.domains if spec.keep_domains else None
     if resume:
-        saved = json.loads((folder / RUN_NAME).read_text(encoding="utf-8"))
-        domains = tuple(saved["model"]["domains"])
+        # The domains of a resumed run are the ones it was started with, whatever the data.
+        domains = tuple(run.settings()["model"]["domains"])
     slices, assignment = load_unpaired(
         data,
         spec.model.image_size,
@@ -87,14 +83,11 @@ def train_ummgat(
         progress=progress and env.is_main,
     )
     model = spec.model.with_domains(slices.domains)
-    if resume and saved != _document(model, spec.train):
-        raise CheckpointError(folder / RUN_NAME, "the saved run has another configuration")
+    settings = _document(model, spec.train)
+    resumed = check_run(run, settings, resume=resume, env=env)
     if env.is_main and not resume:
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(
-            folder / RUN_NAME, json.dumps(_document(model, spec.train), indent=2) + "\n"
-        )
-        atomic_write_text(folder / ASSIGNMENT_NAME, json.dumps(assignment, indent=2) + "\n")
+        run.begin(settings, resume=False)
+        atomic_write_text(run.path / ASSIGNMENT_NAME, json.dumps(assignment, indent=2) + "\n")
     trainer = UMMGATTrainer(model, spec.train, env)
     sampler = UnpairedSampler(
         slices,
@@ -102,17 +95,16 @@ def train_ummgat(
         seed=spec.train.seed + 7919 * env.rank,
         latent_dim=model.latent_dim,
     )
-    if resume:
-        state = load_state(folder / STATE_NAME, env.device)
+    if resumed:
+        state = run.load_state(env.device)
         trainer.load_state_dict(state)
         sampler.load_state_dict(state["sampler"])
     log = None
     if env.is_main:
-        log = LossLog(
-            folder / LOG_NAME,
-            UMMGATTrainer.log_columns(),
+        log = open_log(
+            run,
+            resume_after=trainer.step_count if resume else None,
             tensorboard=spec.tensorboard,
-            resume_from=trainer.step_count if resume else None,
         )
     last = spec.train.steps if until is None else min(until, spec.train.steps)
     bar = tqdm(
@@ -133,14 +125,11 @@ def train_ummgat(
                 on_step(step, values)
             if step % spec.checkpoint_every == 0 or step == last:
                 if env.is_main:
-                    save_state(
-                        {**trainer.state_dict(), "sampler": sampler.state_dict()},
-                        folder / STATE_NAME,
-                    )
-                    trainer.shared_model.save_pretrained(folder, {"step": step})
+                    run.save_state({**trainer.state_dict(), "sampler": sampler.state_dict()})
+                    trainer.shared_model.save_pretrained(run.last, {"step": step})
                 barrier(env)
     finally:
         bar.close()
         if log is not None:
             log.close()
-    return folder
+    return run.path

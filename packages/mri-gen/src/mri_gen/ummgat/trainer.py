@@ -49,12 +49,11 @@ import torch
 from torch import nn
 
 from mri_gen.errors import ConfigError
-from mri_gen.training.distributed import DistributedEnv, wrap
 from mri_gen.ummgat.config import UMMGATConfig
 from mri_gen.ummgat.critic import Discriminator
 from mri_gen.ummgat.losses import LossWeights, adversarial, lesion_crop, r1_penalty
 from mri_gen.ummgat.networks import UMMGATModel
-from mri_io.training.ema import EMA
+from mri_io.training import EMA, DistributedEnv, wrap
 
 
 @dataclass(frozen=True)
