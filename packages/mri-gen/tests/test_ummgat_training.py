@@ -15,7 +15,7 @@ import pytest
 import torch
 from numpy.typing import NDArray
 
-from mri_gen.errors import CheckpointError, ConfigError
+from mri_gen.errors import CheckpointError
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
 from mri_gen.ummgat.dataset import (
     UnpairedSampler,
@@ -89,7 +89,7 @@ def test_centres_need_a_manifest_or_a_default(cohort: Path, tmp_path: Path) -> N
     target.mkdir()
     for path in case.sequences.values():
         (target / path.name).symlink_to(path)
-    with pytest.raises(ConfigError, match="give a default centre"):
+    with pytest.raises(MriIoError, match="give a default centre"):
         case_centres(tmp_path)
     assert case_centres(tmp_path, "somewhere") == {case.case_id: "somewhere"}
 

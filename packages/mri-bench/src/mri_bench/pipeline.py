@@ -48,11 +48,11 @@ from mri_bench.strategies import (
     MeanFill,
     ZeroFill,
 )
+from mri_io import case_centres
 from mri_io.atomic import atomic_write, atomic_write_text
 from mri_io.case import Case, load_case
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.sequences import SEQUENCES
-from mri_io.synthetic.cohort import MANIFEST
 from mri_metrics import mae, psnr, score_segmentation, ssim
 
 CONFIG_NAME = "config.json"
@@ -108,15 +108,6 @@ def build_strategies(
             )
         built[spec.name] = strategy
     return built
-
-
-def case_centres(data: Path) -> dict[str, str]:
-    """Case id -> acquisition centre from a synthetic cohort's manifest (empty for others)."""
-    manifest = data / MANIFEST
-    if not manifest.is_file():
-        return {}
-    records = json.loads(manifest.read_text(encoding="utf-8"))["cases"]
-    return {str(r["case_id"]): str(r["centre"]) for r in records}
 
 
 @dataclass
@@ -317,7 +308,7 @@ def plan_jobs(config: BenchConfig, done: set[tuple[str, str, str]]) -> list[Job]
         if absent:
             raise ValueError(f"{config.data}: no case {absent[:3]} named by the config")
         cases = [c for c in cases if c.case_id in wanted]
-    centres = case_centres(config.data)
+    centres = case_centres(config.data, UNKNOWN_CENTRE)
     jobs = []
     for files in cases:
         centre = centres.get(files.case_id, UNKNOWN_CENTRE)

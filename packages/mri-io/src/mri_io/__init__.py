@@ -20,13 +20,18 @@ from mri_io.errors import (
     NonFiniteError,
     NotNiftiError,
 )
+
+# The -1 of background and missing sequences after normalisation, named apart from the
+# background *label* 0 (mri_io.labels.BACKGROUND) at the top level.
+from mri_io.intensity import BACKGROUND as NORMALISED_BACKGROUND
 from mri_io.labels import LABEL_PROFILES, LabelProfile, get_label_profile
-from mri_io.layouts import CaseFiles, scan_cases
+from mri_io.layouts import CaseFiles, case_centres, scan_cases
 from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
 
 __all__ = [
     "LABEL_PROFILES",
+    "NORMALISED_BACKGROUND",
     "SEQUENCES",
     "Case",
     "CaseFiles",
@@ -46,6 +51,7 @@ __all__ = [
     "Volume",
     "__version__",
     "canonical_sequence",
+    "case_centres",
     "get_label_profile",
     "load_case",
     "load_labels",

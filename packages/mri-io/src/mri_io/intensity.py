@@ -42,7 +42,8 @@ DEFAULT_PERCENTILE = 99.5
 #: How the statistics choose their voxels; stored with every statistic so it is never guessed.
 FOREGROUND_RULE = "voxels > 0 after clamping negatives to 0"
 
-#: Value that background voxels and missing sequences take after a signed normalisation.
+#: Value that background voxels and missing sequences take after a signed normalisation
+#: (``mri_io.NORMALISED_BACKGROUND`` at the top level; every package's models use it).
 BACKGROUND = -1.0
 
 Scheme = Literal["zscore-dataset", "zscore-volume", "minmax-1-1", "uint8-0-255"]

@@ -9,6 +9,7 @@ file absent, as in BraSyn validation data, is reported with that sequence in ``m
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ from mri_io.sequences import SEQUENCES, canonical_sequence, is_sequence_name
 
 #: Key under which a case's segmentation is grouped while matching names.
 SEG: Final = "seg"
+
+#: Cohort manifest beside the cases (written by :func:`mri_io.synthetic.write_cohort`): the
+#: ``centre`` of each of its ``cases``, which cross-centre models and benchmarks need.
+MANIFEST: Final = "cohort.json"
 
 #: Naming schemes, tried in this order; each maps a file name to (case id, key).
 LAYOUTS: Final = ("brats2023", "brats2021", "ucsf-pdgm", "generic")
@@ -185,3 +190,29 @@ _BRATS2021_KEYS: Final = {"t1n": "t1", "t1c": "t1ce", "t2w": "t2", "t2f": "flair
 def brats2021_filename(case_id: str, key: str) -> str:
     """BraTS 2019-2021 name: ``("BraTS20_Training_001", "t2f")`` -> ``..._flair.nii.gz``."""
     return f"{case_id}_{_BRATS2021_KEYS[_file_key(key)]}.nii.gz"
+
+
+def case_centres(folder: str | PathLike[str], default: str | None = None) -> dict[str, str]:
+    """Acquisition centre of every case in ``folder``, from its manifest (:data:`MANIFEST`).
+
+    Real cohorts have no manifest: cases it does not list (all of them then) get ``default``,
+    the caller's choice of an unknown or assumed centre. Raises :class:`LayoutError` naming the
+    manifest when it cannot be read, or the folder when a case has no centre and no default.
+    """
+    source = Path(folder)
+    manifest = source / MANIFEST
+    centres: dict[str, str] = {}
+    if manifest.is_file():
+        try:
+            records = json.loads(manifest.read_text(encoding="utf-8"))["cases"]
+            centres = {str(r["case_id"]): str(r["centre"]) for r in records}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise LayoutError(manifest, f"cannot read the case centres ({exc})") from None
+    missing = [case.case_id for case in scan_cases(source) if case.case_id not in centres]
+    if missing and default is None:
+        raise LayoutError(
+            source, f"no centre for {len(missing)} cases (e.g. {missing[0]}); give a default centre"
+        )
+    for case_id in missing:
+        centres[case_id] = str(default)
+    return centres

@@ -23,10 +23,8 @@ from mri_gen.hfgan.config import GeneratorConfig
 from mri_gen.hfgan.encoder import FusionEncoder
 from mri_gen.hfgan.infuser import ModalityInfuser
 from mri_gen.training.pretrained import read_model, save_model
+from mri_io import NORMALISED_BACKGROUND as BACKGROUND
 from mri_io.model_folder import load_weights
-
-#: Value of background pixels and of missing sequences at the generator's input.
-BACKGROUND = -1.0
 
 #: The ``kind`` of an HF-GAN model folder.
 MODEL_KIND = "hfgan"

@@ -34,11 +34,8 @@ from mri_gen.hfgan.discriminator import HFGANDiscriminator
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.losses import LossWeights, adversarial_target, feature_loss, ssim_loss
 from mri_gen.hfgan.segmenter import FrozenSegmenter, segmenter_inputs
+from mri_io import NORMALISED_BACKGROUND
 from mri_io.training import EMA, DistributedEnv, scaled_learning_rate, warmup_cosine, wrap
-
-#: Value of background pixels after normalisation.
-_BACKGROUND = -1.0
-
 
 InputScheme = Literal["others", "subsets"]
 
@@ -234,7 +231,7 @@ class HFGANTrainer:
         if weights.l1:
             terms["l1"] = (fake - real).abs().mean()
         if weights.ssim:
-            brain = real != _BACKGROUND
+            brain = real != NORMALISED_BACKGROUND
             tumour = (labels > 0)[:, None] if bool((labels > 0).any()) else None
             terms["ssim"] = ssim_loss(fake, real, brain, tumour, weights.ssim_regions)
         if self.uses_discriminator:

@@ -25,11 +25,9 @@ would.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,41 +36,16 @@ from tqdm import tqdm
 
 from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import domain_name
+from mri_io import case_centres
 from mri_io.errors import MriIoError
 from mri_io.intensity import Normaliser
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.nifti import load_labels, load_volume
 from mri_io.orientation import axis_codes
 from mri_io.slicing import MIN_FOREGROUND, SliceLayout, select_slices, view_axis
-from mri_io.synthetic.cohort import MANIFEST
 
 #: Fraction of a plane that must be brain: the thesis' 2000 pixels of a 240x240 slice.
 MIN_FOREGROUND_FRACTION = MIN_FOREGROUND / 240**2
-
-
-def case_centres(folder: str | PathLike[str], default: str | None = None) -> dict[str, str]:
-    """Centre of each case: from the cohort manifest (``cohort.json``) when there is one.
-
-    Cases the manifest does not list get ``default``; without a manifest every case does.
-    Neither raises :class:`ConfigError` naming the folder.
-    """
-    source = Path(folder)
-    manifest = source / MANIFEST
-    centres: dict[str, str] = {}
-    if manifest.is_file():
-        try:
-            records = json.loads(manifest.read_text(encoding="utf-8"))["cases"]
-            centres = {str(r["case_id"]): str(r["centre"]) for r in records}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(manifest, f"cannot read the case centres ({exc})") from None
-    missing = [case.case_id for case in scan_cases(source) if case.case_id not in centres]
-    if missing and default is None:
-        raise ConfigError(
-            source, f"no centre for {len(missing)} cases (e.g. {missing[0]}); give a default centre"
-        )
-    for case_id in missing:
-        centres[case_id] = str(default)
-    return centres
 
 
 def assign_domains(

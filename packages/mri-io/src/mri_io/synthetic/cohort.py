@@ -23,7 +23,7 @@ from tqdm import tqdm
 from mri_io.__about__ import __version__
 from mri_io.atomic import atomic_write_text
 from mri_io.errors import MriIoError
-from mri_io.layouts import brats2023_filename
+from mri_io.layouts import MANIFEST, brats2023_filename
 from mri_io.nifti import new_volume, save_volume
 from mri_io.synthetic.case import (
     GENERATOR_VERSION,
@@ -37,7 +37,6 @@ from mri_io.synthetic.centres import CENTRES, Centre, resolve_centre
 from mri_io.synthetic.grid import Grid, GridName
 
 ImageDtype = Literal["int16", "float32"]
-MANIFEST = "cohort.json"
 
 
 @dataclass(frozen=True)
