@@ -420,7 +420,9 @@ def region_mask(
 
     ``"brain"``: voxels of ``image`` that differ from ``background`` (skull-stripped BraTS volumes
     are exactly 0 outside the brain), plus any labelled voxel; ``"tumour"``: voxels with a
-    non-zero label; ``"healthy"``: brain minus tumour.
+    non-zero label; ``"healthy"``: brain minus tumour. Not to be confused with
+    ``mri_io.labels.region_mask``, which selects one tumour sub-region (WT, TC, ET...) of a
+    label map under a label profile; that is :func:`mri_metrics.regions.region_masks` here.
 
     Raises:
         MetricInputError: unknown region, ``labels`` missing for tumour/healthy, or shapes differ.
