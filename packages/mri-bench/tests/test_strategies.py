@@ -113,8 +113,8 @@ def test_missing_extras_name_the_install_command(
 ) -> None:
     from mri_bench.segmenter import FixedSegmenter
 
-    monkeypatch.setitem(sys.modules, "mri_gen.hfgan.inference", None)
-    monkeypatch.setitem(sys.modules, "mri_seg.inference", None)
+    for module in ("mri_gen", "mri_gen.hfgan", "mri_seg"):  # the packages are not installed
+        monkeypatch.setitem(sys.modules, module, None)
     case = as_case(make_case(np.random.default_rng(4)), ["t1n"])
     with pytest.raises(ImportError, match=r'pip install "mri-bench\[gen\]"'):
         GeneratorStrategy("g", "hfgan", tmp_path).complete(case, ["t2f"])

@@ -182,7 +182,8 @@ def test_domains_the_model_lacks_are_named_with_the_checkpoint(
 def test_missing_extra_names_the_install_command(
     cohort: Path, checkpoint: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "mri_gen.ummgat.inference", None)
+    for module in ("mri_gen", "mri_gen.ummgat"):  # the package is not installed
+        monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(ImportError, match=r'pip install "mri-bench\[gen\]"'):
         GeneratorStrategy("u", "ummgat", checkpoint).complete(
             case_of(cohort, CLINICAL, ("t2f",)), ["t2f"], centre="clinical-1.5t"

@@ -31,10 +31,7 @@ from mri_bench.segmenter import SEG_EXTRA
 from mri_bench.store import STORE_NAME
 from mri_io.atomic import atomic_write_text
 from mri_io.model_folder import resolve_model_folder
-from mri_io.synthetic import write_cohort
-from mri_io.synthetic.case import AnatomyName
-from mri_io.synthetic.cohort import MANIFEST
-from mri_io.synthetic.grid import FULL_GRID
+from mri_io.synthetic import FULL_GRID, MANIFEST, AnatomyName, write_cohort
 
 SEGMENTER_RUN = "segmenter"
 GENERATOR_RUN = "generator"
@@ -137,9 +134,7 @@ def train_segmenter(train: Path, run: Path, settings: DemoSettings) -> Path:
 def train_generator(train: Path, run: Path, settings: DemoSettings) -> Path:
     """The generator: mri-gen's HF-GAN on axial slices of the training cases."""
     try:
-        from mri_gen.hfgan.config import preset
-        from mri_gen.hfgan.run import RunSpec, train_hfgan
-        from mri_gen.hfgan.trainer import TrainConfig
+        from mri_gen.hfgan import RunSpec, TrainConfig, preset, train_hfgan
         from mri_io.training import RunFolder, init_distributed
     except ImportError as exc:
         raise ImportError(f"{GEN_EXTRA} ({exc})") from exc

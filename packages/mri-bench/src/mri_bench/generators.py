@@ -62,7 +62,7 @@ def _import_error(exc: ImportError) -> ImportError:
 
 def _load_hfgan(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
     try:
-        from mri_gen.hfgan.inference import Synthesiser
+        from mri_gen import Synthesiser
     except ImportError as exc:
         raise _import_error(exc) from exc
     synthesiser = Synthesiser.from_pretrained(checkpoint, device=device)
@@ -108,11 +108,11 @@ class UMMGATOptions:
 
 def _load_ummgat(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
     try:
-        from mri_gen.ummgat.config import domain_name
-        from mri_gen.ummgat.inference import (
+        from mri_gen.ummgat import (
             SOURCE_PREFERENCE,
             Translator,
             complete_case,
+            domain_name,
             harmonise_case,
         )
     except ImportError as exc:

@@ -19,7 +19,7 @@ from mri_seg.postprocess import BRATS_MIN_SIZES, remove_small_components
 from mri_seg.pretrained import load_segmenter
 from mri_seg.targets import TargetSpec
 from mri_seg.training import TrainConfig, TrainResult, train_unet
-from mri_seg.training2d import Segmenter2DConfig, train_segmenter2d
+from mri_seg.training2d import Segmenter2DConfig, train_segmenter2d, tumour_type_of
 
 __all__ = [
     "BRATS_MIN_SIZES",
@@ -45,4 +45,5 @@ __all__ = [
     "segment_case",
     "train_segmenter2d",
     "train_unet",
+    "tumour_type_of",
 ]

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from mri_io.case import load_case
 from mri_io.labels import LabelProfile, region_mask
 from mri_io.layouts import CaseFiles
-from mri_metrics.overlap import dice
+from mri_metrics import dice
 from mri_seg.errors import TrainingDataError
 from mri_seg.inference import InferenceSettings, segment_case
 from mri_seg.networks.unet3d import UNet3D

@@ -225,7 +225,11 @@ def _train(
             f"{len(usable)} of {len(cases)} case(s) have a segmentation and every sequence of "
             f"{', '.join(settings.sequences)}; training needs at least 2",
         )
-    resuming = run.begin(settings.to_json(), resume=resume, resumable=RESUMABLE, write=env.is_main)
+    # Every rank checks the folder before rank 0 writes run.json, or the others would find it.
+    resuming = run.begin(settings.to_json(), resume=resume, resumable=RESUMABLE, write=False)
+    barrier(env)
+    if env.is_main and not resume:
+        run.begin(settings.to_json(), resume=False)
     train_files, val_files = load_split(run, usable, settings.val_fraction, settings.seed)
     if env.is_main:
         write_split(run, train_files, val_files)

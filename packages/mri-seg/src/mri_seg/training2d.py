@@ -36,7 +36,7 @@ from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.sequences import SEQUENCES
 from mri_io.slicing import SliceLayout, View, view_axis
 from mri_io.training import RunFolder, resolve_device, seed_everything
-from mri_metrics.overlap import dice
+from mri_metrics import dice
 from mri_seg.data import load_training_case
 from mri_seg.errors import TrainingDataError
 from mri_seg.losses import focal_tversky_loss

@@ -11,7 +11,6 @@ from numpy.typing import NDArray
 
 from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import split_domain
-from mri_gen.ummgat.dataset import case_centres
 from mri_gen.ummgat.inference import Translator, complete_case, harmonise_case, translate_case
 from mri_io.case import load_case
 from mri_io.errors import MriSuiteError

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import torch
 import torch.nn.functional as F
@@ -23,8 +23,11 @@ from mri_gen.hfgan.config import GeneratorConfig
 from mri_gen.hfgan.encoder import FusionEncoder
 from mri_gen.hfgan.infuser import ModalityInfuser
 from mri_gen.training.pretrained import read_model, save_model
-from mri_io import NORMALISED_BACKGROUND as BACKGROUND
+from mri_io import NORMALISED_BACKGROUND
 from mri_io.model_folder import load_weights
+
+#: Value of background pixels and of missing sequences at the generator's input: mri-io's.
+BACKGROUND: Final = NORMALISED_BACKGROUND
 
 #: The ``kind`` of an HF-GAN model folder.
 MODEL_KIND = "hfgan"

@@ -37,9 +37,7 @@ _INSTALL = 'the focal Tversky term needs mri-seg: pip install "mri-gen[seg]"'
 
 def _mri_seg() -> Any:
     try:
-        import mri_seg.losses
-        import mri_seg.networks
-        import mri_seg.training2d
+        import mri_seg
     except ImportError as exc:
         raise MissingExtraError(f"{_INSTALL} ({exc})") from None
     return mri_seg
@@ -80,12 +78,12 @@ class FrozenSegmenter(nn.Module):
         cls, folder: str | PathLike[str], tumour_types: Mapping[str, str] | None = None
     ) -> FrozenSegmenter:
         """Load a segmenter saved by mri-seg; raises :class:`MissingExtraError` without it."""
-        network = _mri_seg().networks.Segmenter2D.from_pretrained(folder)
+        network = _mri_seg().Segmenter2D.from_pretrained(folder)
         return cls(network, tumour_types)
 
     def tumour_type(self, case_id: str) -> str:
         """The tumour type mri-seg's training gave ``case_id``'s slices."""
-        return self.tumour_types.get(case_id) or str(_mri_seg().training2d.tumour_type_of(case_id))
+        return self.tumour_types.get(case_id) or str(_mri_seg().tumour_type_of(case_id))
 
     def channel_order(self, sequences: Sequence[str]) -> list[int]:
         """Indices into ``sequences`` (the generator's order) of the network's input channels."""
@@ -121,7 +119,7 @@ class FrozenSegmenter(nn.Module):
         view_codes, type_codes = self.network.codes(names, kinds)
         inputs = images[:, self.channel_order(sequences)]
         logits = self.network(inputs, view_codes.to(images.device), type_codes.to(images.device))
-        loss: torch.Tensor = seg.losses.focal_tversky_loss(
+        loss: torch.Tensor = seg.focal_tversky_loss(
             logits, labels, alpha=TVERSKY_ALPHA, beta=TVERSKY_BETA, gamma=TVERSKY_GAMMA
         )
         return loss

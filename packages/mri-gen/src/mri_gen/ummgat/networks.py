@@ -27,8 +27,11 @@ from mri_gen.ummgat.layers import he_init
 from mri_gen.ummgat.mapping import MappingNetwork
 from mri_gen.ummgat.swin import SwinUNet
 from mri_gen.ummgat.unet import ConvUNet
-from mri_io import NORMALISED_BACKGROUND as BACKGROUND
+from mri_io import NORMALISED_BACKGROUND
 from mri_io.model_folder import load_weights
+
+#: Value of the background in the networks' ``[-1, 1]`` range: mri-io's normalised background.
+BACKGROUND: Final = NORMALISED_BACKGROUND
 
 #: ``kind`` recorded in ``config.json``.
 MODEL_KIND: Final = "ummgat"

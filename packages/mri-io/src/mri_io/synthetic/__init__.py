@@ -6,9 +6,15 @@ from real scans. Only the MNI152 anatomy needs more than numpy and scipy (nilear
 ``synthetic`` extra), and it imports nilearn only when used.
 """
 
-from mri_io.synthetic.case import GENERATOR_VERSION, SyntheticCase, case_id, generate_case
+from mri_io.synthetic.case import (
+    GENERATOR_VERSION,
+    AnatomyName,
+    SyntheticCase,
+    case_id,
+    generate_case,
+)
 from mri_io.synthetic.centres import CENTRES, Centre
-from mri_io.synthetic.cohort import write_case, write_cohort
+from mri_io.synthetic.cohort import MANIFEST, write_case, write_cohort
 from mri_io.synthetic.contrast import CONTRAST, TISSUE_CLASSES
 from mri_io.synthetic.grid import FULL_GRID, HALF_GRID, Grid
 
@@ -18,7 +24,9 @@ __all__ = [
     "FULL_GRID",
     "GENERATOR_VERSION",
     "HALF_GRID",
+    "MANIFEST",
     "TISSUE_CLASSES",
+    "AnatomyName",
     "Centre",
     "Grid",
     "SyntheticCase",
