@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import split_domain
 from mri_gen.ummgat.inference import Translator, complete_case, harmonise_case, translate_case
+from mri_io import case_centres
 from mri_io.case import load_case
 from mri_io.errors import MriSuiteError
 from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
