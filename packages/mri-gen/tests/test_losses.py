@@ -117,7 +117,7 @@ def test_loss_weights_default_to_the_thesis_and_parse_overrides() -> None:
 
 
 def test_tversky_term_without_mri_seg_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "mri_seg.losses", None)
+    monkeypatch.setitem(sys.modules, "mri_seg", None)  # the package is not installed
     with pytest.raises(MissingExtraError, match=r'pip install "mri-gen\[seg\]"'):
         segmenter.require_segmenter()
 
