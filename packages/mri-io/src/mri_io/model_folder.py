@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from mri_io.atomic import atomic_write, atomic_write_text
-from mri_io.errors import ModelFolderError, MriIoError
+from mri_io.errors import ModelFolderError, MriSuiteError
 
 if TYPE_CHECKING:
     import torch
@@ -42,7 +42,7 @@ TORCH_EXTRA: Final = 'reading or writing model weights needs: pip install "mri-i
 #: Run-folder subfolders holding models, in the order a run folder is resolved to one.
 RUN_MODEL_DIRS: Final = ("best", "last")
 
-ErrorType = type[MriIoError]
+ErrorType = type[MriSuiteError]
 
 
 @dataclass(frozen=True)
