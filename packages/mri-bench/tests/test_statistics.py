@@ -1,11 +1,19 @@
-"""Paired statistics against scipy, numpy and hand-computed examples."""
+"""Paired statistics against independent implementations and hand-computed examples.
+
+The module calls scipy; the references here do not make the same calls: the Wilcoxon
+p-value comes from the exact null distribution counted below, Friedman's statistic from its
+textbook formula on pandas ranks, and Dunn's pairwise test from scikit-posthocs (a declared
+test dependency, imported directly so a missing one fails rather than skips).
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
+import scikit_posthocs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -31,17 +39,43 @@ def test_wilcoxon_on_a_textbook_example() -> None:
     assert test.median_difference == pytest.approx(0.045)
 
 
+def _exact_signed_rank_p(differences: np.ndarray) -> tuple[float, float]:
+    """``(T, p)``: T = min(W+, W-) and its exact two-sided p-value, no ties and no zeros.
+
+    Under the null each rank 1..n carries either sign with probability 1/2, so the number of
+    sign patterns with W+ = w is the number of subsets of {1..n} summing to w, counted here by
+    dynamic programming in exact integers.
+    """
+    n = differences.size
+    order = np.argsort(np.abs(differences))
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = np.arange(1, n + 1)
+    w_plus = int(ranks[differences > 0].sum())
+    t = min(w_plus, n * (n + 1) // 2 - w_plus)
+    counts = [1] + [0] * (n * (n + 1) // 2)
+    for r in range(1, n + 1):
+        for w in range(len(counts) - 1, r - 1, -1):
+            counts[w] += counts[w - r]
+    return float(t), min(1.0, 2 * sum(counts[: t + 1]) / 2**n)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10_000), st.integers(6, 40))
-def test_wilcoxon_and_effect_size_agree_with_scipy_and_numpy(seed: int, n: int) -> None:
+def test_wilcoxon_and_effect_size_agree_with_the_exact_null_distribution(seed: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     b = rng.uniform(0.5, 0.9, n)
     a = b + rng.normal(0.02, 0.05, n)
     test = wilcoxon_paired(a, b)
-    expected = stats.wilcoxon(a, b)
-    assert test.statistic == expected.statistic
-    assert test.p_value == pytest.approx(expected.pvalue, rel=1e-12)
     d = a - b
+    # The exact case (n <= 50, no ties, no zeros):
+    assert np.unique(np.abs(d)).size == n
+    assert np.all(d != 0)
+    statistic, p_value = _exact_signed_rank_p(d)
+    assert test.statistic == statistic
+    # The reference is exact (integer counts, one rounding in the division); the module's
+    # p-value sums at most n (n + 1) / 2 + 1 <= 821 float64 probabilities, a relative error
+    # of at most 821 * eps = 1.8e-13 < 1e-12.
+    assert test.p_value == pytest.approx(p_value, rel=1e-12)
     assert test.cohens_d == pytest.approx(d.mean() / d.std(ddof=1), rel=1e-12)
 
 
@@ -73,12 +107,38 @@ def test_friedman_by_hand_and_against_scipy() -> None:
     assert result.statistic == pytest.approx(8.0)
     assert result.p_value == pytest.approx(math.exp(-4.0))
     assert result.mean_ranks == {"A": 3.0, "B": 2.0, "C": 1.0}
-    rng = np.random.default_rng(4)
-    random_groups = {name: rng.uniform(size=12).tolist() for name in "ABCD"}
-    expected = stats.friedmanchisquare(*random_groups.values())
-    result = friedman(random_groups)
-    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
-    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-12)
+
+
+def _friedman_by_formula(groups: dict[str, list[float]]) -> tuple[float, float]:
+    """Friedman's chi-square from its textbook formula, ties corrected, on pandas ranks."""
+    ranks = pd.DataFrame(groups).rank(axis=1, method="average")
+    n, k = ranks.shape
+    rank_sums = ranks.sum(axis=0).to_numpy()
+    chi2 = 12.0 / (n * k * (k + 1)) * float((rank_sums**2).sum()) - 3.0 * n * (k + 1)
+    ties = sum(
+        float(((counts**3) - counts).sum())
+        for counts in (row.value_counts().to_numpy(dtype=float) for _, row in ranks.iterrows())
+    )
+    chi2 /= 1.0 - ties / (n * k * (k * k - 1))
+    return chi2, float(stats.chi2.sf(chi2, k - 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(4, 30), st.integers(3, 6), st.booleans())
+def test_friedman_agrees_with_the_textbook_formula(seed: int, n: int, k: int, tied: bool) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(size=(n, k))
+    if tied:  # one decimal: many ties within a case
+        values = np.round(values, 1)
+    groups = {f"s{j}": values[:, j].tolist() for j in range(k)}
+    if np.all(values == values[:, :1]):
+        return
+    statistic, p_value = _friedman_by_formula(groups)
+    result = friedman(groups)
+    # Same float64 arithmetic in another order: a few ulps on the statistic, amplified in the
+    # chi-square tail by at most x / 2 (d log sf / dx -> -1/2); statistics stay below ~200.
+    assert result.statistic == pytest.approx(statistic, rel=1e-10)
+    assert result.p_value == pytest.approx(p_value, rel=1e-10, abs=1e-300)
 
 
 def test_dunn_bonferroni_by_hand() -> None:
@@ -97,6 +157,45 @@ def test_dunn_bonferroni_by_hand() -> None:
     assert adjusted["A", "C"] == pytest.approx(0.155490, abs=1e-6)
     assert adjusted["B", "C"] == 1.0
     assert friedman(groups).pairwise == adjusted
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 30), st.integers(2, 6), st.booleans())
+def test_dunn_bonferroni_agrees_with_scikit_posthocs(seed: int, n: int, k: int, tied: bool) -> None:
+    """Dunn's test on within-case (Friedman) ranks is scikit-posthocs' Siegel-Castellan test.
+
+    Called on a long-format table, scikit-posthocs ranks with pandas and adjusts with
+    statsmodels' Bonferroni, so neither the ranking nor the adjustment is the module's code.
+    """
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(size=(n, k))
+    if tied:
+        values = np.round(values, 1)
+    names = [f"s{j}" for j in range(k)]
+    groups = {name: values[:, j].tolist() for j, name in enumerate(names)}
+    table = pd.DataFrame(
+        {
+            "score": values.ravel(),
+            "case": np.repeat(np.arange(n), k),
+            "strategy": np.tile(names, n),
+        }
+    )
+    theirs = scikit_posthocs.posthoc_siegel_friedman(
+        table,
+        y_col="score",
+        group_col="strategy",
+        block_col="case",
+        block_id_col="case",
+        melted=True,
+        p_adjust="bonferroni",
+    )
+    ours = dunn_bonferroni(groups)
+    assert set(ours) == {(a, b) for i, a in enumerate(names) for b in names[i + 1 :]}
+    for (a, b), p in ours.items():
+        # Mean ranks agree to an ulp (half-integer sums over n); the normal tail's relative
+        # condition number is z * phi(z) / sf(z) ~ z**2 < 50 for the z < 7 that k <= 6 ranks
+        # allow, so the p-values agree to ~100 ulps: rel 1e-12 = 4500 ulps.
+        assert p == pytest.approx(float(theirs.loc[a, b]), rel=1e-12, abs=1e-300)
 
 
 def test_friedman_needs_three_equal_groups() -> None:
