@@ -82,9 +82,16 @@ def test_a_sample_gives_the_same_output_alone_and_in_any_batch(small: HFGANConfi
     target = torch.tensor([t for t, _ in cases])
     with torch.no_grad():
         together = generator(x, available, target).image
+        # The generator runs in float32 only (its positional codes are float32), and oneDNN
+        # picks the convolutions' blocking and summation order per batch shape and thread
+        # count, so alone and together differ by rounding: c * eps32 * |y|max, c the network's
+        # amplification of one rounding. Measured over all 28 samples, 1 and 2 threads: at most
+        # 1.7e-6 at |y|max = 1.6, c ~ 9. Allowing c = 1000 (100x headroom) gives ~2e-4; a
+        # sample fused with its batch companions' inputs or masks moves by 1e-2 or more.
+        tolerance = 1000 * torch.finfo(torch.float32).eps * float(together.abs().max())
         for i in (0, 9, 27):
             alone = generator(x[i : i + 1], available[i : i + 1], target[i : i + 1]).image
-            torch.testing.assert_close(alone, together[i : i + 1], rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(alone, together[i : i + 1], rtol=0, atol=tolerance)
 
 
 def test_training_and_inference_modes_compute_the_same_function(small: HFGANConfig) -> None:
