@@ -58,7 +58,8 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def segmenter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained tiny 3D U-Net: a fixed, deterministic segmenter for glue tests."""
-    torch = pytest.importorskip("torch")
+    import torch
+
     from mri_seg import UNet3D
 
     torch.manual_seed(0)

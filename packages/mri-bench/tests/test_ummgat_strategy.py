@@ -20,22 +20,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from mri_bench.config import BenchConfig, ConfigError, load_config  # noqa: E402
-from mri_bench.generators import GeneratorError, GeneratorStrategy  # noqa: E402
-from mri_bench.pipeline import run_benchmark, scenario_case, split_completion  # noqa: E402
-from mri_bench.provenance import folder_digest  # noqa: E402
-from mri_bench.scenarios import builtin_scenarios  # noqa: E402
-from mri_bench.segmenter import FixedSegmenter  # noqa: E402
-from mri_bench.store import ResultStore, read_rows  # noqa: E402
-from mri_gen.ummgat.config import PRESETS, UNetConfig  # noqa: E402
-from mri_gen.ummgat.inference import Translator, complete_case, harmonise_case  # noqa: E402
-from mri_gen.ummgat.networks import UMMGATModel  # noqa: E402
-from mri_io.case import Case, load_case  # noqa: E402
-from mri_io.layouts import scan_cases  # noqa: E402
-from mri_io.sequences import SEQUENCES  # noqa: E402
+from mri_bench.config import BenchConfig, ConfigError, load_config
+from mri_bench.generators import GeneratorError, GeneratorStrategy
+from mri_bench.pipeline import run_benchmark, scenario_case, split_completion
+from mri_bench.provenance import folder_digest
+from mri_bench.scenarios import builtin_scenarios
+from mri_bench.segmenter import FixedSegmenter
+from mri_bench.store import ResultStore, read_rows
+from mri_gen.ummgat.config import PRESETS, UNetConfig
+from mri_gen.ummgat.inference import Translator, complete_case, harmonise_case
+from mri_gen.ummgat.networks import UMMGATModel
+from mri_io.case import Case, load_case
+from mri_io.layouts import scan_cases
+from mri_io.sequences import SEQUENCES
 
 CENTRES = ("clinical-1.5t", "research-3t")
 CLINICAL, RESEARCH = "BraTS-GLI-00000-000", "BraTS-GLI-00001-000"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from mri_io.errors import ModelFolderError, MriIoError
 from mri_io.model_folder import (
@@ -16,9 +17,6 @@ from mri_io.model_folder import (
     resolve_model_folder,
     write_model_folder,
 )
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("safetensors")
 
 IDENTITY = {"kind": "demo", "package": "mri-demo", "version": "1.2.3"}
 

@@ -62,7 +62,6 @@ def test_procedural_brain_has_tissue_partial_volumes_at_any_size(factor: int) ->
 
 
 def test_mni_template_is_placed_on_the_brats_grid() -> None:
-    pytest.importorskip("nilearn")
     from mri_io.synthetic.template import mni152_anatomy
 
     anatomy = mni152_anatomy()

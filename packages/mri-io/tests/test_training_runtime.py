@@ -11,12 +11,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 from mri_io.errors import RunFolderError, UnknownNameError
-
-torch = pytest.importorskip("torch")
-
-from mri_io.training import (  # noqa: E402
+from mri_io.training import (
     DistributedEnv,
     MetricLog,
     RunFolder,

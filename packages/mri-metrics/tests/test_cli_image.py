@@ -16,8 +16,6 @@ from mri_metrics.errors import MetricInputError, NonFiniteError, ShapeMismatchEr
 from mri_metrics.intensity import mae, psnr
 from mri_metrics.similarity import ssim
 
-pytest.importorskip("mri_io.nifti")
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mri-metrics")

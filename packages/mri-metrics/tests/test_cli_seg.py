@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -16,8 +17,6 @@ from mri_metrics.commands.seg import case_id, register
 from mri_metrics.errors import MetricInputError
 from mri_metrics.scoring import score_segmentation
 
-nib = pytest.importorskip("nibabel")
-pytest.importorskip("mri_io")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 SPACING = (1.0, 1.0, 2.0)

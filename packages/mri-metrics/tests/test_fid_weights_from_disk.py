@@ -12,14 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
+import safetensors.torch as safetensors_torch
 import torch
 from torch import nn
 
 from mri_metrics.frechet import frechet_distance
 from mri_metrics.torch import FeatureExtractor, FrechetDistance
-
-safetensors_torch = pytest.importorskip("safetensors.torch")
 
 
 class PoolFeatures(nn.Module):

@@ -13,16 +13,14 @@ import io
 import math
 import warnings
 
+import cc3d
 import numpy as np
 import numpy.typing as npt
 import pytest
+import surface_distance
 from scipy import ndimage
 
 from mri_metrics.lesion import brats2023_lesion_scores, matched_lesion_scores
-
-cc3d = pytest.importorskip("cc3d")
-surface_distance = pytest.importorskip("surface_distance")
-panoptica = pytest.importorskip("panoptica")
 
 BoolArray = npt.NDArray[np.bool_]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -62,7 +62,8 @@ def test_counts_and_ratios_equal_exact_fractions(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_dice_equals_medpy_exactly(seed: int) -> None:
-    binary = pytest.importorskip("medpy.metric.binary")
+    from medpy.metric import binary
+
     pred, ref = _random_pair(seed, (24, 20, 16), p=0.1 + 0.2 * seed)
     assert dice(pred, ref) == binary.dc(pred, ref)
     assert iou(pred, ref) == binary.jc(pred, ref)
@@ -73,8 +74,9 @@ def test_dice_equals_medpy_exactly(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_dice_equals_monai_dicemetric(seed: int) -> None:
     """MONAI computes in float32; the exact counts make its result the float32 rounding of ours."""
-    torch = pytest.importorskip("torch")
-    metrics = pytest.importorskip("monai.metrics")
+    import monai.metrics as metrics
+    import torch
+
     pred, ref = _random_pair(seed, (2, 24, 20, 16))
     metric = metrics.DiceMetric(include_background=True, reduction="none")
     with warnings.catch_warnings():

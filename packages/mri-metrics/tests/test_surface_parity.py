@@ -11,20 +11,19 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+import monai.metrics as monai_metrics
 import numpy as np
 import numpy.typing as npt
 import pytest
+import surface_distance as sdist
+import torch
+from medpy.metric import binary
 from scipy import ndimage
 
 from mri_metrics.surface import surface_distances
 
 BoolArray = npt.NDArray[np.bool_]
 Case = tuple[BoolArray, BoolArray, tuple[float, ...]]
-
-binary = pytest.importorskip("medpy.metric.binary")
-sdist = pytest.importorskip("surface_distance")
-torch = pytest.importorskip("torch")
-monai_metrics = pytest.importorskip("monai.metrics")
 
 
 def _random(seed: int, shape: tuple[int, ...], spacing: tuple[float, ...]) -> Case:
