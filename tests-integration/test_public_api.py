@@ -41,7 +41,13 @@ PUBLIC: dict[str, tuple[str, ...]] = {
     ),
     "mri_metrics": ("mri_metrics", "mri_metrics.errors", "mri_metrics.torch"),
     "mri_gen": ("mri_gen", "mri_gen.errors", "mri_gen.hfgan", "mri_gen.ummgat"),
-    "mri_seg": ("mri_seg", "mri_seg.errors", "mri_seg.networks"),
+    "mri_seg": (
+        "mri_seg",
+        "mri_seg.errors",
+        "mri_seg.networks",
+        "mri_seg.segmenter2d",
+        "mri_seg.unet",
+    ),
     "mri_bench": ("mri_bench", "mri_bench.errors"),
 }
 

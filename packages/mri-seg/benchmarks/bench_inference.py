@@ -17,8 +17,7 @@ import time
 import torch
 
 from mri_io.nifti import BRATS_SHAPE
-from mri_seg.inference import InferenceSettings, predict_probabilities
-from mri_seg.networks import UNET_PRESETS, UNet3D
+from mri_seg import UNET_PRESETS, InferenceSettings, UNet3D, predict_probabilities
 
 
 def _time(model: UNet3D, images: torch.Tensor, settings: InferenceSettings, repeats: int) -> float:

@@ -13,10 +13,7 @@ import pytest
 
 from mri_io.layouts import scan_cases
 from mri_io.synthetic.cohort import write_cohort
-from mri_seg.evaluation import score_cases
-from mri_seg.inference import InferenceSettings
-from mri_seg.networks import UNet3D
-from mri_seg.training import TrainConfig, train_unet
+from mri_seg import InferenceSettings, TrainConfig, UNet3D, score_cases, train_unet
 
 CENTRES = ("research-3t", "clinical-1.5t", "legacy-2d")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mri_seg.data import TrainingCase, random_crop
+from mri_seg.inputs import TrainingCase
 from mri_seg.targets import TargetSpec
+from mri_seg.unet.data import random_crop
 
 
 def _case(shape: tuple[int, int, int] = (20, 24, 12)) -> TrainingCase:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from mri_seg.training import TrainConfig, train_unet
+from mri_seg.unet import TrainConfig, train_unet
 
 OPTIONS = [
     "--epochs",

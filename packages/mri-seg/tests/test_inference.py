@@ -11,15 +11,10 @@ import torch
 from mri_io.case import load_case
 from mri_io.errors import MissingSequenceError
 from mri_io.nifti import load_labels, load_volume
-from mri_seg.data import image_stack
-from mri_seg.inference import (
-    InferenceSettings,
-    predict_probabilities,
-    predict_to_file,
-    prediction_path,
-    segment_case,
-)
+from mri_seg import InferenceSettings, predict_probabilities, predict_to_file, segment_case
+from mri_seg.inputs import image_stack
 from mri_seg.networks import UNet3D
+from mri_seg.prediction import prediction_path
 from mri_seg.targets import TargetSpec
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from monai.losses.dice import DiceCELoss
 from numpy.typing import NDArray
 
-from mri_seg.losses import (
+from mri_seg import (
     FocalTverskyLoss,
     RegionDiceBCELoss,
     dice_ce_loss,

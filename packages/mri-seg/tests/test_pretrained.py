@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from mri_seg.errors import ModelFileError
+from mri_seg.loader import load_segmenter
 from mri_seg.networks import Segmenter2D, UNet3D
-from mri_seg.pretrained import load_segmenter
 from mri_seg.targets import TargetSpec
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mri_io.training import RunFolder
-from mri_seg.runfolder import BestSoFar, TrainingParts, load_checkpoint, save_checkpoint
+from mri_seg.checkpoint import BestSoFar, TrainingParts, load_checkpoint, save_checkpoint
 
 
 def _parts(seed: int) -> TrainingParts:

@@ -14,8 +14,8 @@ from mri_io.errors import RunFolderError
 from mri_io.layouts import scan_cases
 from mri_seg.errors import TrainingDataError
 from mri_seg.networks import UNet3D
-from mri_seg.runfolder import split_cases
-from mri_seg.training import TrainConfig, train_unet
+from mri_seg.split import split_cases
+from mri_seg.unet import TrainConfig, train_unet
 
 CONFIG = TrainConfig(
     epochs=2, steps_per_epoch=1, batch_size=1, crop=(16, 16, 16), val_fraction=0.25, device="cpu"

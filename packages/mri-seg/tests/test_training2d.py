@@ -15,7 +15,7 @@ from mri_io.errors import RunFolderError
 from mri_io.layouts import scan_cases
 from mri_seg.cli import main
 from mri_seg.networks import Segmenter2D
-from mri_seg.training2d import (
+from mri_seg.segmenter2d import (
     Segmenter2DConfig,
     train_segmenter2d,
     tumour_slices,

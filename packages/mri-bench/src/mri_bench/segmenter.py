@@ -1,7 +1,9 @@
 """The fixed segmenter every completion is scored with: an mri-seg model folder.
 
 The same network, trained once on complete cases, segments every completed case, so
-differences in its scores come from the completions alone. mri-seg (and torch) load only when
+differences in its scores come from the completions alone. Any mri-seg family serves: the
+folder is read with ``mri_seg.load_segmenter`` and used only through mri-seg's ``Segmenter``
+contract (``segment(case, completion=..., settings=...)``). mri-seg (and torch) load only when
 a segmenter is used; without the ``seg`` extra that raises an ImportError naming the install.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,19 +20,25 @@ import numpy.typing as npt
 from mri_bench.provenance import folder_digest
 from mri_io.case import Case
 
+if TYPE_CHECKING:
+    from mri_seg import Segmenter
+
 SEG_EXTRA = 'segmenting needs mri-seg: pip install "mri-bench[seg]"'
 
 
 @dataclass
 class FixedSegmenter:
-    """A saved mri-seg 3D U-Net, loaded on first use (once per worker process)."""
+    """A saved mri-seg segmenter (any family), loaded on first use (once per worker process).
+
+    ``overlap`` and ``window`` apply to segmenters that tile the volume (the 3D U-Net).
+    """
 
     checkpoint: Path
     device: str = "cpu"
     overlap: float = 0.25
     #: Sliding-window size; the model's own window when None.
     window: tuple[int, int, int] | None = None
-    _model: Any = field(default=None, init=False, repr=False, compare=False)
+    _model: Segmenter | None = field(default=None, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -42,13 +50,13 @@ class FixedSegmenter:
     ) -> npt.NDArray[np.uint8]:
         """Label map of ``case`` with its missing sequences taken from ``completion``."""
         try:
-            from mri_seg import InferenceSettings, load_segmenter, segment_case
+            from mri_seg import InferenceSettings, load_segmenter
         except ImportError as exc:
             raise ImportError(f"{SEG_EXTRA} ({exc})") from exc
         if self._model is None:
             self._model = load_segmenter(self.checkpoint, device=self.device)
         settings = InferenceSettings(roi_size=self.window, overlap=self.overlap, device=self.device)
-        labels = segment_case(self._model, case, settings, completion=completion)
+        labels = self._model.segment(case, completion=completion, settings=settings)
         return np.asarray(labels.data, dtype=np.uint8)
 
     def provenance(self) -> dict[str, str]:

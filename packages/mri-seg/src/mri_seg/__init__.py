@@ -1,25 +1,40 @@
 """mri-seg: Train brain-tumour segmenters and segment cases.
 
-The 3D U-Net (:class:`UNet3D`, presets ``brats`` and ``tiny``) segments four-sequence cases
-by sliding-window inference; :class:`Segmenter2D` is HF-GAN's 2D slice segmenter, whose
-frozen predictions give the generator its focal Tversky term (:func:`focal_tversky_loss`).
+One subpackage per model family, with the same file names (config, networks, losses, data,
+training, inference): :mod:`mri_seg.unet`, the 3D U-Net (:class:`UNet3D`, presets ``brats``
+and ``tiny``) that segments four-sequence cases by sliding-window inference, and
+:mod:`mri_seg.segmenter2d`, HF-GAN's 2D slice segmenter (:class:`Segmenter2D`), whose frozen
+predictions give the generator its focal Tversky term (:func:`focal_tversky_loss`). Every
+family's network is a :class:`Segmenter` (``segment(case) -> labels``), and
+:func:`load_segmenter` reads any of their model folders.
 """
 
 from mri_seg.__about__ import __version__
+from mri_seg.checkpoint import TrainResult
+from mri_seg.contract import InferenceSettings, Segmenter
 from mri_seg.evaluation import region_dice, score_cases
-from mri_seg.inference import (
-    InferenceSettings,
-    predict_probabilities,
-    predict_to_file,
-    segment_case,
-)
-from mri_seg.losses import FocalTverskyLoss, RegionDiceBCELoss, dice_ce_loss, focal_tversky_loss
-from mri_seg.networks import UNET_PRESETS, Segmenter2D, UNet3D
+from mri_seg.loader import load_segmenter
 from mri_seg.postprocess import BRATS_MIN_SIZES, remove_small_components
-from mri_seg.pretrained import load_segmenter
+from mri_seg.prediction import predict_to_file
+from mri_seg.segmenter2d import (
+    FocalTverskyLoss,
+    Segmenter2D,
+    Segmenter2DConfig,
+    focal_tversky_loss,
+    train_segmenter2d,
+    tumour_type_of,
+)
 from mri_seg.targets import TargetSpec
-from mri_seg.training import TrainConfig, TrainResult, train_unet
-from mri_seg.training2d import Segmenter2DConfig, train_segmenter2d, tumour_type_of
+from mri_seg.unet import (
+    UNET_PRESETS,
+    RegionDiceBCELoss,
+    TrainConfig,
+    UNet3D,
+    dice_ce_loss,
+    predict_probabilities,
+    segment_case,
+    train_unet,
+)
 
 __all__ = [
     "BRATS_MIN_SIZES",
@@ -27,6 +42,7 @@ __all__ = [
     "FocalTverskyLoss",
     "InferenceSettings",
     "RegionDiceBCELoss",
+    "Segmenter",
     "Segmenter2D",
     "Segmenter2DConfig",
     "TargetSpec",

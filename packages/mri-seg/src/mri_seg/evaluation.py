@@ -1,4 +1,4 @@
-"""Score a model's label maps against reference segmentations, Dice per BraTS region.
+"""Score a segmenter's label maps against reference segmentations, Dice per region.
 
 Validation during training and the accuracy benchmark both use this, with mri-metrics' Dice
 (exact integer counts). Two empty masks score 1: a case without enhancing tumour that the
@@ -13,12 +13,11 @@ from typing import Any
 from numpy.typing import NDArray
 
 from mri_io.case import load_case
-from mri_io.labels import LabelProfile, region_mask
+from mri_io.labels import LabelProfile, get_label_profile, region_mask
 from mri_io.layouts import CaseFiles
 from mri_metrics import dice
+from mri_seg.contract import InferenceSettings, Segmenter
 from mri_seg.errors import TrainingDataError
-from mri_seg.inference import InferenceSettings, segment_case
-from mri_seg.networks.unet3d import UNet3D
 
 
 def region_dice(
@@ -34,19 +33,23 @@ def region_dice(
 
 
 def score_cases(
-    model: UNet3D, cases: Sequence[CaseFiles], settings: InferenceSettings | None = None
+    model: Segmenter, cases: Sequence[CaseFiles], settings: InferenceSettings | None = None
 ) -> dict[str, dict[str, float]]:
-    """Dice per region of ``model`` on each case (which needs a segmentation), by case id."""
-    spec = model.target
+    """Dice per region of any segmenter on each case (which needs a segmentation), by case
+    id; regions of the segmenter's label profile."""
+    profile = get_label_profile(model.label_profile)
+    chosen = InferenceSettings() if settings is None else settings
+    if chosen.label_profile is not None and chosen.label_profile != model.label_profile:
+        raise ValueError("scoring compares labels in the model's own profile")
     scores = {}
     for files in cases:
-        case = load_case(files, label_profile=spec.label_profile)
+        case = load_case(files, label_profile=profile.name)
         if case.seg is None:
             raise TrainingDataError(
                 files.folder, f"case {files.case_id} has no segmentation to score"
             )
-        labels = segment_case(model, case, settings)
+        labels = model.segment(case, settings=chosen)
         scores[files.case_id] = region_dice(
-            labels.data, case.seg.data, spec.profile, tuple(spec.profile.regions)
+            labels.data, case.seg.data, profile, tuple(profile.regions)
         )
     return scores

@@ -5,6 +5,9 @@ lesion-wise BraTS scores. The defaults (WT 250, TC 150, ET 100 voxels) follow th
 winners. Removal respects nesting: a small ET component becomes necrosis (it stays tumour
 core), a small TC component becomes edema (it stays whole tumour), a small WT component
 becomes background. Regions are processed largest first, with 26-connectivity.
+
+:func:`finish_labels` is the last step of every family's ``segment``: it applies the
+settings' removal and label conversion and puts the labels on the case's grid.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from mri_io.case import Case
+from mri_io.labels import convert_labels
+from mri_io.nifti import Volume
+from mri_seg.contract import InferenceSettings
 from mri_seg.targets import TargetSpec
 
 #: Minimum component size in voxels per BraTS region.
@@ -57,3 +64,20 @@ def remove_small_components(
             replacement = 0 if position == 0 else own[position - 1]
             result[np.isin(components, small)] = replacement
     return result
+
+
+def finish_labels(
+    case: Case, labels: NDArray[Any], settings: InferenceSettings, target: TargetSpec
+) -> Volume:
+    """``labels`` (in ``target``'s profile) after ``settings.min_sizes`` and
+    ``settings.label_profile``, as a uint8 volume with the geometry (affine and header) of the
+    case's first image, so it lies exactly on the input grid (BraTS 2021 files want label 4 for
+    ET, BraTS 2023 label 3)."""
+    if settings.min_sizes:
+        labels = remove_small_components(labels, settings.min_sizes, target)
+    profile = target.label_profile
+    if settings.label_profile is not None and settings.label_profile != profile:
+        labels = convert_labels(labels, profile, settings.label_profile)
+    for reference in case.images.values():
+        return reference.with_data(np.asarray(labels).astype(np.uint8))
+    raise ValueError(f"case {case.case_id} has no image to take the geometry from")

@@ -1,4 +1,4 @@
-"""``mri-seg predict``: segment one case or a cohort with a trained 3D U-Net."""
+"""``mri-seg predict``: segment one case or a cohort with any trained segmenter."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from tqdm import tqdm
 from mri_io.errors import LayoutError
 from mri_io.labels import LABEL_PROFILES
 from mri_io.layouts import scan_cases
-from mri_seg.data import missing_sequence_error
-from mri_seg.inference import InferenceSettings, predict_to_file
-from mri_seg.networks.unet3d import UNet3D
+from mri_seg.contract import InferenceSettings
+from mri_seg.inputs import missing_sequence_error
+from mri_seg.loader import load_segmenter
 from mri_seg.postprocess import BRATS_MIN_SIZES
+from mri_seg.prediction import predict_to_file
 
 DESCRIPTION = """\
 Segment every case of --case DIR (one case) or --cohort DIR (many) and write
@@ -56,7 +57,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run_predict(args: argparse.Namespace) -> int:
     """Segment the cases and print where the label maps went."""
-    model = UNet3D.from_pretrained(args.model)
+    model = load_segmenter(args.model)
     settings = InferenceSettings(
         roi_size=None if args.roi is None else tuple(args.roi),
         overlap=args.overlap,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from mri_io.slicing import VIEWS
 from mri_io.training import RunFolder
-from mri_seg.networks.unet3d import UNET_PRESETS
+from mri_seg.checkpoint import TrainResult
+from mri_seg.segmenter2d import Segmenter2DConfig, train_segmenter2d
 from mri_seg.targets import OUTPUT_KINDS
-from mri_seg.training import TrainConfig, TrainResult, train_unet
-from mri_seg.training2d import Segmenter2DConfig, train_segmenter2d
+from mri_seg.unet import UNET_PRESETS, TrainConfig, train_unet
 
 DESCRIPTION = """\
 Train a 3D U-Net on every case under DIR that has all four sequences and a segmentation.

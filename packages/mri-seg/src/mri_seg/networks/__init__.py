@@ -1,7 +1,7 @@
-"""Segmentation networks: the 3D U-Net presets and HF-GAN's 2D segmenter."""
+"""Segmentation networks of every family: the 3D U-Net presets and HF-GAN's 2D segmenter."""
 
-from mri_seg.networks.segmenter2d import CLASSES, TUMOUR_TYPES, VIEWS, Segmenter2D
-from mri_seg.networks.unet3d import UNET_PRESETS, UNet3D, UNetPreset
+from mri_seg.segmenter2d.networks import CLASSES, TUMOUR_TYPES, VIEWS, Segmenter2D
+from mri_seg.unet.networks import UNET_PRESETS, UNet3D, UNetPreset
 
 __all__ = [
     "CLASSES",

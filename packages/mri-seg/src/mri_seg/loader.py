@@ -2,21 +2,26 @@
 
 The files are mri-io's model folders (:mod:`mri_io.model_folder`: one ``config.json`` schema
 with kind, package version and weights hash; atomic writes; never a pickle). Each network
-class registers under its ``kind``; :func:`load_segmenter` reads any mri-seg model folder, or
-the best (else last) model of a run folder, and rebuilds whichever class it names.
+class registers under its ``kind`` (``@register_model``, one line per family);
+:func:`load_segmenter` reads any mri-seg model folder, or the best (else last) model of a run
+folder, and rebuilds whichever class it names: a :class:`~mri_seg.contract.Segmenter`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
+from numpy.typing import NDArray
 
+from mri_io.case import Case
 from mri_io.model_folder import load_weights, read_model_folder, write_model_folder
+from mri_io.nifti import Volume
 from mri_seg.__about__ import __version__
+from mri_seg.contract import InferenceSettings
 from mri_seg.errors import ModelFileError
 
 PACKAGE = "mri-seg"
@@ -25,14 +30,32 @@ ModelT = TypeVar("ModelT", bound="PretrainedModel")
 
 
 class PretrainedModel(torch.nn.Module):
-    """A network that can be rebuilt from a JSON config and saved as config + safetensors.
+    """A segmentation network that is a :class:`~mri_seg.contract.Segmenter` and can be
+    rebuilt from a JSON config and saved as config + safetensors.
 
     Subclasses set :attr:`model_type` (the folder's ``kind``), keep their constructor arguments
-    as a JSON-ready dict in :attr:`config`, and are rebuilt with ``cls(**config)``.
+    as a JSON-ready dict in :attr:`config` (rebuilt with ``cls(**config)``), set
+    :attr:`sequences`, and implement :attr:`label_profile` and :meth:`segment`.
     """
 
     model_type: str = ""
     config: dict[str, Any]
+    sequences: tuple[str, ...]
+
+    @property
+    def label_profile(self) -> str:
+        """The label profile of the maps :meth:`segment` returns."""
+        raise NotImplementedError
+
+    def segment(
+        self,
+        case: Case,
+        *,
+        completion: Mapping[str, NDArray[Any]] | None = None,
+        settings: InferenceSettings | None = None,
+    ) -> Volume:
+        """The label map of ``case`` (see :class:`~mri_seg.contract.Segmenter`)."""
+        raise NotImplementedError
 
     def save_pretrained(self, folder: str | PathLike[str]) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``folder`` (created), atomically."""
@@ -71,7 +94,9 @@ def load_segmenter(
     folder: str | PathLike[str], *, device: str | torch.device = "cpu"
 ) -> PretrainedModel:
     """The segmenter saved in ``folder`` (a model folder, or a run folder: its best model, else
-    its last), rebuilt as the class its ``config.json`` names, in eval mode on ``device``."""
+    its last), rebuilt as the class its ``config.json`` names, in eval mode on ``device``.
+
+    Every class it returns implements :class:`~mri_seg.contract.Segmenter`."""
     saved = read_model_folder(folder, error=ModelFileError)
     config_path = saved.path / "config.json"
     if saved.package != PACKAGE or saved.kind not in _REGISTRY:

@@ -12,19 +12,27 @@ sequences, 3 views and 3 tumour types that is 1,801,508 parameters (the thesis' 
 depend on details it does not publish, such as norm affines and biases).
 
 HF-GAN freezes this network and adds ``5 * focal_tversky_loss(segmenter(images), labels)`` to
-the generator's loss, so its forward pass is differentiable with respect to ``images``.
+the generator's loss, so its forward pass is differentiable with respect to ``images``. As a
+:class:`~mri_seg.contract.Segmenter`, :meth:`Segmenter2D.segment` labels a whole case
+(:mod:`mri_seg.segmenter2d.inference`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
+from numpy.typing import NDArray
 from torch import nn
 
+from mri_io.case import Case
+from mri_io.nifti import Volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
 from mri_io.slicing import VIEWS as SLICE_VIEWS
-from mri_seg.pretrained import PretrainedModel, register_model
+from mri_seg.contract import InferenceSettings
+from mri_seg.loader import PretrainedModel, register_model
+from mri_seg.segmenter2d.inference import LABEL_PROFILE, segment_case
 
 #: Slice orientations in the order of the one-hot view code: mri-io's, by voxel axis cut.
 VIEWS: tuple[str, ...] = SLICE_VIEWS
@@ -106,6 +114,22 @@ class Segmenter2D(PretrainedModel):
         )
         self.decoder = nn.ModuleList(_stage(2 * shallow, shallow, 1) for shallow in widths[-2::-1])
         self.head = nn.Conv2d(widths[0], len(self.classes), 1)
+
+    @property
+    def label_profile(self) -> str:
+        """The label profile of the maps :meth:`segment` returns (BraTS 2023)."""
+        return LABEL_PROFILE
+
+    def segment(
+        self,
+        case: Case,
+        *,
+        completion: Mapping[str, NDArray[Any]] | None = None,
+        settings: InferenceSettings | None = None,
+    ) -> Volume:
+        """The label map of ``case`` from every slice of every view (the tumour type from its
+        identifier; :func:`mri_seg.segmenter2d.segment_case` takes another)."""
+        return segment_case(self, case, settings, completion=completion)
 
     @property
     def divisor(self) -> int:

@@ -3,21 +3,27 @@
 MONAI's network is kept as it is; this module adds what a released model needs around it:
 named presets, the sequences the input channels hold, the output encoding
 (:class:`~mri_seg.targets.TargetSpec`) and the sliding-window settings it was trained for, all
-stored in ``config.json`` by :meth:`~mri_seg.pretrained.PretrainedModel.save_pretrained`.
+stored in ``config.json`` by :meth:`~mri_seg.loader.PretrainedModel.save_pretrained`. It is a
+:class:`~mri_seg.contract.Segmenter`: :meth:`UNet3D.segment` labels a case by sliding window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from monai.networks.nets.unet import UNet
+from numpy.typing import NDArray
 
+from mri_io.case import Case
+from mri_io.nifti import Volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
-from mri_seg.pretrained import PretrainedModel, register_model
+from mri_seg.contract import InferenceSettings
+from mri_seg.loader import PretrainedModel, register_model
 from mri_seg.targets import TargetSpec
+from mri_seg.unet.inference import segment_case
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,21 @@ class UNet3D(PretrainedModel):
             target=(target or TargetSpec()).to_json(),
             preset=preset,
         )
+
+    @property
+    def label_profile(self) -> str:
+        """The label profile of the maps :meth:`segment` returns."""
+        return self.target.label_profile
+
+    def segment(
+        self,
+        case: Case,
+        *,
+        completion: Mapping[str, NDArray[Any]] | None = None,
+        settings: InferenceSettings | None = None,
+    ) -> Volume:
+        """The label map of ``case`` by sliding window (:func:`~mri_seg.segment_case`)."""
+        return segment_case(self, case, settings, completion=completion)
 
     @property
     def divisor(self) -> int:

@@ -1,0 +1,75 @@
+"""Settings of a 3D U-Net training run (``run.json`` in the run folder)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mri_io.sequences import SEQUENCES
+from mri_seg.targets import OutputKind, TargetSpec
+from mri_seg.unet.networks import UNET_PRESETS
+
+#: Settings that may change when a run is resumed (the schedule spans ``epochs``, so that may
+#: not).
+RESUMABLE = frozenset({"max_minutes", "device", "tensorboard"})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a training run (stored as ``run.json`` in the run folder).
+
+    ``crop`` defaults to the preset's window. ``max_minutes`` stops after the first epoch that
+    ends past the budget (the schedule still spans ``epochs``). ``device`` as in
+    :func:`mri_io.training.resolve_device` (``None``: CUDA when available). ``amp`` applies
+    only on CUDA.
+    """
+
+    preset: str = "tiny"
+    output: OutputKind = "regions"
+    label_profile: str = "brats2023"
+    sequences: tuple[str, ...] = SEQUENCES
+    epochs: int = 50
+    steps_per_epoch: int = 20
+    batch_size: int = 2
+    crop: tuple[int, int, int] | None = None
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    foreground_fraction: float = 0.5
+    val_fraction: float = 0.2
+    val_every: int = 1
+    overlap: float = 0.25
+    seed: int = 0
+    amp: bool = True
+    device: str | None = None
+    max_minutes: float | None = None
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        if self.preset not in UNET_PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose {', '.join(UNET_PRESETS)}")
+        for name in ("epochs", "steps_per_epoch", "batch_size", "val_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        TargetSpec(self.output, self.label_profile)
+
+    @property
+    def crop_size(self) -> tuple[int, int, int]:
+        """Training crop: ``crop`` or the preset's sliding window."""
+        return self.crop or UNET_PRESETS[self.preset].roi_size
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready settings."""
+        fields = asdict(self)
+        fields["sequences"] = list(self.sequences)
+        fields["crop"] = None if self.crop is None else list(self.crop)
+        return fields
+
+    @classmethod
+    def from_json(cls, fields: dict[str, Any]) -> TrainConfig:
+        """The settings :meth:`to_json` wrote."""
+        values = dict(fields)
+        values["sequences"] = tuple(values["sequences"])
+        values["crop"] = None if values["crop"] is None else tuple(values["crop"])
+        return cls(**values)
