@@ -1,7 +1,7 @@
 """UMMGAT as a completion strategy and as the cross-centre (harmonising) strategy.
 
 An untrained tiny UMMGAT, saved with ``save_pretrained``, is enough for the plumbing: the
-strategy must hand back exactly what mri-gen's ``complete_case`` / ``harmonise_case`` give for the
+strategy must hand back exactly what mri-gen's ``generate_missing`` / ``harmonise_case`` give for the
 case's own centre, the pipeline must run it in every scenario, feed the segmenter the harmonised
 inputs, store the rows with the checkpoint's hash, resume, and refuse cases the model cannot read.
 """
@@ -30,7 +30,7 @@ from mri_bench.scenarios import builtin_scenarios
 from mri_bench.segmenter import FixedSegmenter
 from mri_bench.store import ResultStore, read_rows
 from mri_gen.ummgat.config import PRESETS, UNetConfig
-from mri_gen.ummgat.inference import Translator, complete_case, harmonise_case
+from mri_gen.ummgat.inference import Translator, generate_missing, harmonise_case
 from mri_gen.ummgat.networks import UMMGATModel
 from mri_io.case import Case, load_case
 from mri_io.layouts import scan_cases
@@ -99,7 +99,7 @@ def test_completion_is_mri_gen_complete_case_at_the_case_centre(
         case, ["t1n", "t2f"], centre="clinical-1.5t"
     )
     assert sorted(completed) == ["t1n", "t2f"]
-    expected = complete_case(
+    expected = generate_missing(
         translator(checkpoint), case, "clinical-1.5t", sequences=("t1n", "t2f")
     )
     for key in ("t1n", "t2f"):
@@ -133,7 +133,7 @@ def test_cross_centre_strategy_harmonises_the_inputs_and_completes_at_the_target
     assert sorted(completed) == sorted(SEQUENCES)
     model = translator(checkpoint)
     harmonised = harmonise_case(model, case, "clinical-1.5t", "research-3t")
-    generated = complete_case(
+    generated = generate_missing(
         model, case, "clinical-1.5t", target_centre="research-3t", sequences=("t1c",)
     )
     np.testing.assert_array_equal(completed["t1c"], generated["t1c"])

@@ -19,7 +19,7 @@ from mri_gen.ummgat.inference import (
     SOURCE_PREFERENCE,
     Translator,
     choose_source,
-    complete_case,
+    generate_missing,
     harmonise_case,
     translate_case,
 )
@@ -129,8 +129,8 @@ def test_complete_case_fills_every_missing_sequence(cohort: Path, translator: Tr
     case, centre = _case(cohort, "local-t1-t2")
     assert choose_source(tuple(case.images), SOURCE_PREFERENCE) == "t1n"  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="knows no domain 'local-t1-t2:t1c'"):
-        complete_case(translator, case, centre)  # type: ignore[arg-type]
-    filled = complete_case(translator, case, centre, target_centre="research-3t")  # type: ignore[arg-type]
+        generate_missing(translator, case, centre)  # type: ignore[arg-type]
+    filled = generate_missing(translator, case, centre, target_centre="research-3t")  # type: ignore[arg-type]
     assert sorted(filled) == ["t1c", "t2f"]
     shape = case.images["t1n"].data.shape  # type: ignore[attr-defined]
     assert all(v.shape == shape for v in filled.values())

@@ -60,18 +60,38 @@ def _import_error(exc: ImportError) -> ImportError:
     return ImportError(f"{GEN_EXTRA} ({exc})")
 
 
-def _load_hfgan(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
+def _load(checkpoint: Path, device: str, kind: str) -> Any:
+    """mri-gen's model behind ``checkpoint`` (its Generator contract), refusing another kind."""
     try:
-        from mri_gen import Synthesiser
+        from mri_gen import load_generator
     except ImportError as exc:
         raise _import_error(exc) from exc
-    synthesiser = Synthesiser.from_pretrained(checkpoint, device=device)
+    generator = load_generator(checkpoint, device=device)
+    if generator.kind != kind:
+        raise GeneratorError(
+            f"{checkpoint}: holds a {generator.kind} model, but the strategy names {kind}"
+        )
+    return generator
+
+
+def _generate(generator: Any, case: Case, missing: Sequence[str], **options: Any) -> Any:
+    """``generator.complete`` with mri-gen's input errors as this package's GeneratorError."""
+    from mri_io import MriSuiteError
+
+    try:
+        return generator.complete(case, list(missing), **options)
+    except MriSuiteError as exc:
+        raise GeneratorError(str(exc)) from None
+
+
+def _load_hfgan(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
+    generator = _load(checkpoint, device, "hfgan")
 
     def synthesise(
         case: Case, missing: Sequence[str], centre: str, /
-    ) -> dict[str, npt.NDArray[Any]]:
+    ) -> Mapping[str, npt.NDArray[Any]]:
         # HF-GAN has no notion of centres: one model for every site.
-        return dict(synthesiser.synthesise(case)) if missing else {}
+        return _generate(generator, case, missing) if missing else {}
 
     return synthesise
 
@@ -107,35 +127,12 @@ class UMMGATOptions:
 
 
 def _load_ummgat(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
-    try:
-        from mri_gen.ummgat import (
-            SOURCE_PREFERENCE,
-            Translator,
-            complete_case,
-            domain_name,
-            harmonise_case,
-        )
-    except ImportError as exc:
-        raise _import_error(exc) from exc
     settings = UMMGATOptions.parse(options)
-    translator = Translator.from_pretrained(checkpoint, device=device)
-    listing = ", ".join(translator.domains)
-
-    def unknown_domain(names: Sequence[str], case: Case, purpose: str) -> GeneratorError:
-        wanted = " or ".join(repr(name) for name in names)
-        return GeneratorError(
-            f"{checkpoint}: the UMMGAT model knows no domain {wanted}, needed to {purpose} "
-            f"case {case.case_id}; it knows {listing}"
-        )
-
-    def require(names: Sequence[str], case: Case, purpose: str) -> None:
-        for name in names:
-            if name not in translator.domains:
-                raise unknown_domain([name], case, purpose)
+    generator = _load(checkpoint, device, "ummgat")
 
     def synthesise(
         case: Case, missing: Sequence[str], centre: str, /
-    ) -> dict[str, npt.NDArray[Any]]:
+    ) -> Mapping[str, npt.NDArray[Any]]:
         if not missing and not settings.target_centre:
             return {}
         source = centre
@@ -144,33 +141,18 @@ def _load_ummgat(checkpoint: Path, device: str, options: Mapping[str, Any]) -> S
                 raise GeneratorError(
                     f"{checkpoint}: the acquisition centre of case {case.case_id} is unknown "
                     "(the data has no cohort manifest); set the strategy option "
-                    f"'assume_centre' to one of the model's centres (domains: {listing})"
+                    f"'assume_centre' to one of the model's centres (domains: "
+                    f"{', '.join(generator.domains)})"
                 )
             source = settings.assume_centre
-        goal = settings.target_centre or source
-        inputs = [domain_name(source, s) for s in SOURCE_PREFERENCE if s in case.images]
-        if settings.target_centre:
-            # Harmonisation translates every available sequence: each needs both domains.
-            require(inputs, case, "read")
-            require([domain_name(goal, s) for s in case.images], case, "harmonise")
-        elif not set(inputs) & set(translator.domains):
-            raise unknown_domain(inputs, case, "read")
-        require([domain_name(goal, s) for s in missing], case, "complete")
-        out: dict[str, npt.NDArray[Any]] = {}
-        if missing:
-            out.update(
-                complete_case(
-                    translator,
-                    case,
-                    source,
-                    target_centre=goal,
-                    sequences=tuple(missing),
-                    seed=settings.seed,
-                )
-            )
-        if settings.target_centre:
-            out.update(harmonise_case(translator, case, source, goal, seed=settings.seed))
-        return out
+        return _generate(
+            generator,
+            case,
+            missing,
+            centre=source,
+            target_centre=settings.target_centre or None,
+            seed=settings.seed,
+        )
 
     return synthesise
 

@@ -1,10 +1,11 @@
 """mri-gen: Synthesise missing MRI sequences with HF-GAN and UMMGAT."""
 
 from mri_gen.__about__ import __version__
+from mri_gen.completion import Generator, complete_case, complete_cohort
 from mri_gen.hfgan.config import PRESETS, DiscriminatorConfig, GeneratorConfig, HFGANConfig
 from mri_gen.hfgan.discriminator import HFGANDiscriminator
 from mri_gen.hfgan.generator import HFGANGenerator
-from mri_gen.hfgan.inference import Synthesiser, complete_case, complete_cohort
+from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
 from mri_gen.loader import load_generator
@@ -13,6 +14,7 @@ from mri_gen.ummgat.inference import Translator
 __all__ = [
     "PRESETS",
     "DiscriminatorConfig",
+    "Generator",
     "GeneratorConfig",
     "HFGANConfig",
     "HFGANDiscriminator",

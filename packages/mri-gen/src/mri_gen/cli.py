@@ -15,7 +15,7 @@ Synthesise missing MRI sequences with HF-GAN and UMMGAT.
 Run `mri-gen COMMAND --help` for the options of one command."""
 
 #: Sub-command modules under ``mri_gen.commands``; each has ``register(commands)``.
-COMMANDS = ("train", "synthesize", "translate")
+COMMANDS = ("train", "complete", "translate")
 
 
 def build_parser() -> argparse.ArgumentParser:

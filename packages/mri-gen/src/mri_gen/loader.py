@@ -5,13 +5,14 @@ wrote a folder before opening it."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from os import PathLike
 from typing import Any
 
 import torch
 
-from mri_gen.errors import CheckpointError
+from mri_gen.errors import CheckpointError, ConfigError
 from mri_gen.hfgan.generator import MODEL_KIND as HFGAN_KIND
 from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.training.pretrained import PACKAGE
@@ -27,11 +28,14 @@ LOADERS: dict[str, Callable[..., Any]] = {
 
 
 def load_generator(
-    folder: str | PathLike[str], *, device: str | torch.device = "cpu"
+    folder: str | PathLike[str], *, device: str | torch.device = "cpu", **options: Any
 ) -> Synthesiser | Translator:
     """The generator saved in ``folder``: a :class:`Synthesiser` for HF-GAN, a
-    :class:`Translator` for UMMGAT. Another package's model, an unknown kind or a damaged
-    folder raises :class:`CheckpointError` naming the file."""
+    :class:`Translator` for UMMGAT (both implement :class:`~mri_gen.Generator`).
+
+    ``options`` go to the family's loader (``batch_size`` for both; ``views`` and ``bf16`` for
+    HF-GAN); one the family does not take raises :class:`ConfigError`. Another package's model,
+    an unknown kind or a damaged folder raises :class:`CheckpointError` naming the file."""
     saved = read_model_folder(folder, error=CheckpointError)
     if saved.package != PACKAGE or saved.kind not in LOADERS:
         raise CheckpointError(
@@ -39,5 +43,12 @@ def load_generator(
             f"holds a {saved.package} {saved.kind!r} model; mri-gen loads "
             f"{', '.join(sorted(LOADERS))}",
         )
-    loaded: Synthesiser | Translator = LOADERS[saved.kind](saved.path, device=device)
+    loader = LOADERS[saved.kind]
+    accepted = set(inspect.signature(loader).parameters) - {"folder", "device"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ConfigError(
+            None, f"a {saved.kind} model takes no option {unknown}; it takes {sorted(accepted)}"
+        )
+    loaded: Synthesiser | Translator = loader(saved.path, device=device, **options)
     return loaded

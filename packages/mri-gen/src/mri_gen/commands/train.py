@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
 
 import torch
 
+from mri_gen.commands.options import add_device, views
 from mri_gen.commands.train_ummgat import register_model as register_ummgat
 from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import PRESETS, preset
@@ -20,7 +20,6 @@ from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.run import RunSpec, train_hfgan
 from mri_gen.hfgan.segmenter import FrozenSegmenter
 from mri_gen.hfgan.trainer import TrainConfig
-from mri_io.slicing import VIEWS, View
 from mri_io.training import init_distributed, shutdown
 
 DESCRIPTION = """\
@@ -38,14 +37,6 @@ change any with e.g. --losses adv=0,ssim=2. The focal Tversky term (tversky=5) n
 --segmenter DIR (an mri-seg 2D segmenter) and pip install "mri-gen[seg]".
 
 Multi-GPU / multi-process: torchrun --nproc_per_node=N -m mri_gen train hfgan ..."""
-
-
-def _views(text: str) -> tuple[View, ...]:
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    bad = [name for name in names if name not in VIEWS]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(f"views must be among {', '.join(VIEWS)}; got {text!r}")
-    return cast(tuple[View, ...], names)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,7 +60,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--image-size", type=int, help="slice side (default: the preset's; 240 for BraTS)"
     )
-    parser.add_argument("--views", type=_views, default=("axial",), help="e.g. axial,sagittal")
+    parser.add_argument("--views", type=views, default=("axial",), help="e.g. axial,sagittal")
     parser.add_argument("--view-embedding", action="store_true", help="condition on the view")
     parser.add_argument(
         "--inputs",
@@ -87,9 +78,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--channels-last", action="store_true", help="channels_last memory")
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument(
-        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
-    )
+    add_device(parser)
     parser.add_argument("--workers", type=int, default=0, help="data loading processes")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--checkpoint-every", type=int, default=100, help="steps between saves")

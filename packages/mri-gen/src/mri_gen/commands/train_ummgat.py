@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from mri_gen.commands.options import add_device
 from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import PRESETS, preset
 from mri_gen.ummgat.losses import LossWeights
@@ -61,9 +62,7 @@ def register_model(models: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--losses", default="", help="loss weights, e.g. lesion=0,cyc=2")
     parser.add_argument("--ema", type=float, help="EMA decay of G, M and E (paper: 0.999)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument(
-        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
-    )
+    add_device(parser)
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between saves")
     parser.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard")

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from mri_gen.commands.options import add_device
 from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import split_domain
-from mri_gen.ummgat.inference import Translator, complete_case, harmonise_case, translate_case
+from mri_gen.ummgat.inference import Translator, generate_missing, harmonise_case, translate_case
 from mri_io import case_centres
 from mri_io.case import load_case
 from mri_io.errors import MriSuiteError
@@ -53,9 +54,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--reference", type=Path, help="reference volume of the --to domain")
     parser.add_argument("--seed", type=int, default=0, help="seed of latent-guided styles")
     parser.add_argument("--batch-size", type=int, default=32, help="slices per forward pass")
-    parser.add_argument(
-        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
-    )
+    add_device(parser)
     parser.set_defaults(handler=run_translate)
 
 
@@ -70,7 +69,9 @@ def _translate(
 ) -> dict[str, NDArray[np.float32]]:
     case = load_case(files)
     if args.complete:
-        return complete_case(translator, case, centre, target_centre=args.to_centre, seed=args.seed)
+        return generate_missing(
+            translator, case, centre, target_centre=args.to_centre, seed=args.seed
+        )
     if args.harmonise:
         return harmonise_case(translator, case, centre, args.harmonise, seed=args.seed)
     reference = None if args.reference is None else load_volume(args.reference).data

@@ -1,41 +1,34 @@
-"""3D synthesis: a case with missing sequences in, a complete case folder out.
+"""3D synthesis with HF-GAN: the missing sequences of a case, in scanner intensities.
 
 For each missing sequence (thesis §4.6): normalise the available volumes with the model's
 statistics (missing ones are -1), cut them into square slices along each view, generate in
 batches, re-stack the slices into a volume (padding cropped), average the views, de-normalise
 with the target's statistics, clamp negatives to 0, and give the background (voxels a majority
-of the available sequences call background) the value 0. The volume is written on the input's
-grid, with the input's affine and header, under the BraTS name of the missing sequence; the
-available sequences are copied beside it, so the output folder is a complete case.
-
-Each missing sequence is generated from the real inputs only, never from another synthesis.
+of the available sequences call background) the value 0. :class:`Synthesiser` implements the
+suite's :class:`~mri_gen.Generator` contract; :func:`mri_gen.complete_case` writes the result
+as a complete case folder. Each missing sequence is generated from the real inputs only, never
+from another synthesis.
 """
 
 from __future__ import annotations
 
-import shutil
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from tqdm import tqdm
 
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
 from mri_gen.hfgan.config import VIEW_NAMES
 from mri_gen.hfgan.dataset import normalised_stack
 from mri_gen.hfgan.generator import BACKGROUND, MODEL_KIND, HFGANGenerator
 from mri_gen.training.pretrained import read_model
-from mri_io.atomic import atomic_write
-from mri_io.case import Case, load_case
-from mri_io.errors import MriSuiteError
+from mri_io.case import Case
 from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser
-from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
-from mri_io.nifti import Volume, save_volume
 from mri_io.slicing import SliceLayout, View, background_majority, iter_batches
 
 
@@ -54,6 +47,8 @@ class Synthesiser:
     batch_size: int = 32
     bf16: bool = False
     trained_inputs: str | None = None
+    views: tuple[View, ...] = ("axial",)
+    kind: ClassVar[str] = MODEL_KIND
 
     @classmethod
     def from_pretrained(
@@ -63,6 +58,7 @@ class Synthesiser:
         device: str | torch.device = "cpu",
         batch_size: int = 32,
         bf16: bool = False,
+        views: Sequence[View] = ("axial",),
     ) -> Synthesiser:
         """Load ``config.json`` + ``model.safetensors`` (with their statistics) from ``folder``."""
         saved = read_model(folder, MODEL_KIND)
@@ -71,7 +67,8 @@ class Synthesiser:
         stats = {name: IntensityStats(**fields) for name, fields in saved.config["stats"].items()}
         chosen = torch.device(device)
         generator = HFGANGenerator.from_pretrained(saved.path, device=chosen)
-        return cls(generator, stats, chosen, batch_size, bf16, saved.config.get("trained_inputs"))
+        inputs = saved.config.get("trained_inputs")
+        return cls(generator, stats, chosen, batch_size, bf16, inputs, tuple(views))
 
     @property
     def sequences(self) -> tuple[str, ...]:
@@ -141,63 +138,29 @@ class Synthesiser:
             results[name] = Normaliser.inverse(generated, params, foreground)
         return results
 
+    def complete(
+        self,
+        case: Case,
+        missing: Sequence[str] | None = None,
+        *,
+        centre: str | None = None,
+        target_centre: str | None = None,
+        seed: int = 0,
+    ) -> dict[str, NDArray[np.float32]]:
+        """The :class:`~mri_gen.Generator` contract: the sequences of ``missing`` (default:
+        every one the case lacks) in scanner intensities, generated along :attr:`views`.
 
-def _output_name(files: CaseFiles, key: str) -> str:
-    if files.layout == "brats2021":
-        return brats2021_filename(files.case_id, key)
-    return brats2023_filename(files.case_id, key)
-
-
-def _copy(source: Path, target: Path) -> None:
-    with atomic_write(target) as temporary:
-        shutil.copyfile(source, temporary)
-
-
-def complete_case(
-    synthesiser: Synthesiser,
-    files: CaseFiles,
-    out: str | PathLike[str],
-    views: Sequence[View] = ("axial",),
-) -> list[Path]:
-    """Write the complete case into ``out/<case id>/`` and return the synthesised files."""
-    if not files.sequences:
-        raise NothingToSynthesiseError(files.folder, f"case {files.case_id} has no sequence file")
-    case = load_case(files)
-    target = Path(out) / files.case_id
-    reference: Volume = next(iter(case.images.values()))
-    written = []
-    for name, array in synthesiser.synthesise(case, views).items():
-        path = target / _output_name(files, name)
-        save_volume(reference.with_data(array), path, dtype=np.float32)
-        written.append(path)
-    for path in [*files.sequences.values(), *([files.seg] if files.seg else [])]:
-        _copy(path, target / path.name)
-    return written
-
-
-def complete_cohort(
-    synthesiser: Synthesiser,
-    cases: Iterable[CaseFiles],
-    out: str | PathLike[str],
-    views: Sequence[View] = ("axial",),
-    *,
-    progress: bool = True,
-) -> tuple[list[Path], list[MriSuiteError]]:
-    """Complete every case; a bad case is reported and skipped, not fatal to the cohort."""
-    written: list[Path] = []
-    failures: list[MriSuiteError] = []
-    chosen = list(cases)
-    for files in tqdm(chosen, desc="synthesising", unit="case", disable=not progress):
-        try:
-            written += complete_case(synthesiser, files, out, views)
-        except MriSuiteError as exc:
-            failures.append(exc)
-    return written, failures
-
-
-def single_case(folder: str | PathLike[str]) -> CaseFiles:
-    """The one case in ``folder`` (an error names the folder if it holds none or several)."""
-    cases = scan_cases(folder)
-    if len(cases) != 1:
-        raise ConfigError(folder, f"holds {len(cases)} cases; use --cohort for several")
-    return cases[0]
+        HF-GAN has one model for every site, so ``centre`` and ``seed`` do not change the
+        result; it cannot translate between centres, so ``target_centre`` is refused.
+        """
+        del centre, seed  # one deterministic model for every site
+        if target_centre is not None:
+            raise ConfigError(None, "HF-GAN has no centres: it cannot harmonise into a centre")
+        wanted = [n for n in self.sequences if n not in case.images] if missing is None else missing
+        unknown = sorted(set(wanted) - set(self.sequences))
+        if unknown:
+            raise ConfigError(None, f"the model does not generate sequences {unknown}")
+        if not wanted:
+            return {}
+        generated = self.synthesise(case, self.views)
+        return {name: generated[name] for name in wanted}

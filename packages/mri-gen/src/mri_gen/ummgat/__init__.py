@@ -5,14 +5,14 @@ A documented public subpackage: the names below are the family's contract for ot
 """
 
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig, domain_name
-from mri_gen.ummgat.inference import SOURCE_PREFERENCE, Translator, complete_case, harmonise_case
+from mri_gen.ummgat.inference import SOURCE_PREFERENCE, Translator, generate_missing, harmonise_case
 
 __all__ = [
     "PRESETS",
     "SOURCE_PREFERENCE",
     "Translator",
     "UMMGATConfig",
-    "complete_case",
     "domain_name",
+    "generate_missing",
     "harmonise_case",
 ]

@@ -12,7 +12,7 @@ translated in batches, re-stacked exactly, and set to 0 wherever the source is b
 Outputs are on the paper's ``[0, 255]`` scale (float32): the scanner units of a sequence the
 case never had do not exist.
 
-:func:`complete_case` fills every missing sequence of a case from one available sequence,
+:func:`generate_missing` fills every missing sequence of a case from one available sequence,
 preferring T1 and T2 as the paper does (:data:`SOURCE_PREFERENCE`); :func:`harmonise_case`
 translates each sequence of a case from its centre's domain to another centre's.
 """
@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Final
+from pathlib import Path
+from typing import ClassVar, Final
 
 import numpy as np
 import torch
@@ -31,8 +32,9 @@ from numpy.typing import NDArray
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
 from mri_gen.ummgat.config import domain_name, split_domain
 from mri_gen.ummgat.dataset import normalised_uint8, to_model_range
-from mri_gen.ummgat.networks import UMMGATModel
+from mri_gen.ummgat.networks import MODEL_KIND, UMMGATModel
 from mri_io.case import Case
+from mri_io.model_folder import resolve_model_folder
 from mri_io.slicing import SliceLayout, iter_batches
 
 #: Order in which available sequences are chosen as the source of a completion (paper: T1 and
@@ -48,6 +50,9 @@ class Translator:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     batch_size: int = 32
     latent_samples: int = 64
+    #: The model folder it was loaded from, named in errors.
+    source: Path | None = None
+    kind: ClassVar[str] = MODEL_KIND
 
     @classmethod
     def from_pretrained(
@@ -58,11 +63,78 @@ class Translator:
         batch_size: int = 32,
     ) -> Translator:
         chosen = torch.device(device)
-        return cls(UMMGATModel.from_pretrained(folder, device=chosen), chosen, batch_size)
+        model = UMMGATModel.from_pretrained(folder, device=chosen)
+        return cls(model, chosen, batch_size, source=resolve_model_folder(folder))
 
     @property
     def domains(self) -> tuple[str, ...]:
         return self.model.config.domains
+
+    @property
+    def sequences(self) -> tuple[str, ...]:
+        """The sequences of its domains, in :data:`SOURCE_PREFERENCE` order."""
+        known = {split_domain(domain)[1] for domain in self.domains}
+        return tuple(name for name in SOURCE_PREFERENCE if name in known)
+
+    def _unknown(self, names: Sequence[str], case: Case, purpose: str) -> ConfigError:
+        wanted = " or ".join(repr(name) for name in names)
+        return ConfigError(
+            self.source,
+            f"the UMMGAT model knows no domain {wanted}, needed to {purpose} case "
+            f"{case.case_id}; it knows {', '.join(self.domains)}",
+        )
+
+    def _require(self, names: Sequence[str], case: Case, purpose: str) -> None:
+        for name in names:
+            if name not in self.domains:
+                raise self._unknown([name], case, purpose)
+
+    def complete(
+        self,
+        case: Case,
+        missing: Sequence[str] | None = None,
+        *,
+        centre: str | None = None,
+        target_centre: str | None = None,
+        seed: int = 0,
+    ) -> dict[str, NDArray[np.float32]]:
+        """The :class:`~mri_gen.Generator` contract, on the paper's ``[0, 255]`` scale.
+
+        Every sequence of ``missing`` (default: each of :attr:`sequences` the case lacks) is
+        generated from the case's preferred available sequence (:func:`generate_missing`) in the
+        domains of ``target_centre`` (default: the case's own ``centre``, which is required:
+        UMMGAT's domains are centre-specific). With ``target_centre``, the case's available
+        sequences are also translated into that centre's domains (:func:`harmonise_case`).
+        Domains the model lacks are refused, naming them, before anything is generated.
+        """
+        if centre is None:
+            raise ConfigError(
+                self.source,
+                f"UMMGAT needs the acquisition centre of case {case.case_id} (its domains are "
+                f"centre-specific: {', '.join(self.domains)})",
+            )
+        wanted = [n for n in self.sequences if n not in case.images] if missing is None else missing
+        if not wanted and target_centre is None:
+            return {}
+        goal = target_centre or centre
+        inputs = [domain_name(centre, s) for s in SOURCE_PREFERENCE if s in case.images]
+        if target_centre is not None:
+            # Harmonisation translates every available sequence: each needs both domains.
+            self._require(inputs, case, "read")
+            self._require([domain_name(goal, s) for s in case.images], case, "harmonise")
+        elif not set(inputs) & set(self.domains):
+            raise self._unknown(inputs, case, "read")
+        self._require([domain_name(goal, s) for s in wanted], case, "complete")
+        out: dict[str, NDArray[np.float32]] = {}
+        if wanted:
+            out.update(
+                generate_missing(
+                    self, case, centre, target_centre=goal, sequences=tuple(wanted), seed=seed
+                )
+            )
+        if target_centre is not None:
+            out.update(harmonise_case(self, case, centre, goal, seed=seed))
+        return out
 
     def _index(self, domain: str) -> torch.Tensor:
         return torch.tensor([self.model.config.domain_index(domain)], device=self.device)
@@ -149,7 +221,7 @@ def translate_case(
     return translator.translate_volume(case.images[source].data, style)
 
 
-def complete_case(
+def generate_missing(
     translator: Translator,
     case: Case,
     centre: str,

@@ -1,0 +1,26 @@
+"""Command-line options several ``mri-gen`` commands share, defined once."""
+
+from __future__ import annotations
+
+import argparse
+from typing import cast
+
+from mri_io.slicing import VIEWS, View
+
+
+def views(text: str) -> tuple[View, ...]:
+    """``--views axial,sagittal``: distinct slicing views, at least one."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    bad = [name for name in names if name not in VIEWS]
+    if bad or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"views must be distinct among {', '.join(VIEWS)}; got {text!r}"
+        )
+    return cast(tuple[View, ...], names)
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    """``--device``, with the same meaning and default in every command."""
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda, cuda:N or mps"
+    )
