@@ -1,27 +1,56 @@
-"""Training crops: size, padding, tumour bias, flips, determinism."""
+"""The 3D U-Net's MONAI data pipeline: crops, padding, tumour bias, flips, augmentation,
+seeding, caches, workers and the split of a step's samples over processes."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
+import torch
 
-from mri_seg.inputs import TrainingCase
+from mri_io.layouts import scan_cases
 from mri_seg.targets import TargetSpec
-from mri_seg.unet.data import random_crop
+from mri_seg.unet import TrainConfig
+from mri_seg.unet.data import CropSamples, case_dataset, epoch_loader, training_transforms
+
+#: No augmentation: the crop alone.
+PLAIN = TrainConfig(
+    crop=(8, 8, 8),
+    flip_prob=0.0,
+    scale_intensity_prob=0.0,
+    shift_intensity_prob=0.0,
+    noise_prob=0.0,
+    bias_field_prob=0.0,
+    contrast_prob=0.0,
+)
 
 
-def _case(shape: tuple[int, int, int] = (20, 24, 12)) -> TrainingCase:
+def _item(shape: tuple[int, int, int] = (20, 24, 12)) -> dict[Hashable, Any]:
     rng = np.random.default_rng(0)
     images = rng.normal(size=(4, *shape)).astype(np.float32)
+    images[:, :2] = -1.0  # a background border
     labels = np.zeros(shape, dtype=np.uint8)
     labels[15:18, 3:6, 2:4] = 3
     labels[14, 2, 1] = 2
-    return TrainingCase("case", images, TargetSpec().encode(labels), labels)
+    return {"case_id": "case", "image": images, "label": labels[None]}
+
+
+def _sample(
+    config: TrainConfig, item: dict[Hashable, Any], seed: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    transform = training_transforms(config, TargetSpec())
+    transform.set_random_state(seed=seed)
+    out = transform(dict(item))
+    sample = out[0] if isinstance(out, list) else out
+    return np.asarray(sample["image"]), np.asarray(sample["target"])
 
 
 def test_crop_size_and_padding() -> None:
-    case = _case()
-    image, target = random_crop(case, (16, 32, 16), np.random.default_rng(1))
+    image, target = _sample(replace(PLAIN, crop=(16, 32, 16)), _item(), 1)
     assert image.shape == (4, 16, 32, 16)
     assert target.shape == (3, 16, 32, 16)
     # 24 -> 32 and 12 -> 16: padded with background (-1 images, 0 target).
@@ -29,45 +58,117 @@ def test_crop_size_and_padding() -> None:
 
 
 def test_foreground_crops_always_hold_tumour() -> None:
-    case = _case((40, 40, 40))
-    rng = np.random.default_rng(2)
-    for _ in range(20):
-        _, target = random_crop(case, (8, 8, 8), rng, foreground_fraction=1.0)
+    config = replace(PLAIN, foreground_fraction=1.0)
+    for seed in range(20):
+        _, target = _sample(config, _item((40, 40, 40)), seed)
         assert target[0].any()
 
 
-def test_crop_is_an_exact_window_of_the_case_up_to_flips() -> None:
-    case = _case((30, 30, 30))
-    image, target = random_crop(case, (10, 10, 10), np.random.default_rng(3), flip=False)
+def test_crop_is_an_exact_window_of_the_case() -> None:
+    item = _item((30, 30, 30))
+    image, target = _sample(replace(PLAIN, crop=(10, 10, 10)), item, 3)
+    full, encoded = item["image"], TargetSpec().encode(item["label"][0])
     hits = [
         (x, y, z)
         for x in range(21)
         for y in range(21)
         for z in range(21)
-        if np.array_equal(case.images[:, x : x + 10, y : y + 10, z : z + 10], image)
+        if np.array_equal(full[:, x : x + 10, y : y + 10, z : z + 10], image)
     ]
     assert len(hits) == 1
     x, y, z = hits[0]
-    np.testing.assert_array_equal(case.target[:, x : x + 10, y : y + 10, z : z + 10], target)
+    np.testing.assert_array_equal(encoded[:, x : x + 10, y : y + 10, z : z + 10], target)
 
 
 def test_flips_move_images_and_target_together() -> None:
-    case = _case((16, 16, 16))
-    for seed in range(8):
-        image, target = random_crop(case, (16, 16, 16), np.random.default_rng(seed))
+    item = _item((16, 16, 16))
+    encoded = TargetSpec().encode(item["label"][0])
+    seen = set()
+    for seed in range(12):
+        image, target = _sample(replace(PLAIN, crop=(16, 16, 16), flip_prob=0.5), item, seed)
         flipped = [
             axes
             for axes in [(), (1,), (2,), (3,), (1, 2), (1, 3), (2, 3), (1, 2, 3)]
-            if np.array_equal(np.flip(case.images, axes), image)
+            if np.array_equal(np.flip(item["image"], axes), image)
         ]
         assert len(flipped) == 1
-        np.testing.assert_array_equal(np.flip(case.target, flipped[0]), target)
+        np.testing.assert_array_equal(np.flip(encoded, flipped[0]), target)
+        seen.add(flipped[0])
+    assert len(seen) > 2
+
+
+def test_intensity_augmentation_changes_the_brain_and_keeps_the_background() -> None:
+    config = replace(
+        PLAIN,
+        crop=(20, 24, 12),
+        scale_intensity_prob=1.0,
+        shift_intensity_prob=1.0,
+        noise_prob=1.0,
+        bias_field_prob=1.0,
+        contrast_prob=1.0,
+    )
+    item = _item()
+    image, _ = _sample(config, item, 5)
+    plain, _ = _sample(replace(config, **dict.fromkeys(_INTENSITY, 0.0)), item, 5)
+    background = plain == -1
+    assert background.any()
+    np.testing.assert_array_equal(image[background], -1.0)
+    assert not np.allclose(image[~background], plain[~background])
+
+
+_INTENSITY = (
+    "scale_intensity_prob",
+    "shift_intensity_prob",
+    "noise_prob",
+    "bias_field_prob",
+    "contrast_prob",
+)
 
 
 @pytest.mark.parametrize("seed", [0, 7])
-def test_same_seed_same_crop(seed: int) -> None:
-    case = _case()
-    first = random_crop(case, (8, 8, 8), np.random.default_rng(seed))
-    second = random_crop(case, (8, 8, 8), np.random.default_rng(seed))
+def test_same_seed_same_sample(seed: int) -> None:
+    config = replace(PLAIN, noise_prob=1.0, flip_prob=0.5)
+    first = _sample(config, _item(), seed)
+    second = _sample(config, _item(), seed)
     np.testing.assert_array_equal(first[0], second[0])
     np.testing.assert_array_equal(first[1], second[1])
+
+
+def _batches(
+    config: TrainConfig, cohort: Path, run: Path, world: int, workers: int = 0
+) -> list[list[torch.Tensor]]:
+    cases = scan_cases(cohort)
+    dataset = case_dataset(cases, config, TargetSpec(), run)
+    transform = training_transforms(config, TargetSpec())
+    per_rank = []
+    for rank in range(world):
+        samples = CropSamples(
+            dataset,
+            len(cases),
+            transform,
+            seed=config.seed,
+            epoch=1,
+            steps=2,
+            batch_size=config.batch_size,
+            world_size=world,
+        )
+        loader = epoch_loader(samples, config.batch_size, workers, rank, world)
+        per_rank.append([images for images, _ in loader])
+    return [[batch for rank in per_rank for batch in [rank[step]]] for step in range(2)]
+
+
+def test_caches_workers_and_processes_draw_the_same_samples(cohort: Path, tmp_path: Path) -> None:
+    config = replace(TrainConfig(crop=(16, 16, 16), batch_size=2), noise_prob=0.5)
+    memory = _batches(replace(config, cache="memory"), cohort, tmp_path / "a", 1)
+    disk = _batches(config, cohort, tmp_path / "b", 1, workers=2)
+    assert any((tmp_path / "b" / "cache").iterdir())  # the disk cache is used
+    for step in range(2):
+        assert torch.equal(memory[step][0], disk[step][0])
+    # Two processes with batch 1 draw, step by step, the samples of one with batch 2.
+    split = _batches(replace(config, batch_size=1), cohort, tmp_path / "c", 2)
+    for step in range(2):
+        together = torch.cat(split[step])
+        assert sorted(together.sum(dim=(1, 2, 3, 4)).tolist()) == sorted(
+            memory[step][0].sum(dim=(1, 2, 3, 4)).tolist()
+        )
+    assert not torch.equal(memory[0][0], memory[1][0])

@@ -108,3 +108,38 @@ def test_config_validation() -> None:
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="val_fraction"):
         TrainConfig(val_fraction=1.0)
+    with pytest.raises(ValueError, match="noise_prob must be in"):
+        TrainConfig(noise_prob=1.5)
+    with pytest.raises(ValueError, match="cache must be one of"):
+        TrainConfig(cache="gpu")  # type: ignore[arg-type]
+
+
+def test_resume_with_other_loading_ends_where_the_full_run_ended(
+    full_run: Path, cohort: Path, tmp_path: Path
+) -> None:
+    # Workers and cache change how cases are read, never which samples are drawn.
+    first = TrainConfig(**{**vars(CONFIG), "max_minutes": 0.0, "workers": 0, "cache": "memory"})
+    train_unet(cohort, tmp_path, first, progress=False)
+    assert not (tmp_path / "cache").exists()
+    train_unet(cohort, tmp_path, CONFIG, resume=True, progress=False)
+    assert _equal(_weights(tmp_path), _weights(full_run))
+
+
+def test_run_of_the_earlier_pipeline_refused_with_advice(cohort: Path, tmp_path: Path) -> None:
+    earlier = {k: v for k, v in CONFIG.to_json().items() if k not in _PIPELINE_FIELDS}
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "run.json").write_text(json.dumps(earlier))
+    with pytest.raises(RunFolderError, match=r"earlier mri-seg.*train again into another folder"):
+        train_unet(cohort, tmp_path, CONFIG, resume=True, progress=False)
+
+
+_PIPELINE_FIELDS = {
+    "workers",
+    "cache",
+    "flip_prob",
+    "scale_intensity_prob",
+    "shift_intensity_prob",
+    "noise_prob",
+    "bias_field_prob",
+    "contrast_prob",
+}

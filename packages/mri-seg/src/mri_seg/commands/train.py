@@ -12,15 +12,20 @@ from mri_seg.checkpoint import TrainResult
 from mri_seg.segmenter2d import Segmenter2DConfig, train_segmenter2d
 from mri_seg.targets import OUTPUT_KINDS
 from mri_seg.unet import UNET_PRESETS, TrainConfig, train_unet
+from mri_seg.unet.config import CACHE_KINDS
 
 DESCRIPTION = """\
 Train a 3D U-Net on every case under DIR that has all four sequences and a segmentation.
 
+Cases are read through MONAI datasets (normalised once, cached in RUN/cache or in memory with
+--cache) by --workers loader processes; each sample is a random crop (tumour-centred with
+probability 1/2), randomly flipped and intensity-augmented, seeded by (seed, epoch, step, sample).
 A seeded share of the cases (--val-fraction) is held out; after each epoch the model is scored
 on them (Dice per region, whole volumes, sliding window) and the best one is kept in RUN/best
 (config.json + model.safetensors). RUN/log.csv has one row per epoch. The same command with
---resume continues after the last finished epoch. Under `torchrun --nproc_per_node N` every process
-trains on its own crops and gradients are averaged (gloo on CPU, NCCL on GPU).
+--resume continues after the last finished epoch (--workers, --cache, --device, --max-minutes
+and --tensorboard may change). Under `torchrun --nproc_per_node N` every process trains on its
+share of each step's crops and gradients are averaged (gloo on CPU, NCCL on GPU).
 
 Presets: brats (4.8M parameters, 128^3 windows), tiny (0.15M parameters, 64^3 windows)."""
 
@@ -57,6 +62,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     _add_run_options(parser)
     parser.add_argument("--tensorboard", action="store_true", help="also log to RUN/tensorboard")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="data-loading processes per training process (2)"
+    )
+    parser.add_argument(
+        "--cache",
+        choices=CACHE_KINDS,
+        default="disk",
+        help="keep the normalised cases in RUN/cache (disk, default) or in memory",
+    )
     parser.set_defaults(handler=run_train_unet)
     _register_segmenter2d(models)
 
@@ -141,6 +155,8 @@ def run_train_unet(args: argparse.Namespace) -> int:
         amp=not args.no_amp,
         max_minutes=args.max_minutes,
         tensorboard=args.tensorboard,
+        workers=args.workers,
+        cache=args.cache,
     )
     result = train_unet(args.data, args.out, config, resume=args.resume)
     if result.rank == 0:

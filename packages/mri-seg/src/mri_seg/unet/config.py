@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mri_io.sequences import SEQUENCES
 from mri_seg.targets import OutputKind, TargetSpec
@@ -11,7 +11,10 @@ from mri_seg.unet.networks import UNET_PRESETS
 
 #: Settings that may change when a run is resumed (the schedule spans ``epochs``, so that may
 #: not).
-RESUMABLE = frozenset({"max_minutes", "device", "tensorboard"})
+RESUMABLE = frozenset({"max_minutes", "device", "tensorboard", "workers", "cache"})
+
+CacheKind = Literal["disk", "memory"]
+CACHE_KINDS: tuple[CacheKind, ...] = ("disk", "memory")
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,12 @@ class TrainConfig:
     ``crop`` defaults to the preset's window. ``max_minutes`` stops after the first epoch that
     ends past the budget (the schedule still spans ``epochs``). ``device`` as in
     :func:`mri_io.training.resolve_device` (``None``: CUDA when available). ``amp`` applies
-    only on CUDA.
+    only on CUDA. ``workers`` loader processes per training process and ``cache`` (``disk``:
+    normalised cases in ``RUN/cache``; ``memory``: every case held in memory) change the speed,
+    never the result. The ``*_prob`` fields are the probabilities of the random transforms
+    (:func:`mri_seg.unet.data.training_transforms`): each flip (per axis), intensity scaling
+    (x(1 +- 0.1)) and shift (+- 0.1), Gaussian noise (sd 0.1), bias field (coefficients up to
+    0.1) and contrast (gamma 0.7-1.5).
     """
 
     preset: str = "tiny"
@@ -43,6 +51,14 @@ class TrainConfig:
     device: str | None = None
     max_minutes: float | None = None
     tensorboard: bool = False
+    workers: int = 2
+    cache: CacheKind = "disk"
+    flip_prob: float = 0.5
+    scale_intensity_prob: float = 0.15
+    shift_intensity_prob: float = 0.15
+    noise_prob: float = 0.1
+    bias_field_prob: float = 0.1
+    contrast_prob: float = 0.1
 
     def __post_init__(self) -> None:
         if self.preset not in UNET_PRESETS:
@@ -52,6 +68,21 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
+        if self.cache not in CACHE_KINDS:
+            raise ValueError(f"cache must be one of {CACHE_KINDS}, got {self.cache!r}")
+        for name in (
+            "foreground_fraction",
+            "flip_prob",
+            "scale_intensity_prob",
+            "shift_intensity_prob",
+            "noise_prob",
+            "bias_field_prob",
+            "contrast_prob",
+        ):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         TargetSpec(self.output, self.label_profile)
 
     @property

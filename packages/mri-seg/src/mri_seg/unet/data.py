@@ -1,76 +1,222 @@
-"""The 3D U-Net's training crops.
+"""The 3D U-Net's training data: MONAI datasets, transforms and loaders over case files.
 
-Crops are drawn from a seeded generator: half of them (``foreground_fraction``) centred on a
-random tumour voxel, the rest anywhere in the brain's bounding box, as MONAI's
-``RandCropByPosNegLabel`` does, so small tumours are seen often enough to be learned. Each crop
-is flipped along each axis with probability 1/2.
+Cases are read one at a time and never all held by every process:
+
+* **cases** (:func:`case_dataset`): a MONAI dataset over one record per case (its id and
+  files). Its only transform, :class:`LoadCased`, reads the case with mri-io's loader (every
+  check of :func:`mri_io.case.load_case`) and normalises it with the function inference uses
+  (:func:`mri_seg.inputs.image_stack`: each sequence z-scored on its own non-zero voxels,
+  background -1), so training sees exactly the intensities a model sees at inference. The
+  result is cached: ``cache="disk"`` (:class:`monai.data.PersistentDataset` in
+  ``RUN/cache``; memory no longer grows with the cohort) or ``cache="memory"``
+  (:class:`monai.data.CacheDataset`, fastest for small cohorts).
+* **samples** (:class:`CropSamples`): sample ``j`` of step ``s`` of epoch ``e`` draws its
+  case and seeds the random transforms from a generator seeded by ``(seed, e, s, j)``, so a
+  sample does not depend on the worker that draws it, on the number of workers or on what came
+  before: a resumed run draws exactly the samples of an uninterrupted one.
+* **random transforms** (:func:`training_transforms`): pad to the crop size with the
+  background; ``RandCropByPosNegLabeld`` centres a crop on tumour with probability
+  ``foreground_fraction`` and otherwise on a brain voxel outside it; flips along each axis;
+  intensity augmentation of the brain (``RandScaleIntensityd``, ``RandShiftIntensityd``,
+  ``RandGaussianNoised``, ``RandBiasFieldd``, ``RandAdjustContrastd``; the background stays
+  -1, as at inference); then the target encoding (:meth:`mri_seg.targets.TargetSpec.encode`).
+* **loader** (:func:`epoch_loader`): a torch ``DataLoader`` with ``workers`` processes and,
+  under ``torchrun``, a ``DistributedSampler``: of the ``steps x batch x world`` samples of an
+  epoch, each step's ``batch x world`` are split over the ranks, so N processes with batch B
+  draw exactly the samples one process with batch N*B draws.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+import torch
+from monai.data.dataset import CacheDataset, PersistentDataset
+from monai.transforms.compose import Compose
+from monai.transforms.croppad.dictionary import RandCropByPosNegLabeld, SpatialPadd
+from monai.transforms.intensity.dictionary import (
+    RandAdjustContrastd,
+    RandBiasFieldd,
+    RandGaussianNoised,
+    RandScaleIntensityd,
+    RandShiftIntensityd,
+)
+from monai.transforms.spatial.dictionary import RandFlipd
+from monai.transforms.transform import Transform
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from mri_io.intensity import BACKGROUND
-from mri_seg.inputs import TrainingCase
+from mri_io.layouts import CaseFiles
+from mri_seg.inputs import load_training_case
+from mri_seg.targets import TargetSpec
+from mri_seg.unet.config import TrainConfig
+
+IMAGE, LABEL, TARGET = "image", "label", "target"
+_BACKGROUND_MASK = "background"
+CACHE_FOLDER = "cache"
 
 
-def random_crop(
-    case: TrainingCase,
-    size: Sequence[int],
-    rng: np.random.Generator,
+def case_records(cases: Sequence[CaseFiles], sequences: Sequence[str]) -> list[dict[str, Any]]:
+    """One MONAI data record per case: its id, image files (in ``sequences`` order) and
+    segmentation file. A disk cache is keyed by the record, so other files make other
+    entries."""
+    return [
+        {
+            "case_id": case.case_id,
+            IMAGE: [str(case.sequences[key]) for key in sequences],
+            LABEL: str(case.seg),
+        }
+        for case in cases
+    ]
+
+
+class LoadCased(Transform):
+    """Read a record's case (mri-io checks) into the normalised ``image`` stack
+    ``(sequences, X, Y, Z)`` float32 and the ``label`` map ``(1, X, Y, Z)`` uint8."""
+
+    def __init__(self, cases: Sequence[CaseFiles], sequences: Sequence[str], target: TargetSpec):
+        self.cases = {case.case_id: case for case in cases}
+        self.sequences = tuple(sequences)
+        self.target = target
+
+    def __call__(self, record: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        loaded = load_training_case(self.cases[record["case_id"]], self.sequences, self.target)
+        return {"case_id": loaded.case_id, IMAGE: loaded.images, LABEL: loaded.labels[None]}
+
+
+def case_dataset(
+    cases: Sequence[CaseFiles],
+    config: TrainConfig,
+    target: TargetSpec,
+    run_dir: Path,
     *,
-    foreground_fraction: float = 0.5,
-    flip: bool = True,
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """A ``size`` crop of images and target (padded with background where the volume is
-    smaller), centred on tumour with probability ``foreground_fraction``, randomly flipped."""
-    images, target = _pad_to(case.images, case.target, size)
-    shape = images.shape[1:]
-    centre = _crop_centre(case, images, rng, foreground_fraction)
-    start = [min(max(c - n // 2, 0), s - n) for c, n, s in zip(centre, size, shape, strict=True)]
-    window = (slice(None), *(slice(b, b + n) for b, n in zip(start, size, strict=True)))
-    image_crop, target_crop = images[window], target[window]
-    if flip:
-        axes = tuple(1 + axis for axis in range(3) if rng.random() < 0.5)
-        if axes:
-            image_crop = np.flip(image_crop, axes)
-            target_crop = np.flip(target_crop, axes)
-    return np.ascontiguousarray(image_crop), np.ascontiguousarray(target_crop)
+    progress: bool = False,
+) -> Dataset[dict[Hashable, Any]]:
+    """The loaded, normalised training cases, cached per ``config.cache``."""
+    records = case_records(cases, config.sequences)
+    load = Compose([LoadCased(cases, config.sequences, target)])
+    if config.cache == "memory":
+        return CacheDataset(records, load, cache_rate=1.0, num_workers=0, progress=progress)
+    return PersistentDataset(records, load, cache_dir=run_dir / CACHE_FOLDER)
 
 
-def _crop_centre(
-    case: TrainingCase,
-    images: NDArray[np.float32],
-    rng: np.random.Generator,
-    foreground_fraction: float,
-) -> list[int]:
-    """A tumour voxel (with probability ``foreground_fraction``) or a brain-box voxel, in the
-    coordinates of the padded ``images``."""
-    shape = images.shape[1:]
-    offset = [(s - c) // 2 for s, c in zip(shape, case.shape, strict=True)]
-    if rng.random() < foreground_fraction:
-        tumour = np.flatnonzero(case.labels)
-        if tumour.size:
-            index = np.unravel_index(int(tumour[rng.integers(tumour.size)]), case.shape)
-            return [int(i) + o for i, o in zip(index, offset, strict=True)]
-    brain = np.argwhere(images[0] != BACKGROUND)
-    if not brain.size:
-        return [int(rng.integers(s)) for s in shape]
-    low, high = brain.min(axis=0), brain.max(axis=0)
-    return [int(rng.integers(int(a), int(b) + 1)) for a, b in zip(low, high, strict=True)]
+class MarkBackgroundd(Transform):
+    """Remember where the image holds the background value (before intensity changes)."""
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        out = dict(data)
+        out[_BACKGROUND_MASK] = torch.as_tensor(np.asarray(data[IMAGE]) == BACKGROUND)
+        return out
 
 
-def _pad_to(
-    images: NDArray[np.float32], target: NDArray[np.float32], size: Sequence[int]
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    widths = [max(n - s, 0) for n, s in zip(size, images.shape[1:], strict=True)]
-    if not any(widths):
-        return images, target
-    pad = [(0, 0)] + [(w // 2, w - w // 2) for w in widths]
-    return (
-        np.pad(images, pad, constant_values=BACKGROUND),
-        np.pad(target, pad, constant_values=0.0),
+class RestoreBackgroundd(Transform):
+    """Put the background value back where :class:`MarkBackgroundd` found it."""
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        out = dict(data)
+        mask = out.pop(_BACKGROUND_MASK)
+        image = torch.as_tensor(np.asarray(out[IMAGE]), dtype=torch.float32)
+        out[IMAGE] = torch.where(mask, torch.full_like(image, BACKGROUND), image)
+        return out
+
+
+class EncodeTargetd(Transform):
+    """The training ``target`` of the cropped ``label`` map (:meth:`TargetSpec.encode`)."""
+
+    def __init__(self, target: TargetSpec) -> None:
+        self.target = target
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        out = dict(data)
+        labels = np.asarray(out.pop(LABEL))[0]
+        out[TARGET] = torch.from_numpy(self.target.encode(labels))
+        return out
+
+
+def training_transforms(config: TrainConfig, target: TargetSpec) -> Compose:
+    """The random crop and augmentation of one sample (probabilities from ``config``)."""
+    crop = config.crop_size
+    keys = [IMAGE, LABEL]
+    fraction = config.foreground_fraction
+    return Compose(
+        [
+            SpatialPadd([IMAGE], crop, value=BACKGROUND),
+            SpatialPadd([LABEL], crop, value=0),
+            RandCropByPosNegLabeld(
+                keys,
+                label_key=LABEL,
+                spatial_size=crop,
+                pos=fraction,
+                neg=1.0 - fraction,
+                num_samples=1,
+                image_key=IMAGE,
+                image_threshold=BACKGROUND,
+            ),
+            *(RandFlipd(keys, prob=config.flip_prob, spatial_axis=axis) for axis in range(3)),
+            MarkBackgroundd(),
+            RandScaleIntensityd([IMAGE], factors=0.1, prob=config.scale_intensity_prob),
+            RandShiftIntensityd([IMAGE], offsets=0.1, prob=config.shift_intensity_prob),
+            RandGaussianNoised([IMAGE], prob=config.noise_prob, std=0.1),
+            RandBiasFieldd([IMAGE], prob=config.bias_field_prob, coeff_range=(0.0, 0.1)),
+            RandAdjustContrastd([IMAGE], prob=config.contrast_prob, gamma=(0.7, 1.5)),
+            RestoreBackgroundd(),
+            EncodeTargetd(target),
+        ]
+    )
+
+
+class CropSamples(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """The ``steps x batch_size x world_size`` samples of one epoch: ``(image, target)``.
+
+    Index ``g`` is sample ``g % (batch_size * world_size)`` of step
+    ``g // (batch_size * world_size)``; its generator, seeded by
+    ``(seed, epoch, step, sample)``, picks the case and seeds the random transforms.
+    """
+
+    def __init__(
+        self,
+        cases: Dataset[dict[Hashable, Any]],
+        count: int,
+        transform: Compose,
+        *,
+        seed: int,
+        epoch: int,
+        steps: int,
+        batch_size: int,
+        world_size: int = 1,
+    ) -> None:
+        self.cases, self.count, self.transform = cases, count, transform
+        self.seed, self.epoch, self.steps = seed, epoch, steps
+        self.per_step = batch_size * world_size
+
+    def __len__(self) -> int:
+        return self.steps * self.per_step
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        step, sample = divmod(int(index), self.per_step)
+        rng = np.random.default_rng([self.seed, self.epoch, step, sample])
+        case = self.cases[int(rng.integers(self.count))]
+        self.transform.set_random_state(seed=int(rng.integers(2**31)))
+        out = self.transform(dict(case))
+        item = out[0] if isinstance(out, list) else out
+        image = torch.as_tensor(item[IMAGE]).as_subclass(torch.Tensor).float()
+        target = torch.as_tensor(item[TARGET]).as_subclass(torch.Tensor).float()
+        return image.contiguous(), target.contiguous()
+
+
+def epoch_loader(
+    samples: CropSamples, batch_size: int, workers: int, rank: int = 0, world_size: int = 1
+) -> DataLoader[tuple[torch.Tensor, torch.Tensor]]:
+    """Batches of one process: all samples in order, or under ``torchrun`` its share of
+    each step (``DistributedSampler`` without shuffling: the samples are already random)."""
+    sampler: DistributedSampler[tuple[torch.Tensor, torch.Tensor]] | None = (
+        DistributedSampler(samples, num_replicas=world_size, rank=rank, shuffle=False)
+        if world_size > 1
+        else None
+    )
+    return DataLoader(
+        samples, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers
     )

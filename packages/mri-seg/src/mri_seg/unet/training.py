@@ -3,17 +3,19 @@
 One run folder (the suite's layout, :class:`mri_io.training.RunFolder`) holds everything:
 ``run.json`` (the settings), ``split.json``, ``log.csv`` (one row per epoch), ``best/`` (the
 model with the highest mean validation Dice, as config.json + model.safetensors), ``last/`` and
-``state.pt`` (the training state after the last finished epoch). :func:`train_unet` with
-``resume=True`` on the same folder continues after that epoch; crops are drawn from generators
-seeded by ``(seed, epoch, step, sample)``, so a resumed run draws the same crops an
-uninterrupted one would.
+``state.pt`` (the training state after the last finished epoch), and with ``cache="disk"``
+the normalised cases in ``cache/``. :func:`train_unet` with ``resume=True`` on the same folder
+continues after that epoch; samples are drawn from generators seeded by
+``(seed, epoch, step, sample)`` (:mod:`mri_seg.unet.data`), so a resumed run draws the same
+crops an uninterrupted one would.
 
 Recipe (MONAI's BraTS tutorial, scaled to what the data allows): Adam with a cosine learning
 rate schedule over all steps, Dice + cross-entropy (binary per region for sigmoid outputs),
-random crops biased to tumour and random flips, float16 autocast with gradient scaling on CUDA,
-validation Dice per region with :func:`mri_metrics.overlap.dice` on whole held-out volumes by
-sliding-window inference. Under ``torchrun`` each process draws its own crops and DDP averages
-the gradients; rank 0 validates and writes.
+random crops biased to tumour, random flips and intensity augmentation on MONAI datasets and
+loaders, float16 autocast with gradient scaling on CUDA, validation Dice per region with
+:func:`mri_metrics.overlap.dice` on whole held-out volumes by sliding-window inference. Under
+``torchrun`` each process draws its share of each step's samples and DDP averages the
+gradients; rank 0 validates and writes.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mri_io.layouts import scan_cases
+from mri_io.errors import RunFolderError
+from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.training import (
     DistributedEnv,
     RunFolder,
@@ -52,11 +55,11 @@ from mri_seg.checkpoint import (
 from mri_seg.contract import InferenceSettings
 from mri_seg.errors import TrainingDataError
 from mri_seg.evaluation import region_dice
-from mri_seg.inputs import TrainingCase, load_training_case
+from mri_seg.inputs import load_training_case
 from mri_seg.split import load_split, write_split
 from mri_seg.targets import TargetSpec
 from mri_seg.unet.config import RESUMABLE, TrainConfig
-from mri_seg.unet.data import random_crop
+from mri_seg.unet.data import CropSamples, case_dataset, epoch_loader, training_transforms
 from mri_seg.unet.inference import predict_probabilities
 from mri_seg.unet.losses import dice_ce_loss
 from mri_seg.unet.networks import UNet3D
@@ -65,38 +68,18 @@ TENSORBOARD_INSTALL = 'pip install "mri-seg[tensorboard]"'
 
 
 def validation_dice(
-    model: UNet3D, cases: Sequence[TrainingCase], settings: InferenceSettings
+    model: UNet3D, cases: Sequence[CaseFiles], settings: InferenceSettings
 ) -> dict[str, float]:
-    """Mean Dice per region of the profile over ``cases`` (both empty counts as 1)."""
+    """Mean Dice per region of the profile over ``cases`` (both empty counts as 1), read one
+    case at a time."""
     spec = model.target
     regions = tuple(spec.profile.regions)
     per_case = []
-    for case in cases:
+    for files in cases:
+        case = load_training_case(files, model.sequences, spec)
         labels = spec.decode(predict_probabilities(model, case.images, settings)).cpu().numpy()
         per_case.append(region_dice(labels, case.labels, spec.profile, regions))
     return {region: float(np.mean([scores[region] for scores in per_case])) for region in regions}
-
-
-def _batch(
-    cases: Sequence[TrainingCase], config: TrainConfig, epoch: int, step: int, rank: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch of process ``rank`` at one step.
-
-    Sample ``i`` of rank ``r`` comes from a generator seeded with
-    ``(seed, epoch, step, r * batch_size + i)``, so N processes with batch B draw exactly the
-    samples one process with batch N*B draws, and DDP's averaged gradient equals that
-    process's gradient (every loss term is a mean over samples of equal size).
-    """
-    images, targets = [], []
-    for i in range(config.batch_size):
-        rng = np.random.default_rng([config.seed, epoch, step, rank * config.batch_size + i])
-        case = cases[int(rng.integers(len(cases)))]
-        image, target = random_crop(
-            case, config.crop_size, rng, foreground_fraction=config.foreground_fraction
-        )
-        images.append(image)
-        targets.append(target)
-    return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(targets))
 
 
 def train_unet(
@@ -147,6 +130,7 @@ def _train(
             f"{len(usable)} of {len(cases)} case(s) have a segmentation and every sequence of "
             f"{', '.join(settings.sequences)}; training needs at least 2",
         )
+    _refuse_earlier_pipeline(run, resume)
     # Every rank checks the folder before rank 0 writes run.json, or the others would find it.
     resuming = run.begin(settings.to_json(), resume=resume, resumable=RESUMABLE, write=False)
     barrier(env)
@@ -155,14 +139,10 @@ def _train(
     train_files, val_files = load_split(run, usable, settings.val_fraction, settings.seed)
     if env.is_main:
         write_split(run, train_files, val_files)
-    loader = tqdm(
-        train_files + val_files,
-        desc="load cases",
-        unit="case",
-        disable=not (progress and env.is_main),
+    train_set = case_dataset(
+        train_files, settings, spec, run.path, progress=progress and env.is_main
     )
-    loaded = [load_training_case(files, settings.sequences, spec) for files in loader]
-    train_cases, val_cases = loaded[: len(train_files)], loaded[len(train_files) :]
+    transform = training_transforms(settings, spec)
 
     seed_everything(settings.seed)
     model = UNet3D.from_preset(settings.preset, sequences=settings.sequences, target=spec).to(
@@ -205,8 +185,20 @@ def _train(
         epoch_start = time.monotonic()
         network.train()
         losses = []
-        for step in range(settings.steps_per_epoch):
-            images, targets = _batch(train_cases, settings, epoch, step, env.rank)
+        samples = CropSamples(
+            train_set,
+            len(train_files),
+            transform,
+            seed=settings.seed,
+            epoch=epoch,
+            steps=settings.steps_per_epoch,
+            batch_size=settings.batch_size,
+            world_size=env.world_size,
+        )
+        batches = epoch_loader(
+            samples, settings.batch_size, settings.workers, env.rank, env.world_size
+        )
+        for images, targets in batches:
             images, targets = images.to(device), targets.to(device)
             optimiser.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
@@ -221,13 +213,13 @@ def _train(
             "train_loss": mean_over_ranks({"loss": float(np.mean(losses))}, env)["loss"],
             "lr": schedule.get_last_lr()[0],
         }
-        validating = bool(val_cases) and (
+        validating = bool(val_files) and (
             epoch % settings.val_every == 0 or epoch == settings.epochs
         )
         if env.is_main:
             if validating:
                 val_start = time.monotonic()
-                scores = validation_dice(model, val_cases, validate)
+                scores = validation_dice(model, val_files, validate)
                 row.update({f"val_dice_{region}": value for region, value in scores.items()})
                 mean = float(np.mean(list(scores.values())))
                 row["val_dice_mean"] = mean
@@ -250,3 +242,14 @@ def _train(
         log.close()
     seconds = time.monotonic() - started
     return TrainResult(run.path, epoch, best.epoch, best.dice, seconds, env.rank)
+
+
+def _refuse_earlier_pipeline(run: RunFolder, resume: bool) -> None:
+    """A run started before the MONAI data pipeline drew other crops: it cannot continue."""
+    if resume and run.run_file.is_file() and "cache" not in run.settings():
+        raise RunFolderError(
+            run.run_file,
+            "the run there was started by an earlier mri-seg, which drew its crops "
+            "differently, so it cannot be resumed; its best/ and last/ models still load "
+            "(mri_seg.load_segmenter): train again into another folder",
+        )
