@@ -97,8 +97,6 @@ def test_run_folders_of_earlier_versions_say_how_to_convert(
 ) -> None:
     for name in files:
         (tmp_path / name).write_text("{}")
-    if "run.json" in files:  # an mri-gen 0.1 run has a run.json, but its log and model moved
-        (tmp_path / "run.json").unlink()
     with pytest.raises(RunFolderError, match="written by mri-") as info:
         RunFolder(tmp_path).begin({}, resume=True)
     assert advice in str(info.value)
@@ -166,6 +164,37 @@ _WORKER = textwrap.dedent(
     shutdown(env)
     """
 )
+
+
+_RUN_WORKER = textwrap.dedent(
+    """
+    import sys
+    import time
+    import torch
+    from mri_io.training import RunFolder, init_distributed, shutdown
+
+    torch.set_num_threads(1)
+    env = init_distributed("cpu")
+    if env.rank == 1:
+        time.sleep(1.0)  # without the wait in begin, rank 0 would write run.json first
+    RunFolder(sys.argv[1]).begin({"lr": 0.1}, resume=False, env=env)
+    shutdown(env)
+    """
+)
+
+
+def test_a_new_run_under_torchrun_is_started_once(tmp_path: Path) -> None:
+    """Every rank checks the empty folder before rank 0 writes run.json: none refuses."""
+    script = tmp_path / "worker.py"
+    script.write_text(_RUN_WORKER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+        "--standalone", str(script), str(tmp_path / "run"),
+    ]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "run" / "run.json").read_text()) == {"lr": 0.1}
 
 
 def test_torchrun_reductions_under_gloo(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from mri_gen.hfgan.config import HFGANConfig
 from mri_gen.hfgan.dataset import BatchStream, SliceDataset, SliceSource
 from mri_gen.hfgan.segmenter import FrozenSegmenter
 from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
-from mri_gen.training import check_run, open_log
+from mri_gen.training import open_log
 from mri_io.case import load_case
 from mri_io.intensity import PRESETS as STATS_PRESETS
 from mri_io.intensity import IntensityStats, dataset_stats, load_stats, save_stats
@@ -110,7 +110,7 @@ def train_hfgan(
     sequences = spec.model.generator.sequences
     cases = training_cases(data)
     settings = spec.to_json()
-    resumed = check_run(run, settings, resume=resume, env=env)
+    resumed = run.begin(settings, resume=resume, env=env, write=False)
     if resume:
         intensity = load_stats(run.path / STATS_NAME)
     else:

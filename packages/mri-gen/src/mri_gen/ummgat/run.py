@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from mri_gen.training import check_run, open_log
+from mri_gen.training import open_log
 from mri_gen.ummgat.config import UMMGATConfig
 from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired
 from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
@@ -84,9 +84,8 @@ def train_ummgat(
     )
     model = spec.model.with_domains(slices.domains)
     settings = _document(model, spec.train)
-    resumed = check_run(run, settings, resume=resume, env=env)
+    resumed = run.begin(settings, resume=resume, env=env)
     if env.is_main and not resume:
-        run.begin(settings, resume=False)
         atomic_write_text(run.path / ASSIGNMENT_NAME, json.dumps(assignment, indent=2) + "\n")
     trainer = UMMGATTrainer(model, spec.train, env)
     sampler = UnpairedSampler(

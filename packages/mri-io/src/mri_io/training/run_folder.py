@@ -32,20 +32,26 @@ import torch
 
 from mri_io.atomic import atomic_write_text
 from mri_io.errors import RunFolderError
+from mri_io.training.distributed import DistributedEnv, barrier
 from mri_io.training.metric_log import MetricLog
 from mri_io.training.state import load_state, save_state
 
-#: Files of run folders written before the suite had one layout, and how to convert them.
-_LEGACY: Final = {
-    "train_config.json": (
+#: Run folders written before the suite had one layout: a file of the old layout, the file of
+#: the new layout that replaces it (absent from an old folder), the writer, and how to convert.
+_LEGACY: Final = (
+    (
+        "train_config.json",
+        "run.json",
         "mri-seg 0.1",
         "mv train_config.json run.json && mv checkpoint.pt state.pt",
     ),
-    "losses.csv": (
+    (
+        "losses.csv",
+        "log.csv",
         "mri-gen 0.1",
         "mv losses.csv log.csv && mkdir last && mv config.json model.safetensors last/",
     ),
-}
+)
 
 
 class RunFolder:
@@ -83,8 +89,8 @@ class RunFolder:
         return self.path / self.LAST_DIR
 
     def _refuse_legacy(self) -> None:
-        for name, (writer, commands) in _LEGACY.items():
-            if (self.path / name).exists() and not self.run_file.exists():
+        for old, new, writer, commands in _LEGACY:
+            if (self.path / old).exists() and not (self.path / new).exists():
                 raise RunFolderError(
                     self.path,
                     f"a run folder written by {writer}; convert it to the current layout "
@@ -97,16 +103,32 @@ class RunFolder:
         *,
         resume: bool,
         resumable: Collection[str] = (),
+        env: DistributedEnv | None = None,
         write: bool = True,
     ) -> bool:
         """Start a run with ``settings`` (JSON-ready), or check a resumed one; whether a state
         exists to resume from.
 
         A new run (``resume=False``) needs a folder without a run in it and writes ``run.json``
-        (when ``write``: only rank 0 writes). A resumed run needs ``run.json`` with the same
-        settings except the keys in ``resumable``; when it has no state yet (it was stopped
-        before its first checkpoint) it starts from the beginning.
+        (unless ``write`` is false, for a trainer that writes it after more checks of its own
+        with a second call). A resumed run needs ``run.json`` with the same settings except the
+        keys in ``resumable``; when it has no state yet (it was stopped before its first
+        checkpoint) it starts from the beginning. Under ``torchrun`` pass ``env``: every
+        process checks the folder, all wait, and only rank 0 writes, so no process mistakes
+        the ``run.json`` rank 0 has just written for an earlier run's.
         """
+        resumed = self._check(settings, resume=resume, resumable=resumable)
+        if env is not None:
+            barrier(env)
+        if write and not resume and (env is None or env.is_main):
+            self.path.mkdir(parents=True, exist_ok=True)
+            plain = json.loads(json.dumps(dict(settings)))
+            atomic_write_text(self.run_file, json.dumps(plain, indent=2) + "\n")
+        return resumed
+
+    def _check(
+        self, settings: Mapping[str, Any], *, resume: bool, resumable: Collection[str]
+    ) -> bool:
         self._refuse_legacy()
         plain = json.loads(json.dumps(dict(settings)))
         if not resume:
@@ -114,9 +136,6 @@ class RunFolder:
                 raise RunFolderError(
                     self.path, "holds a run already; resume it or choose another folder"
                 )
-            if write:
-                self.path.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(self.run_file, json.dumps(plain, indent=2) + "\n")
             return False
         saved = self.settings()
         differ = sorted(

@@ -131,11 +131,7 @@ def _train(
             f"{', '.join(settings.sequences)}; training needs at least 2",
         )
     _refuse_earlier_pipeline(run, resume)
-    # Every rank checks the folder before rank 0 writes run.json, or the others would find it.
-    resuming = run.begin(settings.to_json(), resume=resume, resumable=RESUMABLE, write=False)
-    barrier(env)
-    if env.is_main and not resume:
-        run.begin(settings.to_json(), resume=False)
+    resuming = run.begin(settings.to_json(), resume=resume, resumable=RESUMABLE, env=env)
     train_files, val_files = load_split(run, usable, settings.val_fraction, settings.seed)
     if env.is_main:
         write_split(run, train_files, val_files)
