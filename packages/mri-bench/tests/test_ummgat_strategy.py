@@ -2,8 +2,9 @@
 
 An untrained tiny UMMGAT, saved with ``save_pretrained``, is enough for the plumbing: the
 strategy must hand back exactly what mri-gen's ``generate_missing`` / ``harmonise_case`` give
-for the case's own centre, the pipeline must run it in every scenario, feed the segmenter the harmonised
-inputs, store the rows with the checkpoint's hash, resume, and refuse cases the model cannot read.
+for the case's own centre, the pipeline must run it in every scenario, feed the segmenter the
+harmonised inputs, store the rows with the checkpoint's hash, resume, and refuse cases the
+model cannot read.
 """
 
 from __future__ import annotations

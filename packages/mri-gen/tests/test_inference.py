@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from mri_gen import Synthesiser, complete_case
 from mri_gen.cli import main
 from mri_gen.errors import CheckpointError, ConfigError, NothingToSynthesiseError
 from mri_gen.hfgan.config import GeneratorConfig
 from mri_gen.hfgan.generator import HFGANGenerator
-from mri_gen import Synthesiser, complete_case
 from mri_io.case import load_case
 from mri_io.intensity import BRASYN25, IntensityStats
 from mri_io.layouts import scan_cases
