@@ -154,7 +154,7 @@ def test_tversky_term_feeds_the_segmenter_what_mri_seg_trained_it_on(tmp_path: P
     (a metastasis here) and view. The generator is replaced by one that returns the real
     target, so the synthesised channel must match too."""
     from mri_seg import Segmenter2D, Segmenter2DConfig
-    from mri_seg.training2d import tumour_slices, tumour_type_of
+    from mri_seg.segmenter2d import tumour_slices, tumour_type_of
 
     write_cohort(tmp_path / "raw", 2, seed=11, centres=("research-3t",), progress=False)
     for folder in sorted((tmp_path / "raw").iterdir()):
