@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mri_bench.generators import GENERATORS, GeneratorKind, GeneratorStrategy, Synthesise
+from mri_bench.generators import GENERATORS, Completer, GeneratorKind, GeneratorStrategy
 from mri_bench.reference import estimate_reference
 from mri_bench.strategies import CopyMatched, CopyMostCorrelated, MeanFill, ZeroFill
 from mri_io.case import Case
@@ -80,7 +80,7 @@ def test_generator_strategy_loads_once_and_records_the_checkpoint_hash(
     (tmp_path / "model.safetensors").write_bytes(b"weights")
     loads: list[Path] = []
 
-    def loader(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
+    def loader(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Completer:
         loads.append(checkpoint)
         return lambda case, missing, centre, /: {"t2f": 2.0 * case.images["t1n"].data}
 

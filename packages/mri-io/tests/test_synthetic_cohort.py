@@ -114,10 +114,10 @@ def test_bad_arguments_name_the_problem(
         write_cohort(tmp_path / "x", 1, seed=0, grid=TINY, progress=False, **kwargs)  # type: ignore[arg-type]
 
 
-def test_synth_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cohort_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cohort"
     argv = [
-        "synth",
+        "cohort",
         "--cases",
         "1",
         "--out",
@@ -133,6 +133,9 @@ def test_synth_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(argv) == 0
     manifest = json.loads((out / "cohort.json").read_text())
     assert manifest["grid"] == "half"
+    # ``synth``, the command's earlier name, writes the same cohort.
+    assert main(["synth", *argv[1:3], "--out", str(tmp_path / "again"), *argv[5:]]) == 0
+    assert json.loads((tmp_path / "again" / "cohort.json").read_text()) == manifest
     assert manifest["cases"][0]["tumour"] == "met"
     image = load_volume(out / "BraTS-GLI-00000-000" / "BraTS-GLI-00000-000-t2f.nii.gz")
     assert image.shape == (120, 120, 78)

@@ -33,7 +33,7 @@ from mri_io.model_folder import resolve_model_folder
 GEN_EXTRA = 'generator strategies need mri-gen: pip install "mri-bench[gen]"'
 
 
-class Synthesise(Protocol):
+class Completer(Protocol):
     """A loaded generator.
 
     Given a case (its available sequences only), what it misses and the centre it was acquired
@@ -50,7 +50,7 @@ class Synthesise(Protocol):
 class GeneratorKind:
     """How a kind of generator loads, and the config options it accepts."""
 
-    load: Callable[[Path, str, Mapping[str, Any]], Synthesise]
+    load: Callable[[Path, str, Mapping[str, Any]], Completer]
     options: tuple[str, ...] = ()
     #: Checks the option values (raising ValueError), so a bad config fails before the run.
     validate: Callable[[Mapping[str, Any]], object] | None = None
@@ -84,7 +84,7 @@ def _generate(generator: Any, case: Case, missing: Sequence[str], **options: Any
         raise GeneratorError(str(exc)) from None
 
 
-def _load_hfgan(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
+def _load_hfgan(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Completer:
     generator = _load(checkpoint, device, "hfgan")
 
     def synthesise(
@@ -126,7 +126,7 @@ class UMMGATOptions:
         return cls(centre("target_centre"), centre("assume_centre"), seed)
 
 
-def _load_ummgat(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Synthesise:
+def _load_ummgat(checkpoint: Path, device: str, options: Mapping[str, Any]) -> Completer:
     settings = UMMGATOptions.parse(options)
     generator = _load(checkpoint, device, "ummgat")
 
@@ -202,7 +202,7 @@ class GeneratorStrategy:
     checkpoint: Path
     device: str = "cpu"
     options: Mapping[str, Any] = field(default_factory=dict)
-    _model: Synthesise | None = field(default=None, init=False, repr=False, compare=False)
+    _model: Completer | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_generator(self.name, self.generator, self.options)

@@ -92,7 +92,7 @@ BRASYN25: Mapping[str, IntensityStats] = {
     "t2w": _brasyn25(8233.0, 673.44, 804.39),
 }
 
-#: Named statistics presets, as the ``--preset`` option of ``mri-io normalize`` offers them.
+#: Named statistics presets, as the ``--preset`` option of ``mri-io normalise`` offers them.
 PRESETS: Mapping[str, Mapping[str, IntensityStats]] = {"brasyn25": BRASYN25}
 
 

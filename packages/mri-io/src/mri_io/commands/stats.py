@@ -25,7 +25,7 @@ Compute per-sequence intensity statistics over every case in DIR and write them 
 
 Negatives are clamped to 0 and only voxels > 0 (the brain) count. For each sequence the JSON
 holds the PERCENTILE-th percentile (the clip value), then the mean and standard deviation of
-the voxels clipped at it: exactly what `mri-io normalize --stats` needs, and exactly what
+the voxels clipped at it: exactly what `mri-io normalise --stats` needs, and exactly what
 numpy computes on all the cases' voxels concatenated. Reads each case twice."""
 
 

@@ -1,4 +1,4 @@
-"""``mri-io normalize``: write a normalised copy of a cohort, one case folder per case.
+"""``mri-io normalise``: write a normalised copy of a cohort, one case folder per case.
 
 Each output case folder mirrors its input: the same file names, the same affine and header,
 float32 data. The segmentation, if any, is copied byte for byte. Next to the images,
@@ -49,9 +49,10 @@ volume are written to OUT/CASE/normalisation.json so the normalisation can be in
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``normalize`` sub-command."""
+    """Add the ``normalise`` sub-command (``normalize``: its earlier spelling, still accepted)."""
     parser = commands.add_parser(
-        "normalize",
+        "normalise",
+        aliases=["normalize"],
         help="write intensity-normalised float32 copies of every case",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -63,7 +64,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     source.add_argument("--preset", choices=sorted(PRESETS), help="published statistics")
     source.add_argument("--per-volume", action="store_true", help="each volume's own statistics")
     parser.add_argument("--scheme", choices=SCHEMES, help="normalisation scheme (see above)")
-    parser.set_defaults(handler=run_normalize)
+    parser.set_defaults(handler=run_normalise)
 
 
 def _choose(args: argparse.Namespace) -> tuple[Scheme, Mapping[str, IntensityStats] | None]:
@@ -109,7 +110,7 @@ def _normalise_case(
     atomic_write_text(folder / PARAMS_FILE, json.dumps(document, indent=2) + "\n")
 
 
-def run_normalize(args: argparse.Namespace) -> int:
+def run_normalise(args: argparse.Namespace) -> int:
     """Normalise every case under ``args.folder`` into ``args.out``."""
     folder: Path = args.folder
     out: Path = args.out

@@ -1,4 +1,4 @@
-"""The ``stats`` and ``normalize`` commands on a small cohort written to disk."""
+"""The ``stats`` and ``normalise`` commands on a small cohort written to disk."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from numpy.typing import NDArray
 
 from mri_io.cli_support import EXIT_BAD_INPUT, make_parser, run
-from mri_io.commands import normalize, stats
+from mri_io.commands import normalise, stats
 from mri_io.intensity import BRASYN25, NormalisationParams, Normaliser, load_stats
 from mri_io.layouts import brats2023_filename
 from mri_io.nifti import load_volume, new_volume, save_volume
@@ -24,7 +24,7 @@ def cli(argv: list[str]) -> int:
     parser = make_parser("mri-io", "test", "0")
     commands = parser.add_subparsers()
     stats.register(commands)
-    normalize.register(commands)
+    normalise.register(commands)
     return run(parser, argv)
 
 
@@ -81,17 +81,17 @@ def test_stats_equal_numpy_on_every_case_concatenated(
         (["--preset", "brasyn25", "--scheme", "minmax-1-1"], "minmax-1-1"),
     ],
 )
-def test_normalize_writes_invertible_float32_cases_with_input_geometry(
+def test_normalise_writes_invertible_float32_cases_with_input_geometry(
     tmp_path: Path,
     cohort: dict[str, dict[str, NDArray[np.int16]]],
     options: list[str],
     scheme: str,
 ) -> None:
     out = tmp_path / "out"
-    assert cli(["normalize", str(tmp_path / "in"), "--out", str(out), *options]) == 0
+    assert cli(["normalise", str(tmp_path / "in"), "--out", str(out), *options]) == 0
     for case_id, sequences in cohort.items():
         folder = out / case_id
-        document = json.loads((folder / normalize.PARAMS_FILE).read_text())
+        document = json.loads((folder / normalise.PARAMS_FILE).read_text())
         assert document["scheme"] == scheme
         assert set(document["sequences"]) == set(sequences)
         for name, original in sequences.items():
@@ -115,14 +115,14 @@ def test_normalize_writes_invertible_float32_cases_with_input_geometry(
     ).exists()
 
 
-def test_normalize_with_a_stats_file_uses_it(
+def test_normalise_with_a_stats_file_uses_it(
     tmp_path: Path, cohort: dict[str, dict[str, NDArray[np.int16]]]
 ) -> None:
     stats_path = tmp_path / "stats.json"
     assert cli(["stats", str(tmp_path / "in"), "--out", str(stats_path)]) == 0
     out = tmp_path / "out"
     assert (
-        cli(["normalize", str(tmp_path / "in"), "--out", str(out), "--stats", str(stats_path)]) == 0
+        cli(["normalise", str(tmp_path / "in"), "--out", str(out), "--stats", str(stats_path)]) == 0
     )
     case_id = "BraTS-GLI-00002-000"
     written = load_volume(out / case_id / brats2023_filename(case_id, "t2w")).data
@@ -135,18 +135,18 @@ def test_normalize_with_a_stats_file_uses_it(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["normalize", "IN", "--out", "IN", "--per-volume"], "output folder is the input folder"),
+        (["normalise", "IN", "--out", "IN", "--per-volume"], "output folder is the input folder"),
         (
-            ["normalize", "IN", "--out", "OUT", "--stats", "IN/none.json"],
+            ["normalise", "IN", "--out", "OUT", "--stats", "IN/none.json"],
             "none.json: statistics file does not exist",
         ),
         (
-            ["normalize", "IN", "--out", "OUT", "--per-volume", "--scheme", "zscore-dataset"],
+            ["normalise", "IN", "--out", "OUT", "--per-volume", "--scheme", "zscore-dataset"],
             "needs --stats or --preset",
         ),
         (
             [
-                "normalize",
+                "normalise",
                 "IN",
                 "--out",
                 "OUT",
@@ -188,7 +188,7 @@ def test_stats_file_missing_a_sequence_is_named(
         json.dumps({"format": 1, "sequences": {"t1n": {"clip": 1.0, "mean": 0.0, "std": 1.0}}})
     )
     argv = [
-        "normalize",
+        "normalise",
         str(tmp_path / "in"),
         "--out",
         str(tmp_path / "out"),
@@ -203,9 +203,9 @@ def test_handlers_are_registered_with_help() -> None:
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers()
     stats.register(commands)
-    normalize.register(commands)
+    normalise.register(commands)
     args = parser.parse_args(["normalize", "d", "--out", "o", "--preset", "brasyn25"])
-    assert args.handler is normalize.run_normalize
+    assert args.handler is normalise.run_normalise  # the earlier spelling still works
     assert parser.parse_args(["stats", "d", "--out", "s.json"]).handler is stats.run_stats
     with pytest.raises(SystemExit):
-        parser.parse_args(["normalize", "d", "--out", "o", "--per-volume", "--preset", "brasyn25"])
+        parser.parse_args(["normalise", "d", "--out", "o", "--per-volume", "--preset", "brasyn25"])

@@ -1,4 +1,4 @@
-"""``mri-io synth``: write a synthetic BraTS-like cohort (brains, tumours, several centres)."""
+"""``mri-io cohort``: write a synthetic BraTS-like cohort (brains, tumours, several centres)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ def _positive(text: str) -> int:
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``synth`` sub-command."""
+    """Add the ``cohort`` sub-command (``synth``: its earlier name, still accepted)."""
     centres = "\n".join(f"  {c.name:15s} {c.description}" for c in CENTRES.values())
     parser = commands.add_parser(
-        "synth",
+        "cohort",
+        aliases=["synth"],
         help=HELP,
         description=(
             f"{HELP[0].upper()}{HELP[1:]}, as BraTS 2023 case folders with a cohort.json "
@@ -83,10 +84,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--overwrite", action="store_true", help="write into a non-empty output folder"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=run_synth)
+    parser.set_defaults(handler=run_cohort)
 
 
-def run_synth(args: argparse.Namespace) -> int:
+def run_cohort(args: argparse.Namespace) -> int:
     """Write the cohort and print where it went."""
     folders = write_cohort(
         args.out,
