@@ -14,26 +14,21 @@ uninterrupted run ends with (batches are drawn from generators seeded by
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from os import PathLike
-from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from mri_io.layouts import scan_cases
 from mri_io.sequences import SEQUENCES
-from mri_io.training import RunFolder, resolve_device, seed_everything
+from mri_io.training import DistributedEnv, RunFolder, resolve_device, seed_everything
 from mri_metrics import dice
 from mri_seg.checkpoint import (
-    BestSoFar,
     TrainingParts,
     TrainResult,
-    load_checkpoint,
-    save_checkpoint,
 )
+from mri_seg.epochs import Batch, EpochPlan, train_epochs
 from mri_seg.errors import TrainingDataError
 from mri_seg.segmenter2d.config import RESUMABLE, Segmenter2DConfig
 from mri_seg.segmenter2d.data import SliceSet, slice_batch, tumour_slices
@@ -81,7 +76,6 @@ def train_segmenter2d(
     cohort and :class:`mri_io.RunFolderError` when the folder holds another run or was started
     with other settings.
     """
-    started = time.monotonic()
     settings = config or Segmenter2DConfig()
     run = RunFolder(run_dir)
     device = resolve_device(settings.device)
@@ -99,46 +93,37 @@ def train_segmenter2d(
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimiser, T_max=settings.epochs * settings.steps_per_epoch
     )
-    use_amp = settings.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and device.type == "cuda")
     parts = TrainingParts(model, optimiser, schedule, scaler, device)
-    done, best = load_checkpoint(run, parts) if resuming else (0, BestSoFar())
-    log = run.open_log(key="epoch", resume_after=done if resuming else None)
-    epoch = done
-    epochs = range(done + 1, settings.epochs + 1)
-    for epoch in tqdm(epochs, desc="train segmenter2d", unit="epoch", disable=not progress):
-        epoch_start = time.monotonic()
-        model.train()
-        losses = []
+
+    def batches(epoch: int) -> Iterator[Batch]:
         for step in range(settings.steps_per_epoch):
-            images, classes, views, kinds = (
-                t.to(device) for t in slice_batch(train_slices, settings, epoch, step)
-            )
-            optimiser.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                loss = focal_tversky_loss(model(images, views, kinds).float(), classes)
-            torch.autograd.backward(scaler.scale(loss))
-            scaler.step(optimiser)
-            scaler.update()
-            schedule.step()
-            losses.append(float(loss.detach()))
-        row: dict[str, Any] = {
-            "step": epoch * settings.steps_per_epoch,
-            "train_loss": float(np.mean(losses)),
-            "lr": schedule.get_last_lr()[0],
-        }
-        scores = slice_dice(model, val_slices, device) if val_slices is not None else {}
-        row.update({f"val_dice_{name}": value for name, value in scores.items()})
-        # Without validation cases the lowest training loss stands in for the best Dice.
-        score = float(np.mean(list(scores.values()))) if scores else -row["train_loss"]
-        if best.offer(epoch, score, scores):
-            model.save_pretrained(run.best)
-        model.save_pretrained(run.last)
-        save_checkpoint(run, parts, epoch, best)
-        row["seconds"] = time.monotonic() - epoch_start
-        log.write(epoch, row)
-        budget = settings.max_minutes
-        if budget is not None and time.monotonic() - started > 60 * budget:
-            break
-    log.close()
-    return TrainResult(run.path, epoch, best.epoch, best.dice, time.monotonic() - started)
+            yield slice_batch(train_slices, settings, epoch, step)
+
+    def loss(batch: Batch) -> torch.Tensor:
+        images, classes, views, kinds = batch
+        value: torch.Tensor = focal_tversky_loss(model(images, views, kinds).float(), classes)
+        return value
+
+    def validation(epoch: int) -> dict[str, float]:
+        return slice_dice(model, val_slices, device) if val_slices is not None else {}
+
+    plan = EpochPlan(
+        epochs=settings.epochs,
+        steps_per_epoch=settings.steps_per_epoch,
+        max_minutes=settings.max_minutes,
+        amp=settings.amp,
+        description="train segmenter2d",
+    )
+    env = DistributedEnv(rank=0, world_size=1, local_rank=0, device=device)
+    return train_epochs(
+        run,
+        parts,
+        env,
+        plan,
+        resuming=resuming,
+        batches=batches,
+        loss=loss,
+        validate=validation,
+        progress=progress,
+    )

@@ -20,39 +20,27 @@ gradients; rank 0 validates and writes.
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from os import PathLike
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from mri_io.errors import RunFolderError
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.training import (
     DistributedEnv,
     RunFolder,
-    any_rank,
-    barrier,
     init_distributed,
-    mean_over_ranks,
     seed_everything,
     shutdown,
     tensorboard_writer,
     wrap,
 )
-from mri_seg.checkpoint import (
-    BestSoFar,
-    TrainingParts,
-    TrainResult,
-    load_checkpoint,
-    save_checkpoint,
-)
+from mri_seg.checkpoint import TrainingParts, TrainResult
 from mri_seg.contract import InferenceSettings
+from mri_seg.epochs import Batch, EpochPlan, train_epochs
 from mri_seg.errors import TrainingDataError
 from mri_seg.evaluation import region_dice
 from mri_seg.inputs import load_training_case
@@ -113,7 +101,6 @@ def _train(
     resume: bool,
     progress: bool,
 ) -> TrainResult:
-    started = time.monotonic()
     device = env.device
     spec = TargetSpec(settings.output, settings.label_profile)
     if settings.tensorboard and env.is_main:
@@ -149,38 +136,15 @@ def _train(
     )
     total_steps = settings.epochs * settings.steps_per_epoch
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=total_steps)
-    use_amp = settings.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and device.type == "cuda")
     loss_function = dice_ce_loss(spec)
     parts = TrainingParts(model, optimiser, schedule, scaler, device)
-    done, best = load_checkpoint(run, parts) if resuming else (0, BestSoFar())
-    first_epoch = done + 1
     network = wrap(model, env)
-    log = (
-        run.open_log(
-            key="epoch",
-            resume_after=done if resuming else None,
-            tensorboard=settings.tensorboard,
-            install=TENSORBOARD_INSTALL,
-        )
-        if env.is_main
-        else None
-    )
     validate = InferenceSettings(
         overlap=settings.overlap, device=str(device), output_device=str(device)
     )
-    epochs = range(first_epoch, settings.epochs + 1)
-    bar = tqdm(
-        epochs,
-        desc=f"train {settings.preset}",
-        unit="epoch",
-        disable=not (progress and env.is_main),
-    )
-    epoch = first_epoch - 1
-    for epoch in bar:
-        epoch_start = time.monotonic()
-        network.train()
-        losses = []
+
+    def batches(epoch: int) -> Iterable[Batch]:
         samples = CropSamples(
             train_set,
             len(train_files),
@@ -191,53 +155,42 @@ def _train(
             batch_size=settings.batch_size,
             world_size=env.world_size,
         )
-        batches = epoch_loader(
+        return epoch_loader(
             samples, settings.batch_size, settings.workers, env.rank, env.world_size
         )
-        for images, targets in batches:
-            images, targets = images.to(device), targets.to(device)
-            optimiser.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                loss = loss_function(network(images), targets)
-            scaler.scale(loss).backward()
-            scaler.step(optimiser)
-            scaler.update()
-            schedule.step()
-            losses.append(float(loss.detach()))
-        row: dict[str, Any] = {
-            "step": epoch * settings.steps_per_epoch,
-            "train_loss": mean_over_ranks({"loss": float(np.mean(losses))}, env)["loss"],
-            "lr": schedule.get_last_lr()[0],
-        }
-        validating = bool(val_files) and (
-            epoch % settings.val_every == 0 or epoch == settings.epochs
-        )
-        if env.is_main:
-            if validating:
-                val_start = time.monotonic()
-                scores = validation_dice(model, val_files, validate)
-                row.update({f"val_dice_{region}": value for region, value in scores.items()})
-                mean = float(np.mean(list(scores.values())))
-                row["val_dice_mean"] = mean
-                row["val_seconds"] = time.monotonic() - val_start
-                if best.offer(epoch, mean, scores):
-                    model.save_pretrained(run.best)
-            row["seconds"] = time.monotonic() - epoch_start
-            model.save_pretrained(run.last)
-            save_checkpoint(run, parts, epoch, best)
-            assert log is not None
-            log.write(epoch, row)
-            bar.set_postfix(
-                loss=f"{row['train_loss']:.3f}", dice=f"{row.get('val_dice_mean', math.nan):.3f}"
-            )
-        barrier(env)
-        budget = settings.max_minutes
-        if any_rank(budget is not None and time.monotonic() - started > 60 * budget, env):
-            break
-    if log is not None:
-        log.close()
-    seconds = time.monotonic() - started
-    return TrainResult(run.path, epoch, best.epoch, best.dice, seconds, env.rank)
+
+    def loss(batch: Batch) -> torch.Tensor:
+        images, targets = batch
+        value: torch.Tensor = loss_function(network(images), targets)
+        return value
+
+    def validation(epoch: int) -> dict[str, float] | None:
+        if not val_files:
+            return {}
+        if epoch % settings.val_every and epoch != settings.epochs:
+            return None
+        return validation_dice(model, val_files, validate)
+
+    plan = EpochPlan(
+        epochs=settings.epochs,
+        steps_per_epoch=settings.steps_per_epoch,
+        max_minutes=settings.max_minutes,
+        amp=settings.amp,
+        tensorboard=settings.tensorboard,
+        tensorboard_install=TENSORBOARD_INSTALL,
+        description=f"train {settings.preset}",
+    )
+    return train_epochs(
+        run,
+        parts,
+        env,
+        plan,
+        resuming=resuming,
+        batches=batches,
+        loss=loss,
+        validate=validation,
+        progress=progress,
+    )
 
 
 def _refuse_earlier_pipeline(run: RunFolder, resume: bool) -> None:
