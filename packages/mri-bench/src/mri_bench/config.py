@@ -77,7 +77,7 @@ class BenchConfig:
     comparisons: tuple[tuple[str, str], ...] = ()
     profile: str = "mri-suite"
     workers: int = 1
-    device: str = "cpu"
+    device: str = "auto"
     cases: tuple[str, ...] = ()
     panel_case: str = ""
     name: str = "benchmark"
@@ -202,7 +202,7 @@ def parse_config(data: Mapping[str, Any], path: Path, base: Path | None = None) 
         comparisons=tuple(comparisons),
         profile=str(data.get("profile", "mri-suite")),
         workers=workers,
-        device=str(data.get("device", "cpu")),
+        device=str(data.get("device", "auto")),
         cases=tuple(str(c) for c in data.get("cases", ())),
         panel_case=str(data.get("panel_case", "")),
         source=path,

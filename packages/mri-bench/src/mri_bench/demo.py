@@ -63,7 +63,7 @@ class DemoSettings:
     strategies: tuple[str, ...] = ("copy", "copy-matched")
     workers: int = 1
     #: Where the networks train and run: "cpu" or "cuda".
-    device: str = "cpu"
+    device: str = "auto"
 
     @property
     def window(self) -> tuple[int, int, int]:

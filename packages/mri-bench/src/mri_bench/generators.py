@@ -207,7 +207,7 @@ class GeneratorStrategy:
     name: str
     generator: str
     checkpoint: Path
-    device: str = "cpu"
+    device: str = "auto"
     options: Mapping[str, Any] = field(default_factory=dict)
     _model: Completer | None = field(default=None, init=False, repr=False, compare=False)
 

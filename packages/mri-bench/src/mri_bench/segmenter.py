@@ -34,7 +34,7 @@ class FixedSegmenter:
     """
 
     checkpoint: Path
-    device: str = "cpu"
+    device: str = "auto"
     overlap: float = 0.25
     #: Sliding-window size; the model's own window when None.
     window: tuple[int, int, int] | None = None
@@ -50,12 +50,14 @@ class FixedSegmenter:
     ) -> npt.NDArray[np.uint8]:
         """Label map of ``case`` with its missing sequences taken from ``completion``."""
         try:
+            from mri_io.training import resolve_device
             from mri_seg import InferenceSettings, load_segmenter
         except ImportError as exc:
             raise ImportError(f"{SEG_EXTRA} ({exc})") from exc
+        device = str(resolve_device(self.device))
         if self._model is None:
-            self._model = load_segmenter(self.checkpoint, device=self.device)
-        settings = InferenceSettings(roi_size=self.window, overlap=self.overlap, device=self.device)
+            self._model = load_segmenter(self.checkpoint, device=device)
+        settings = InferenceSettings(roi_size=self.window, overlap=self.overlap, device=device)
         labels = self._model.segment(case, completion=completion, settings=settings)
         return np.asarray(labels.data, dtype=np.uint8)
 

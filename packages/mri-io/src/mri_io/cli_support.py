@@ -31,6 +31,16 @@ def make_parser(prog: str, description: str, version: str) -> argparse.ArgumentP
     return parser
 
 
+def add_device_option(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    """``--device``, with one meaning and one default in every command of the suite
+    (resolved by :func:`mri_io.training.resolve_device` where torch runs)."""
+    parser.add_argument(
+        "--device",
+        default=default,
+        help=f"auto (a GPU if there is one), cpu, cuda, cuda:N or mps (default {default})",
+    )
+
+
 def run(
     parser: argparse.ArgumentParser,
     argv: Sequence[str] | None,

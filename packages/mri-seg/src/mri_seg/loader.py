@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from mri_io.case import Case
 from mri_io.model_folder import load_weights, read_model_folder, write_model_folder
 from mri_io.nifti import Volume
+from mri_io.training import resolve_device
 from mri_seg.__about__ import __version__
 from mri_seg.contract import InferenceSettings
 from mri_seg.errors import ModelFileError
@@ -110,4 +111,4 @@ def load_segmenter(
     except (TypeError, ValueError) as exc:
         raise ModelFileError(config_path, f"invalid model settings: {exc}") from None
     load_weights(model, saved, error=ModelFileError)
-    return model.to(device).eval()
+    return model.to(resolve_device(device)).eval()

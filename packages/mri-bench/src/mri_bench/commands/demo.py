@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from mri_bench.demo import DemoSettings, run_demo
+from mri_io.cli_support import add_device_option
 
 DESCRIPTION = """\
 Generate a small synthetic cohort, train the tiny 3D U-Net (the fixed segmenter) and the tiny
@@ -55,7 +56,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="baseline strategies beside the generator (copy, copy-matched, zero, mean)",
     )
     parser.add_argument("--workers", type=int, default=defaults.workers)
-    parser.add_argument("--device", choices=("cpu", "cuda"), default=defaults.device)
+    add_device_option(parser, defaults.device)
     parser.add_argument(
         "--presets",
         choices=("tiny", "paper"),

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mri_gen.commands.options import add_device, views
+from mri_gen.commands.options import views
 from mri_gen.completion import complete_case, complete_cohort, single_case
 from mri_gen.loader import load_generator
 from mri_io import case_centres
+from mri_io.cli_support import add_device_option
 from mri_io.layouts import MANIFEST, scan_cases
 from mri_io.training import resolve_device
 
@@ -49,7 +50,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--views", type=views, help="HF-GAN: e.g. axial,sagittal (default axial)")
     parser.add_argument("--bf16", action="store_true", help="HF-GAN: bfloat16 autocast")
     parser.add_argument("--batch-size", type=int, default=32, help="slices per forward pass")
-    add_device(parser)
+    add_device_option(parser)
     parser.set_defaults(handler=run_complete)
 
 

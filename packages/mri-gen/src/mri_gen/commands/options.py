@@ -17,10 +17,3 @@ def views(text: str) -> tuple[View, ...]:
             f"views must be distinct among {', '.join(VIEWS)}; got {text!r}"
         )
     return cast(tuple[View, ...], names)
-
-
-def add_device(parser: argparse.ArgumentParser) -> None:
-    """``--device``, with the same meaning and default in every command."""
-    parser.add_argument(
-        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda, cuda:N or mps"
-    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from mri_gen.commands.options import add_device, views
+from mri_gen.commands.options import views
 from mri_gen.commands.train_ummgat import register_model as register_ummgat
 from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import PRESETS, preset
@@ -20,6 +20,7 @@ from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.run import RunSpec, train_hfgan
 from mri_gen.hfgan.segmenter import FrozenSegmenter
 from mri_gen.hfgan.trainer import TrainConfig
+from mri_io.cli_support import add_device_option
 from mri_io.training import init_distributed, shutdown
 
 DESCRIPTION = """\
@@ -78,7 +79,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--channels-last", action="store_true", help="channels_last memory")
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    add_device(parser)
+    add_device_option(parser)
     parser.add_argument("--workers", type=int, default=0, help="data loading processes")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--checkpoint-every", type=int, default=100, help="steps between saves")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import torch
 
-from mri_gen.commands.options import add_device
 from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import PRESETS, preset
 from mri_gen.ummgat.losses import LossWeights
 from mri_gen.ummgat.run import RunSpec, train_ummgat
 from mri_gen.ummgat.trainer import TRAIN_RECIPES
+from mri_io.cli_support import add_device_option
 from mri_io.training import init_distributed, shutdown
 
 DESCRIPTION = """\
@@ -62,7 +62,7 @@ def register_model(models: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--losses", default="", help="loss weights, e.g. lesion=0,cyc=2")
     parser.add_argument("--ema", type=float, help="EMA decay of G, M and E (paper: 0.999)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    add_device(parser)
+    add_device_option(parser)
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between saves")
     parser.add_argument("--tensorboard", action="store_true", help="also log to TensorBoard")

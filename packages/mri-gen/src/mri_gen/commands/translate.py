@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from mri_gen.commands.options import add_device
 from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import split_domain
 from mri_gen.ummgat.inference import Translator, generate_missing, harmonise_case, translate_case
 from mri_io import case_centres
 from mri_io.case import load_case
+from mri_io.cli_support import add_device_option
 from mri_io.errors import MriSuiteError
 from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
 from mri_io.nifti import load_volume, save_volume
@@ -54,7 +54,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--reference", type=Path, help="reference volume of the --to domain")
     parser.add_argument("--seed", type=int, default=0, help="seed of latent-guided styles")
     parser.add_argument("--batch-size", type=int, default=32, help="slices per forward pass")
-    add_device(parser)
+    add_device_option(parser)
     parser.set_defaults(handler=run_translate)
 
 

@@ -30,6 +30,7 @@ from mri_gen.training.pretrained import read_model
 from mri_io.case import Case
 from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser
 from mri_io.slicing import SliceLayout, View, background_majority, iter_batches
+from mri_io.training import resolve_device
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Synthesiser:
         if "stats" not in saved.config:
             raise ConfigError(saved.path, "config.json holds no intensity statistics")
         stats = {name: IntensityStats(**fields) for name, fields in saved.config["stats"].items()}
-        chosen = torch.device(device)
+        chosen = resolve_device(device)
         generator = HFGANGenerator.from_pretrained(saved.path, device=chosen)
         inputs = saved.config.get("trained_inputs")
         return cls(generator, stats, chosen, batch_size, bf16, inputs, tuple(views))

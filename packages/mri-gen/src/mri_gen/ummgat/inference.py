@@ -36,6 +36,7 @@ from mri_gen.ummgat.networks import MODEL_KIND, UMMGATModel
 from mri_io.case import Case
 from mri_io.model_folder import resolve_model_folder
 from mri_io.slicing import SliceLayout, iter_batches
+from mri_io.training import resolve_device
 
 #: Order in which available sequences are chosen as the source of a completion (paper: T1 and
 #: T2 are the routinely available ones, so they are preferred).
@@ -62,7 +63,7 @@ class Translator:
         device: str | torch.device = "cpu",
         batch_size: int = 32,
     ) -> Translator:
-        chosen = torch.device(device)
+        chosen = resolve_device(device)
         model = UMMGATModel.from_pretrained(folder, device=chosen)
         return cls(model, chosen, batch_size, source=resolve_model_folder(folder))
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mri_io.cli_support import add_device_option
 from mri_io.errors import LayoutError
 from mri_io.labels import LABEL_PROFILES
 from mri_io.layouts import scan_cases
+from mri_io.training import resolve_device
 from mri_seg.contract import InferenceSettings
 from mri_seg.inputs import missing_sequence_error
 from mri_seg.loader import load_segmenter
@@ -44,7 +46,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--roi", type=int, nargs=3, metavar=("X", "Y", "Z"), help="window size")
     parser.add_argument("--overlap", type=float, default=0.5, help="window overlap (0.5)")
     parser.add_argument("--sw-batch-size", type=int, default=1, help="windows per forward pass")
-    parser.add_argument("--device", default="cpu", help="device running the network")
+    add_device_option(parser)
     parser.add_argument(
         "--output-device", default="cpu", help="device holding the stitched volume (cpu)"
     )
@@ -57,12 +59,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run_predict(args: argparse.Namespace) -> int:
     """Segment the cases and print where the label maps went."""
-    model = load_segmenter(args.model)
+    device = str(resolve_device(args.device))
+    model = load_segmenter(args.model, device=device)
     settings = InferenceSettings(
         roi_size=None if args.roi is None else tuple(args.roi),
         overlap=args.overlap,
         sw_batch_size=args.sw_batch_size,
-        device=args.device,
+        device=device,
         output_device=args.output_device,
         min_sizes=BRATS_MIN_SIZES if args.remove_small else {},
         label_profile=args.label_profile,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mri_io.cli_support import add_device_option
 from mri_io.slicing import VIEWS
 from mri_io.training import RunFolder
 from mri_seg.checkpoint import TrainResult
@@ -79,9 +80,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options every trainer takes: the held-out share, seed, device, precision, time budget."""
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--device", help="auto, cpu, cuda, cuda:N or mps (default auto: a GPU if available)"
-    )
+    add_device_option(parser)
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out with the same settings"
     )
