@@ -16,7 +16,7 @@ from torchmetrics.functional.image import structural_similarity_index_measure as
 
 from mri_metrics import similarity
 from mri_metrics.errors import MetricInputError, NonFiniteError, NotBinaryError, ShapeMismatchError
-from mri_metrics.similarity import brasyn_normalise, gaussian_window, region_mask, ssim, ssim_map
+from mri_metrics.similarity import brasyn_normalise, gaussian_window, scoring_mask, ssim, ssim_map
 
 Array = npt.NDArray[np.float64]
 SHAPES = [(40, 33), (26, 30, 22)]
@@ -243,15 +243,15 @@ def test_region_masks_partition_the_brain() -> None:
     labels = np.zeros(image.shape, dtype=np.uint8)
     labels[2, 2, 2:4] = 2
     labels[0, 0, 0] = 1  # labelled voxel outside the intensity brain still counts as brain
-    brain = region_mask(image, labels)
-    tumour = region_mask(image, labels, region="tumour")
-    healthy = region_mask(image, labels, region="healthy")
+    brain = scoring_mask(image, labels)
+    tumour = scoring_mask(image, labels, region="tumour")
+    healthy = scoring_mask(image, labels, region="healthy")
     assert int(brain.sum()) == 2 * 3 * 4 + 1
     assert int(tumour.sum()) == 3
     assert np.array_equal(healthy, brain & ~tumour)
-    assert np.array_equal(region_mask(image), image != 0)
+    assert np.array_equal(scoring_mask(image), image != 0)
     with pytest.raises(MetricInputError, match="label map"):
-        region_mask(image, region="tumour")
+        scoring_mask(image, region="tumour")
 
 
 def test_bad_inputs_raise_specific_errors() -> None:

@@ -36,7 +36,7 @@ from mri_metrics.overlap import (
 from mri_metrics.profiles import PROFILES, EmptyMaskError, Profile, get_profile
 from mri_metrics.regions import CONVENTIONS, LabelConvention, region_masks
 from mri_metrics.scoring import score_segmentation
-from mri_metrics.similarity import region_mask, ssim, ssim_map
+from mri_metrics.similarity import scoring_mask, ssim, ssim_map
 from mri_metrics.surface import SurfaceDistances, assd, hausdorff, hd95, nsd, surface_distances
 
 #: The BraTS lesion-wise algorithms under one name: the 2023 challenge script's by default.
@@ -81,9 +81,9 @@ __all__ = [
     "mse",
     "nsd",
     "psnr",
-    "region_mask",
     "region_masks",
     "score_segmentation",
+    "scoring_mask",
     "sensitivity",
     "specificity",
     "ssim",

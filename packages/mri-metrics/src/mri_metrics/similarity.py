@@ -5,7 +5,7 @@ means, variances and covariance of its neighbourhood, and a single number is an 
 map. On skull-stripped MRI most of the map lies on zero background, where any two images agree
 perfectly, so averaging the whole map (the usual practice, and BraSyn's) reports ~0.99 even for
 a tumour filled with random numbers. The default here averages the map over the voxels of a mask
-only (brain, tumour or healthy tissue; see :func:`region_mask`), which restores the metric's range.
+only (brain, tumour or healthy tissue; see :func:`scoring_mask`), which restores the metric's range.
 
 Profiles reproduce the peers' conventions exactly:
 
@@ -46,7 +46,7 @@ __all__ = [
     "SsimProfile",
     "brasyn_normalise",
     "gaussian_window",
-    "region_mask",
+    "scoring_mask",
     "ssim",
     "ssim_map",
 ]
@@ -409,7 +409,7 @@ def ssim(
     return _mean_over_region(x, y, _region_of(mask, x.shape), kernel, c1, c2, cov_norm)
 
 
-def region_mask(
+def scoring_mask(
     image: npt.ArrayLike,
     labels: npt.ArrayLike | None = None,
     *,
@@ -420,9 +420,9 @@ def region_mask(
 
     ``"brain"``: voxels of ``image`` that differ from ``background`` (skull-stripped BraTS volumes
     are exactly 0 outside the brain), plus any labelled voxel; ``"tumour"``: voxels with a
-    non-zero label; ``"healthy"``: brain minus tumour. Not to be confused with
+    non-zero label; ``"healthy"``: brain minus tumour. (Named apart from
     ``mri_io.labels.region_mask``, which selects one tumour sub-region (WT, TC, ET...) of a
-    label map under a label profile; that is :func:`mri_metrics.regions.region_masks` here.
+    label map under a label profile; :func:`mri_metrics.regions.region_masks` here.)
 
     Raises:
         MetricInputError: unknown region, ``labels`` missing for tumour/healthy, or shapes differ.

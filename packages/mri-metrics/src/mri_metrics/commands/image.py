@@ -15,7 +15,7 @@ from mri_io import MriIoError, load_volume
 from mri_metrics._inputs import check_finite
 from mri_metrics.errors import MetricInputError, NonFiniteError, ShapeMismatchError
 from mri_metrics.intensity import mae, mse, psnr
-from mri_metrics.similarity import SsimProfile, region_mask, ssim
+from mri_metrics.similarity import SsimProfile, scoring_mask, ssim
 
 #: Profiles that score a region; the others average a fixed part of the image and take no mask.
 REGION_PROFILES = ("mri-suite", "brasyn")
@@ -64,7 +64,7 @@ def score_files(
         mask = raw != 0
         region = f"mask {mask_path.name}"
     elif profile in REGION_PROFILES:
-        mask = region_mask(ref)
+        mask = scoring_mask(ref)
         region = "reference != 0"
     for path, image, name in ((ref_path, ref, "reference"), (pred_path, pred, "prediction")):
         try:
