@@ -7,11 +7,13 @@ stands on, and ``pip install mri-io`` pulls only numpy, scipy, nibabel and tqdm.
 from mri_io.__about__ import __version__
 from mri_io.case import Case, load_case
 from mri_io.errors import (
+    AffineError,
     ConfigError,
     CorruptFileError,
     DataTypeError,
     DimensionError,
     GeometryMismatchError,
+    ImageTooLargeError,
     LabelError,
     LayoutError,
     MissingSequenceError,
@@ -19,13 +21,14 @@ from mri_io.errors import (
     MriSuiteError,
     NonFiniteError,
     NotNiftiError,
+    OutputCollisionError,
 )
 
 # The -1 of background and missing sequences after normalisation, named apart from the
 # background *label* 0 (mri_io.labels.BACKGROUND) at the top level.
 from mri_io.intensity import BACKGROUND as NORMALISED_BACKGROUND
 from mri_io.labels import LABEL_PROFILES, LabelProfile, get_label_profile
-from mri_io.layouts import CaseFiles, case_centres, scan_cases
+from mri_io.layouts import CaseFiles, case_centres, check_unique_case_ids, scan_cases
 from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
 
@@ -33,6 +36,7 @@ __all__ = [
     "LABEL_PROFILES",
     "NORMALISED_BACKGROUND",
     "SEQUENCES",
+    "AffineError",
     "Case",
     "CaseFiles",
     "ConfigError",
@@ -40,6 +44,7 @@ __all__ = [
     "DataTypeError",
     "DimensionError",
     "GeometryMismatchError",
+    "ImageTooLargeError",
     "LabelError",
     "LabelProfile",
     "LayoutError",
@@ -48,10 +53,12 @@ __all__ = [
     "MriSuiteError",
     "NonFiniteError",
     "NotNiftiError",
+    "OutputCollisionError",
     "Volume",
     "__version__",
     "canonical_sequence",
     "case_centres",
+    "check_unique_case_ids",
     "get_label_profile",
     "load_case",
     "load_labels",

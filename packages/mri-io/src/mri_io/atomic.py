@@ -4,12 +4,18 @@ A crash, a full disk or a killed job in the middle of writing a 30 MB ``.nii.gz`
 leave a truncated file under the final name: a later run would take it for finished output.
 Everything mri-io writes goes to a temporary file in the target folder (same file system, so
 the final :func:`os.replace` is atomic) and is renamed onto the target only when complete.
+
+A whole folder (one case of a cohort) is written the same way by :func:`atomic_folder`: into a
+hidden temporary sibling, renamed into place when complete. Readers of a dataset
+(:func:`mri_io.scan_cases`) skip hidden names, so a leftover of a killed run is never taken
+for a case.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from os import PathLike
@@ -71,3 +77,59 @@ def atomic_write_text(path: str | PathLike[str], text: str, *, encoding: str = "
     with atomic_write(target) as temporary:
         temporary.write_text(text, encoding=encoding)
     return target
+
+
+#: Infix of the hidden temporary folders :func:`atomic_folder` writes into.
+PARTIAL_INFIX = ".partial-"
+
+
+def _create_temporary_folder(target: Path, infix: str) -> Path:
+    """A new empty hidden folder beside ``target`` (mode ``0o777`` less the umask)."""
+    while True:
+        candidate = target.with_name(f".{target.name}{infix}{secrets.token_hex(6)}")
+        try:
+            candidate.mkdir(mode=0o777)
+        except FileExistsError:
+            continue
+        return candidate
+
+
+@contextmanager
+def atomic_folder(path: str | PathLike[str]) -> Iterator[Path]:
+    """Yield an empty hidden folder beside ``path``; when the block succeeds it becomes ``path``.
+
+    Write a whole output (a case folder) into the yielded folder; a reader then sees either
+    the previous complete ``path`` (or none) or the new complete one, never a half-written
+    folder. An existing folder at ``path`` is replaced whole. If the block raises, the
+    temporary folder is deleted; if the process is killed, it stays behind under a hidden name
+    (``.NAME.partial-XXXX``) that dataset scans skip.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"{target}: exists and is not a folder; cannot write a case there")
+    temporary = _create_temporary_folder(target, PARTIAL_INFIX)
+    try:
+        yield temporary
+        _replace_folder(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def _replace_folder(source: Path, target: Path) -> None:
+    """Rename ``source`` onto ``target``; an existing ``target`` is moved aside, then deleted."""
+    try:
+        os.rename(source, target)
+        return
+    except OSError:
+        if not target.is_dir():
+            raise
+    previous = target.with_name(f".{target.name}.replaced-{secrets.token_hex(6)}")
+    os.rename(target, previous)
+    try:
+        os.rename(source, target)
+    except BaseException:
+        os.rename(previous, target)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)

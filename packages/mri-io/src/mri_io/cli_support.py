@@ -50,9 +50,9 @@ def run(
 
     Sub-commands register their handler with ``set_defaults(handler=...)``. Errors in
     ``user_errors`` (plus :class:`MriSuiteError`, the root of every package's errors,
-    ``FileNotFoundError`` and ``ValueError``) print ``prog: error: message`` and return
-    :data:`EXIT_BAD_INPUT`. Set ``MRI_SUITE_DEBUG=1`` to
-    get the traceback instead when the message alone does not explain a failure.
+    ``OSError``, such as a missing, read-only or existing-folder output, and ``ValueError``)
+    print ``prog: error: message`` and return :data:`EXIT_BAD_INPUT`. Set ``MRI_SUITE_DEBUG=1``
+    to get the traceback instead when the message alone does not explain a failure.
     """
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
@@ -61,8 +61,7 @@ def run(
         return EXIT_BAD_INPUT
     caught: tuple[type[Exception], ...] = (
         MriSuiteError,
-        FileNotFoundError,
-        NotADirectoryError,
+        OSError,
         ValueError,
         *user_errors,
     )
@@ -71,9 +70,24 @@ def run(
     except caught as exc:
         if os.environ.get("MRI_SUITE_DEBUG"):
             raise
-        message = " ".join(str(exc).split())
+        message = " ".join(describe_error(exc).split())
         print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an expected failure; an ``OSError`` names its file(s) and the system's words.
+
+    ``str(PermissionError(...))`` reads ``[Errno 13] Permission denied: 'out/x.json'``; this
+    gives ``out/x.json: permission denied``, the shape of every other message of the suite.
+    """
+    if isinstance(exc, OSError) and not isinstance(exc, MriSuiteError) and exc.strerror:
+        reason = exc.strerror[:1].lower() + exc.strerror[1:]
+        files = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+        if files:
+            return f"{' -> '.join(files)}: {reason}"
+        return reason
+    return str(exc)

@@ -70,6 +70,20 @@ class NonFiniteError(MriIoError):
     """An image holds NaN or infinite values (mri-metrics raises a subclass for arrays)."""
 
 
+class ImageTooLargeError(MriIoError):
+    """The header declares more image data than the configured limit allows (a gzip bomb, or a
+    volume far beyond any MRI); the file is refused before it is decompressed whole."""
+
+
+class AffineError(MriIoError, ValueError):
+    """An image's affine is not a finite, invertible 4x4 matrix."""
+
+
+class OutputCollisionError(MriIoError):
+    """An output would overwrite an input, land inside the input tree, or collide with another
+    output (two cases with one id)."""
+
+
 class DataTypeError(MriIoError):
     """The values cannot be stored exactly in the requested data type (e.g. 3.5 as uint8)."""
 

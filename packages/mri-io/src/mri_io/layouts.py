@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -165,6 +165,23 @@ def scan_cases(folder: str | PathLike[str]) -> list[CaseFiles]:
             )
         )
     return sorted(cases, key=lambda case: (case.case_id, str(case.folder)))
+
+
+def check_unique_case_ids(cases: Iterable[CaseFiles]) -> None:
+    """Raise :class:`LayoutError` if two cases (in two folders) share one case id, naming both.
+
+    Writers put each case under its id (``OUT/<case id>/``), so two such cases would end as one
+    output folder, the second silently replacing the first.
+    """
+    seen: dict[str, Path] = {}
+    for case in cases:
+        first = seen.setdefault(case.case_id, case.folder)
+        if first != case.folder:
+            raise LayoutError(
+                case.folder,
+                f"case {case.case_id} is also in {first}; two cases with one id would write "
+                "one output folder: rename or remove one",
+            )
 
 
 def _file_key(key: str) -> str:

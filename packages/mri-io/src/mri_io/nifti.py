@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import gzip
 import io
+import os
 import zlib
 from dataclasses import dataclass
 from os import PathLike
@@ -34,9 +35,11 @@ from nibabel.spatialimages import HeaderDataError
 
 from mri_io.atomic import atomic_write
 from mri_io.errors import (
+    AffineError,
     CorruptFileError,
     DataTypeError,
     DimensionError,
+    ImageTooLargeError,
     NonFiniteError,
     NotNiftiError,
 )
@@ -61,6 +64,17 @@ _NIFTI1_HEADER_SIZE = 348
 _NIFTI2_HEADER_SIZE = 540
 _EXTENSION_FLAG_SIZE = 4
 _NIFTI_SUFFIXES = (".nii", ".nii.gz")
+_CHUNK = 1 << 20
+
+#: Largest image (in bytes of stored data, as the header declares it) that :func:`load_volume`
+#: reads: 4 GiB, over a hundred times a BraTS float32 volume. A header declaring more is
+#: refused before anything is decompressed, so a small ``.nii.gz`` that inflates to gigabytes
+#: (a gzip bomb, or a damaged dim field) fails at once instead of exhausting memory. The
+#: environment variable :data:`MAX_IMAGE_BYTES_ENV` overrides it.
+MAX_IMAGE_BYTES: Final = 4 << 30
+
+#: Environment variable that sets the image size limit in bytes (see :data:`MAX_IMAGE_BYTES`).
+MAX_IMAGE_BYTES_ENV: Final = "MRI_IO_MAX_IMAGE_BYTES"
 
 Array = npt.NDArray[Any]
 
@@ -81,14 +95,18 @@ class Volume:
 
     def __post_init__(self) -> None:
         affine = np.asarray(self.affine, dtype=np.float64)
-        if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
-            raise ValueError(f"an affine must be a finite 4x4 matrix, got shape {affine.shape}")
+        if affine.shape != (4, 4):
+            raise AffineError(self.path, f"an affine must be a 4x4 matrix, got {affine.shape}")
+        if not np.all(np.isfinite(affine)):
+            raise AffineError(self.path, "the affine holds NaN or infinity")
         if abs(np.linalg.det(affine[:3, :3])) == 0:
-            raise ValueError("the affine is singular: voxels would have no extent")
+            raise AffineError(self.path, "the affine is singular: voxels would have no extent")
         if self.data.ndim != 3:
             raise DimensionError(
                 self.path, f"a volume must be 3D, got an array of shape {self.data.shape}"
             )
+        if 0 in self.data.shape:
+            raise DimensionError(self.path, f"the volume has no voxels (shape {self.data.shape})")
         self.affine = affine
 
     @property
@@ -250,12 +268,14 @@ def _read_nifti(path: Path) -> tuple[nib.Nifti1Header, Array]:
     """
     if not path.is_file():
         raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
-    content = path.read_bytes()
-    if content[:2] == _GZIP_MAGIC:
-        try:
-            content = gzip.decompress(content)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise CorruptFileError(path, f"damaged or truncated gzip stream ({exc})") from None
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        if compressed:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                content = _read_limited(stream, path)
+        else:
+            content = _read_limited(raw, path)
     if len(content) < _NIFTI1_HEADER_SIZE:
         raise NotNiftiError(
             path, f"{len(content)} bytes is too short for a NIfTI-1 header (348 bytes)"
@@ -284,12 +304,86 @@ def _read_nifti(path: Path) -> tuple[nib.Nifti1Header, Array]:
     if len(content) - offset < expected:
         raise CorruptFileError(
             path,
-            f"image data is {expected - (len(content) - offset)} bytes short of the {expected} "
+            f"image data is {expected - max(0, len(content) - offset)} bytes short of the "
+            f"{expected} "
             "bytes that the header declares (truncated file?)",
         )
     flat = np.frombuffer(content, dtype=stored_type, count=int(np.prod(shape)), offset=offset)
     stored = flat.reshape(shape, order="F")
     return header, stored.astype(stored_type.newbyteorder("="), copy=False)
+
+
+def max_image_bytes() -> int:
+    """The image size limit in bytes: :data:`MAX_IMAGE_BYTES_ENV` if set, else the default."""
+    value = os.environ.get(MAX_IMAGE_BYTES_ENV)
+    if value is None or not value.strip():
+        return MAX_IMAGE_BYTES
+    try:
+        limit = int(value)
+    except ValueError:
+        problem = f"{MAX_IMAGE_BYTES_ENV}={value!r} is not a whole number of bytes"
+        raise ValueError(problem) from None
+    if limit <= 0:
+        raise ValueError(f"{MAX_IMAGE_BYTES_ENV}={value!r} must be positive")
+    return limit
+
+
+def _read_checked(stream: BinaryIO | gzip.GzipFile, size: int, path: Path) -> bytes:
+    try:
+        return stream.read(size)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise CorruptFileError(path, f"damaged or truncated gzip stream ({exc})") from None
+
+
+def _read_limited(stream: BinaryIO | gzip.GzipFile, path: Path) -> bytes:
+    """The header and the image data of a NIfTI stream, refusing an oversized image up front.
+
+    The data size comes from the header's dims and storage type; a header declaring more than
+    :func:`max_image_bytes` raises :class:`ImageTooLargeError` before the data is read. The
+    rest of a gzip stream is read (and dropped) in chunks, so its checksum is still verified.
+    """
+    head = _read_checked(stream, _NIFTI1_HEADER_SIZE, path)
+    declared = _declared_bytes(head)
+    if declared is None:
+        return head + _read_checked(stream, _CHUNK, path)
+    limit = max_image_bytes()
+    if declared > limit:
+        raise ImageTooLargeError(
+            path,
+            f"the header declares {declared} bytes of image data, over the limit of {limit} "
+            f"bytes (set {MAX_IMAGE_BYTES_ENV} to read larger images)",
+        )
+    content = head + _read_checked(stream, declared - len(head), path)
+    trailing = 0
+    while chunk := _read_checked(stream, _CHUNK, path):
+        trailing += len(chunk)
+        if trailing > limit:
+            raise ImageTooLargeError(
+                path, f"the file holds more than {limit} bytes beyond its declared image data"
+            )
+    return content
+
+
+def _declared_bytes(head: bytes) -> int | None:
+    """Offset plus data size that a NIfTI-1 header declares, or None if ``head`` is not one."""
+    if len(head) < _NIFTI1_HEADER_SIZE:
+        return None
+    for order in ("<", ">"):
+        if int(np.frombuffer(head, dtype=f"{order}i4", count=1)[0]) == _NIFTI1_HEADER_SIZE:
+            break
+    else:
+        return None
+    dims = np.frombuffer(head, dtype=f"{order}i2", count=8, offset=40).astype(np.int64)
+    bitpix = int(np.frombuffer(head, dtype=f"{order}i2", count=1, offset=72)[0])
+    offset = float(np.frombuffer(head, dtype=f"{order}f4", count=1, offset=108)[0])
+    ndim = int(dims[0])
+    if not 1 <= ndim <= 7 or np.any(dims[1 : ndim + 1] < 0) or bitpix <= 0:
+        return None
+    voxels = 1
+    for n in dims[1 : ndim + 1]:
+        voxels *= int(n)
+    start = int(offset) if np.isfinite(offset) and offset >= _NIFTI1_HEADER_SIZE else 352
+    return start + voxels * max(1, bitpix // 8)
 
 
 def _apply_scaling(stored: Array, slope: float | None, inter: float | None) -> Array:

@@ -1,5 +1,9 @@
 """``mri-io normalise``: write a normalised copy of a cohort, one case folder per case.
 
+Each output case folder is written whole into a hidden temporary sibling and renamed into place
+when complete, so an interrupted run leaves no half-written case that a scan would read. An
+output folder inside the input (or around it) and two cases with one id are refused.
+
 Each output case folder mirrors its input: the same file names, the same affine and header,
 float32 data. The segmentation, if any, is copied byte for byte. Next to the images,
 ``normalisation.json`` records the map applied to each sequence
@@ -18,8 +22,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mri_io.atomic import atomic_write, atomic_write_text
-from mri_io.errors import NormaliseInputError
+from mri_io.atomic import atomic_folder, atomic_write, atomic_write_text
+from mri_io.errors import NormaliseInputError, OutputCollisionError
 from mri_io.intensity import (
     PRESETS,
     SCHEMES,
@@ -28,7 +32,7 @@ from mri_io.intensity import (
     Scheme,
     load_stats,
 )
-from mri_io.layouts import CaseFiles, scan_cases
+from mri_io.layouts import CaseFiles, check_unique_case_ids, scan_cases
 from mri_io.nifti import check_finite, load_volume, save_volume
 
 #: File written into every output case folder with the per-sequence parameters.
@@ -92,7 +96,17 @@ def _normalise_case(
     stats: Mapping[str, IntensityStats] | None,
     stats_source: str,
 ) -> None:
-    folder = out / case.case_id
+    with atomic_folder(out / case.case_id) as folder:
+        _write_case(case, folder, scheme, stats, stats_source)
+
+
+def _write_case(
+    case: CaseFiles,
+    folder: Path,
+    scheme: Scheme,
+    stats: Mapping[str, IntensityStats] | None,
+    stats_source: str,
+) -> None:
     params = {}
     for name, path in sorted(case.sequences.items()):
         if stats is not None and name not in stats:
@@ -110,14 +124,35 @@ def _normalise_case(
     atomic_write_text(folder / PARAMS_FILE, json.dumps(document, indent=2) + "\n")
 
 
+def _check_apart(folder: Path, out: Path) -> None:
+    """Refuse an output folder that is, holds, or lies inside the input folder.
+
+    Inside the input, a second run would read the first run's outputs as cases and normalise
+    them again; around it, a case folder written to OUT could replace an input case.
+    """
+    source, target = folder.resolve(), out.resolve()
+    if target == source:
+        raise OutputCollisionError(out, "output folder is the input folder; choose another")
+    if target.is_relative_to(source):
+        raise OutputCollisionError(
+            out,
+            f"output folder lies inside the input folder {folder}, so a later run would read "
+            "the normalised cases as input; choose a folder outside it",
+        )
+    if source.is_relative_to(target):
+        raise OutputCollisionError(
+            out, f"output folder holds the input folder {folder}; choose a folder outside it"
+        )
+
+
 def run_normalise(args: argparse.Namespace) -> int:
     """Normalise every case under ``args.folder`` into ``args.out``."""
     folder: Path = args.folder
     out: Path = args.out
     scheme, stats = _choose(args)
-    if out.resolve() == folder.resolve():
-        raise NormaliseInputError(out, "output folder is the input folder; choose another")
+    _check_apart(folder, out)
     cases = scan_cases(folder)
+    check_unique_case_ids(cases)
     stats_source = str(args.stats) if args.stats is not None else f"preset {args.preset}"
     for case in tqdm(cases, desc=f"normalise ({scheme})", unit="case"):
         _normalise_case(case, out, scheme, stats, stats_source)
