@@ -11,8 +11,9 @@ from typing import Any, get_args
 import numpy as np
 import numpy.typing as npt
 
-from mri_io import MriIoError, load_volume
+from mri_io import MriIoError, Volume, load_volume
 from mri_metrics._inputs import check_finite
+from mri_metrics.commands.seg import check_same_grid
 from mri_metrics.errors import MetricInputError, NonFiniteError, ShapeMismatchError
 from mri_metrics.intensity import mae, mse, psnr
 from mri_metrics.similarity import SsimProfile, scoring_mask, ssim
@@ -29,14 +30,14 @@ the BraSyn challenge SSIM (the mask cuts both volumes; the whole cuboid is avera
 --profile skimage, monai and torchmetrics average the whole image, as those libraries do."""
 
 
-def _load(path: Path, name: str) -> npt.NDArray[Any]:
+def _load_volume(path: Path, name: str) -> Volume:
     try:
-        data: npt.NDArray[Any] = np.asarray(load_volume(path).data)
+        volume = load_volume(path)
     except MriIoError as exc:  # its messages already name the file
         raise MetricInputError(str(exc)) from exc
-    if data.ndim != 3:
-        raise MetricInputError(f"{path}: {name} must be a 3D volume, got shape {data.shape}")
-    return data
+    if volume.data.ndim != 3:
+        raise MetricInputError(f"{path}: {name} must be a 3D volume, got shape {volume.shape}")
+    return volume
 
 
 def score_files(
@@ -47,20 +48,28 @@ def score_files(
     data_range: float | None,
 ) -> dict[str, Any]:
     """Load the volumes and return the report as a JSON-ready dictionary."""
-    ref = _load(ref_path, "reference")
-    pred = _load(pred_path, "prediction")
+    ref_volume = _load_volume(ref_path, "reference")
+    pred_volume = _load_volume(pred_path, "prediction")
+    ref, pred = np.asarray(ref_volume.data), np.asarray(pred_volume.data)
     if pred.shape != ref.shape:
         raise ShapeMismatchError(
             f"{pred_path}: prediction has shape {pred.shape} but {ref_path} has {ref.shape}"
         )
+    check_same_grid(pred_path, pred_volume, ref_path, ref_volume, "prediction")
     mask: npt.NDArray[np.bool_] | None = None
     region = "whole image"
     if mask_path is not None:
         if profile not in REGION_PROFILES:
             raise MetricInputError(f"--profile {profile} averages the whole image; drop --mask")
-        raw = _load(mask_path, "mask")
+        mask_volume = _load_volume(mask_path, "mask")
+        raw = np.asarray(mask_volume.data)
         if raw.shape != ref.shape:
             raise ShapeMismatchError(f"{mask_path}: mask has shape {raw.shape}, not {ref.shape}")
+        check_same_grid(mask_path, mask_volume, ref_path, ref_volume, "mask")
+        try:
+            check_finite(raw, "mask")
+        except NonFiniteError as exc:  # NaN != 0 would count a NaN voxel as inside
+            raise NonFiniteError(f"{mask_path}: {exc}") from None
         mask = raw != 0
         region = f"mask {mask_path.name}"
     elif profile in REGION_PROFILES:

@@ -3,7 +3,8 @@
 NIfTI files are read with mri-io. Cases in two folders are paired by case id: the file name
 without ``.nii``/``.nii.gz`` and without a trailing ``-seg``/``_seg``, so the BraTS reference
 ``BraTS-GLI-00000-000-seg.nii.gz`` pairs with a prediction named ``BraTS-GLI-00000-000.nii.gz``.
-Spacing comes from the reference file, whose geometry is the ground truth.
+Spacing comes from the reference file, whose geometry is the ground truth; a prediction on
+another grid (another shape, a flipped or shifted affine) is refused, naming both files.
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
-from mri_io import load_volume
+from mri_io import Volume, load_volume
+from mri_io.orientation import axis_codes
 from mri_metrics.errors import MetricInputError
 from mri_metrics.profiles import DEFAULT_PROFILE, PROFILES
 from mri_metrics.scoring import score_segmentation
 
-__all__ = ["case_id", "pair_cases", "register", "run_seg"]
+__all__ = ["case_id", "check_same_grid", "pair_cases", "register", "run_seg"]
+
+#: Largest difference (mm) between two affines that still counts as one voxel grid: NIfTI
+#: stores affines in float32, so copies of one grid can differ in the last bits.
+GRID_TOLERANCE_MM = 1e-3
 
 _NIFTI = re.compile(r"\.nii(\.gz)?$")
 _SEG_SUFFIX = re.compile(r"[-_]seg$")
@@ -119,9 +126,35 @@ def pair_cases(pred: Path, ref: Path) -> list[tuple[str, Path, Path]]:
     return [(key, preds[key], refs[key]) for key in sorted(refs)]
 
 
+def _orientation(volume: Volume) -> str:
+    return "".join(axis_codes(volume.affine))
+
+
+def check_same_grid(path: Path, volume: Volume, ref_path: Path, ref: Volume, role: str) -> None:
+    """Refuse ``volume`` unless it lies on ``ref``'s voxel grid: same shape, same affine.
+
+    Voxel-wise scores compare voxel ``i`` with voxel ``i``; a flipped or resampled file would
+    score as if it were aligned (a flip scores Dice 0, another grid of one shape Dice 1), so a
+    difference is an error naming both files, not a number.
+    """
+    if volume.shape != ref.shape:
+        raise MetricInputError(
+            f"{path}: {role} has shape {volume.shape} but the reference {ref_path} has "
+            f"{ref.shape}; resample it onto the reference grid first"
+        )
+    if not np.allclose(volume.affine, ref.affine, rtol=0.0, atol=GRID_TOLERANCE_MM):
+        worst = float(np.abs(volume.affine - ref.affine).max())
+        raise MetricInputError(
+            f"{path}: {role} is not on the reference grid of {ref_path} (orientation "
+            f"{_orientation(volume)} vs {_orientation(ref)}, affines differ by up to "
+            f"{worst:.4g}); resample or reorient it onto the reference grid first"
+        )
+
+
 def _score_case(pred: Path, ref: Path, profile: str, labels: str | None) -> Scores:
     ref_volume = load_volume(ref, dtype=None)
     pred_volume = load_volume(pred, dtype=None)
+    check_same_grid(pred, pred_volume, ref, ref_volume, "prediction")
     try:
         return score_segmentation(
             pred_volume.data, ref_volume.data, profile, spacing=ref_volume.spacing, labels=labels
