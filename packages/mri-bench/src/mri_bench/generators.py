@@ -74,12 +74,17 @@ def _load(checkpoint: Path, device: str, kind: str) -> Any:
     return generator
 
 
-def _generate(generator: Any, case: Case, missing: Sequence[str], **options: Any) -> Any:
+def _generate(
+    generator: Any, case: Case, missing: Sequence[str], **options: Any
+) -> Mapping[str, npt.NDArray[Any]]:
     """``generator.complete`` with mri-gen's input errors as this package's GeneratorError."""
     from mri_io import MriSuiteError
 
     try:
-        return generator.complete(case, list(missing), **options)
+        completed: Mapping[str, npt.NDArray[Any]] = generator.complete(
+            case, list(missing), **options
+        )
+        return completed
     except MriSuiteError as exc:
         raise GeneratorError(str(exc)) from None
 

@@ -6,6 +6,7 @@ from real scans. Only the MNI152 anatomy needs more than numpy and scipy (nilear
 ``synthetic`` extra), and it imports nilearn only when used.
 """
 
+from mri_io.layouts import MANIFEST
 from mri_io.synthetic.case import (
     GENERATOR_VERSION,
     AnatomyName,
@@ -14,7 +15,7 @@ from mri_io.synthetic.case import (
     generate_case,
 )
 from mri_io.synthetic.centres import CENTRES, Centre
-from mri_io.synthetic.cohort import MANIFEST, write_case, write_cohort
+from mri_io.synthetic.cohort import write_case, write_cohort
 from mri_io.synthetic.contrast import CONTRAST, TISSUE_CLASSES
 from mri_io.synthetic.grid import FULL_GRID, HALF_GRID, Grid
 
