@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
@@ -130,11 +131,21 @@ class BenchConfig:
         return replace(self, shard_scenarios=tuple(scenarios), shard_strategies=tuple(strategies))
 
 
+#: A strategy's name becomes part of file names (panels): one path component, no traversal.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+
+
 def _strategy(entry: str | Mapping[str, Any], base: Path, path: Path) -> StrategySpec:
     if isinstance(entry, str):
         entry = {"kind": entry}
     kind = str(entry.get("kind", ""))
     name = str(entry.get("name", kind))
+    if not _SAFE_NAME.fullmatch(name):
+        raise ConfigError(
+            path,
+            f"strategy name {name!r} is not a safe file name: use letters, digits, '.', '_' and "
+            "'-' (not starting with '.' or '-'); results and panels are stored under it",
+        )
     if kind in SIMPLE_STRATEGIES:
         return StrategySpec(name, kind)
     if kind == "generator":

@@ -38,7 +38,7 @@ from mri_bench.provenance import package_versions, provenance_key
 from mri_bench.reference import SequenceReference, estimate_reference, unit_scale
 from mri_bench.scenarios import Scenario, case_rng
 from mri_bench.segmenter import FixedSegmenter
-from mri_bench.store import STORE_NAME, ResultStore, Row, TaskResult
+from mri_bench.store import STORE_NAME, ResultStore, Row, TaskResult, writer_lock
 from mri_bench.strategies import (
     UNKNOWN_CENTRE,
     Completion,
@@ -349,11 +349,18 @@ def run_benchmark(
     resume: bool = False,
     progress: bool = True,
     workers: int | None = None,
+    new_provenance: bool = False,
 ) -> Path:
-    """Run (or resume) the benchmark into ``out``; returns the results store's path."""
+    """Run (or resume) the benchmark into ``out``; returns the results store's path.
+
+    One run writes to a folder at a time (a second is refused, naming the first). A resumed
+    run refuses a strategy or segmenter whose model, options or reference changed since the
+    stored results were computed, naming what changed, unless ``new_provenance`` is set: the
+    new results then carry their own provenance record beside the old ones.
+    """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    with closing(_open_store(config, folder, resume)) as store:
+    with writer_lock(folder / STORE_NAME), closing(_open_store(config, folder, resume)) as store:
         atomic_write_text(folder / CONFIG_NAME, json.dumps(config.to_json(), indent=2) + "\n")
         reference = load_reference(config.reference, folder)
         strategies = build_strategies(config, reference)
@@ -366,6 +373,7 @@ def run_benchmark(
         )
         versions = package_versions()
         keys = {}
+        stored = list(store.provenance().values())
         for name, strategy in strategies.items():
             record = {
                 "versions": versions,
@@ -373,6 +381,8 @@ def run_benchmark(
                 "strategy": {"name": name, **strategy.provenance()},
                 **(segmenter.provenance() if segmenter is not None else {}),
             }
+            if not new_provenance:
+                _check_same_models(store.path, name, record, stored)
             keys[name] = provenance_key(record)
             store.add_provenance(keys[name], record)
         jobs = plan_jobs(config, store.done())
@@ -386,6 +396,42 @@ def run_benchmark(
                     store.add(result)
                     bar.update(1)
     return folder / STORE_NAME
+
+
+#: Provenance fields that say which computation produced a number; package versions are
+#: recorded but a resume across an upgrade is allowed.
+_UNCHECKED = frozenset({"versions"})
+
+
+def _check_same_models(
+    store: Path, name: str, record: dict[str, Any], stored: Sequence[dict[str, Any]]
+) -> None:
+    """Refuse to resume strategy ``name`` if its stored results came from other models.
+
+    ``stored`` are the provenance records already in the store; those of this strategy must
+    include one equal to ``record`` (package versions aside), or there must be none.
+    """
+    mine = [r for r in stored if isinstance(r.get("strategy"), dict)]
+    mine = [r for r in mine if r["strategy"].get("name") == name]
+    if not mine:
+        return
+
+    def relevant(entry: dict[str, Any]) -> dict[str, Any]:
+        flat = {k: v for k, v in entry.items() if k not in _UNCHECKED and k != "strategy"}
+        flat.update({f"strategy {k}": v for k, v in entry["strategy"].items()})
+        return flat
+
+    current = relevant(record)
+    if any(relevant(entry) == current for entry in mine):
+        return
+    before = relevant(mine[-1])
+    changed = sorted(k for k in current.keys() | before.keys() if current.get(k) != before.get(k))
+    shown = "; ".join(f"{k}: {before.get(k)} -> {current.get(k)}" for k in changed[:3])
+    raise StoreError(
+        f"{store}: strategy {name!r} has stored results from other models or settings "
+        f"({shown}); resuming would mix two models in one table. Run into a new --out, or "
+        "pass --new-provenance to continue with the new ones under their own provenance"
+    )
 
 
 def _first_case(config: BenchConfig) -> str:

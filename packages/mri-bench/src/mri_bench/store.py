@@ -11,23 +11,40 @@ exist and computes only the others: it never recomputes a stored row and never l
 rows); ``region`` is WT/TC/ET for segmentation, brain/tumour for image quality. Provenance
 records (package versions, checkpoint hashes, config digest) are stored once in
 ``provenance`` and referenced by id from every row.
+
+One writer at a time: :func:`writer_lock` holds an exclusive lock beside the store for a whole
+run (released by the system even when the writer is killed) and a second writer is refused,
+naming the holder. A store whose pages are damaged is detected when it is opened
+(``PRAGMA integrity_check``) and refused with the problem SQLite found; every other SQLite
+failure is a :class:`StoreError` naming the file too.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import sqlite3
-from collections.abc import Mapping, Sequence
-from contextlib import closing
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import astuple, dataclass, fields
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mri_bench.errors import StoreError
 
+try:  # POSIX; elsewhere a second writer is caught by SQLite's own checks only
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
 STORE_NAME = "results.sqlite"
+#: Lock file beside the store, held by the one process writing to it.
+LOCK_SUFFIX = ".lock"
+_T = TypeVar("_T")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS provenance (id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -82,13 +99,49 @@ class ResultStore:
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = Path(path)
+        existed = self.path.is_file() and self.path.stat().st_size > 0
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the results store ({exc})") from None
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            if existed:
+                self._check_integrity()
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise StoreError(f"{self.path}: not a usable results store ({exc})") from None
+        except StoreError:
+            self._db.close()
+            raise
+
+    def _check_integrity(self) -> None:
+        """Refuse a store whose pages SQLite finds damaged (a torn copy, a bad disk)."""
+        found = [str(row[0]) for row in self._db.execute("PRAGMA integrity_check(5)")]
+        if found != ["ok"]:
+            problem = " ".join(" ".join(found).split())
+            if len(problem) > 200:
+                problem = problem[:200] + "..."
+            raise StoreError(
+                f"{self.path}: the results store is damaged ({problem}); restore it from a "
+                "copy, or run again into a new --out"
+            )
+
+    def _guard(self, action: Callable[[], _T]) -> _T:
+        """Run ``action``, turning SQLite's failures into a :class:`StoreError` naming the file."""
+        try:
+            return action()
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(
+                f"{self.path}: a result is stored twice ({exc}); is another process writing "
+                "to this store?"
+            ) from None
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: cannot use the results store ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: the results store is damaged ({exc})") from None
 
     def close(self) -> None:
         self._db.close()
@@ -100,27 +153,40 @@ class ResultStore:
         self.close()
 
     def meta(self, key: str) -> str | None:
-        found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        found = self._guard(
+            lambda: self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        )
         return None if found is None else str(found[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._guard(
+            lambda: self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        )
 
     def add_provenance(self, key: str, record: Mapping[str, Any]) -> None:
         text = json.dumps(record, sort_keys=True)
-        self._db.execute("INSERT OR IGNORE INTO provenance VALUES (?, ?)", (key, text))
+        self._guard(
+            lambda: self._db.execute("INSERT OR IGNORE INTO provenance VALUES (?, ?)", (key, text))
+        )
 
     def provenance(self) -> dict[str, dict[str, Any]]:
-        rows = self._db.execute("SELECT id, record FROM provenance ORDER BY id")
+        rows = self._guard(
+            lambda: self._db.execute("SELECT id, record FROM provenance ORDER BY id").fetchall()
+        )
         return {str(key): json.loads(text) for key, text in rows}
 
     def done(self) -> set[Task]:
         """The (case, scenario, strategy) tasks already stored."""
-        rows = self._db.execute("SELECT case_id, scenario, strategy FROM tasks")
+        rows = self._guard(
+            lambda: self._db.execute("SELECT case_id, scenario, strategy FROM tasks").fetchall()
+        )
         return {(str(c), str(s), str(t)) for c, s, t in rows}
 
     def add(self, result: TaskResult) -> None:
         """Store one task's rows and its completion mark in a single transaction."""
+        self._guard(lambda: self._add(result))
+
+    def _add(self, result: TaskResult) -> None:
         with self._transaction():
             self._db.execute(
                 "INSERT INTO tasks VALUES (?, ?, ?, ?, ?)",
@@ -139,16 +205,17 @@ class ResultStore:
 
     def rows(self) -> list[Row]:
         """Every stored row, in key order (the same for any run that stored the same tasks)."""
-        cursor = self._db.execute(
+        query = (
             f"SELECT {', '.join(COLUMNS)} FROM results "
             "ORDER BY case_id, scenario, strategy, target, region, metric"
         )
-        return [_decode(values) for values in cursor]
+        return [_decode(values) for values in self._guard(self._db.execute(query).fetchall)]
 
     def task_missing(self) -> dict[tuple[str, str], str]:
         """(case, scenario) -> the sequences the scenario removed ("t1n+t2f")."""
-        cursor = self._db.execute("SELECT DISTINCT case_id, scenario, missing FROM tasks")
-        return {(str(c), str(s)): str(m) for c, s, m in cursor}
+        query = "SELECT DISTINCT case_id, scenario, missing FROM tasks"
+        rows = self._guard(lambda: self._db.execute(query).fetchall())
+        return {(str(c), str(s)): str(m) for c, s, m in rows}
 
     def merge(self, other: str | PathLike[str]) -> int:
         """Copy another store's tasks, rows and provenance in; returns the tasks added.
@@ -173,26 +240,30 @@ class ResultStore:
                 value = existing.get(_key(row))
                 if value is not None and not _same(value, row.value):
                     raise StoreError(f"{source}: {_key(row)} is {row.value} there and {value} here")
-            added = 0
-            with self._transaction():
-                for key, record in shard.provenance().items():
-                    self.add_provenance(key, record)
-                done = self.done()
-                by_task: dict[Task, list[Row]] = {}
-                for row in shard.rows():
-                    by_task.setdefault((row.case_id, row.scenario, row.strategy), []).append(row)
-                missing = shard.task_missing()
-                for task in sorted(shard.done() - done):
-                    self._db.execute(
-                        "INSERT INTO tasks VALUES (?, ?, ?, ?, 0.0)",
-                        (*task, missing[task[0], task[1]]),
-                    )
-                    self._db.executemany(
-                        f"INSERT INTO results VALUES ({', '.join('?' * len(COLUMNS))})",
-                        [_encode(row) for row in by_task.get(task, [])],
-                    )
-                    added += 1
-            return added
+            return self._guard(lambda: self._merge_rows(shard))
+
+    def _merge_rows(self, shard: ResultStore) -> int:
+        """Copy the shard's provenance and the tasks this store lacks, in one transaction."""
+        added = 0
+        with self._transaction():
+            for key, record in shard.provenance().items():
+                self.add_provenance(key, record)
+            done = self.done()
+            by_task: dict[Task, list[Row]] = {}
+            for row in shard.rows():
+                by_task.setdefault((row.case_id, row.scenario, row.strategy), []).append(row)
+            missing = shard.task_missing()
+            for task in sorted(shard.done() - done):
+                self._db.execute(
+                    "INSERT INTO tasks VALUES (?, ?, ?, ?, 0.0)",
+                    (*task, missing[task[0], task[1]]),
+                )
+                self._db.executemany(
+                    f"INSERT INTO results VALUES ({', '.join('?' * len(COLUMNS))})",
+                    [_encode(row) for row in by_task.get(task, [])],
+                )
+                added += 1
+        return added
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -233,6 +304,37 @@ def _decode(values: Sequence[Any]) -> Row:
     record = dict(zip(COLUMNS, values, strict=True))
     record["value"] = math.nan if record["value"] is None else float(record["value"])
     return Row(**record)
+
+
+@contextmanager
+def writer_lock(store: str | PathLike[str]) -> Iterator[Path]:
+    """Hold the one-writer lock of ``store`` (``results.sqlite.lock`` beside it).
+
+    A second process asking for it gets a :class:`StoreError` naming the holder (process id,
+    host, start time). The lock is the system's (``flock``), so a killed holder releases it.
+    """
+    path = Path(f"{store}{LOCK_SUFFIX}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = " ".join(handle.read().split()) or "another process"
+                raise StoreError(
+                    f"{store}: another run is writing to this store ({holder}); wait for it to "
+                    "finish or stop it, then resume"
+                ) from None
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {started}\n")
+        handle.flush()
+        yield path
+    finally:
+        handle.close()
 
 
 def read_rows(path: str | PathLike[str]) -> list[Row]:

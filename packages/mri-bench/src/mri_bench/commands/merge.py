@@ -9,7 +9,7 @@ from pathlib import Path
 from mri_bench.errors import StoreError
 from mri_bench.pipeline import CONFIG_NAME, PANELS, REFERENCE_NAME
 from mri_bench.report import write_report
-from mri_bench.store import STORE_NAME, ResultStore
+from mri_bench.store import STORE_NAME, ResultStore, writer_lock
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +30,7 @@ def handle(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     added = 0
-    with ResultStore(out / STORE_NAME) as store:
+    with writer_lock(out / STORE_NAME), ResultStore(out / STORE_NAME) as store:
         for shard in args.shards:
             if not (shard / STORE_NAME).is_file():
                 raise StoreError(f"{shard}: no {STORE_NAME}; not a run folder")

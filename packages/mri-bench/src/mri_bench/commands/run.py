@@ -16,7 +16,9 @@ Results go to DIR/results.sqlite as a tidy long table, one transaction per (case
 strategy): kill the run at any point and `--resume` continues where it stopped without
 recomputing or losing a stored row. The report (report.md, report.html, figures, CSV/JSON) is
 written at the end. --scenarios and --strategies run one shard of the config (CI matrices);
-`mri-bench merge` joins shards. The config format is documented in docs/mri-bench/config.md."""
+`mri-bench merge` joins shards. One run writes to a folder at a time; a resume refuses models,
+options or a reference that changed since the stored results (--new-provenance overrides).
+The config format is documented in docs/mri-bench/config.md."""
 
 
 def _names(text: str) -> list[str]:
@@ -33,6 +35,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("config", type=Path, help="benchmark config (JSON)")
     parser.add_argument("--out", type=Path, required=True, help="run folder")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    parser.add_argument(
+        "--new-provenance",
+        action="store_true",
+        help="resume although a model, its options or the reference changed: new results get "
+        "their own provenance record (refused without it)",
+    )
     parser.add_argument("--workers", type=int, help="processes over cases (default: config)")
     parser.add_argument("--scenarios", type=_names, default=[], help="shard: scenario names")
     parser.add_argument("--strategies", type=_names, default=[], help="shard: strategy names")
@@ -46,7 +54,12 @@ def handle(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers must be at least 1 (got {args.workers})")
     config = load_config(args.config).select(args.scenarios, args.strategies)
     store = run_benchmark(
-        config, args.out, resume=args.resume, progress=not args.quiet, workers=args.workers
+        config,
+        args.out,
+        resume=args.resume,
+        progress=not args.quiet,
+        workers=args.workers,
+        new_provenance=args.new_provenance,
     )
     print(f"results: {store}")
     if not args.no_report:
