@@ -30,6 +30,7 @@ from mri_io.intensity import BACKGROUND as NORMALISED_BACKGROUND
 from mri_io.labels import LABEL_PROFILES, LabelProfile, get_label_profile
 from mri_io.layouts import CaseFiles, case_centres, check_unique_case_ids, scan_cases
 from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
+from mri_io.nnunet import nnunet_filename
 from mri_io.sequences import SEQUENCES, canonical_sequence
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "load_labels",
     "load_volume",
     "new_volume",
+    "nnunet_filename",
     "save_volume",
     "scan_cases",
 ]

@@ -16,10 +16,17 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from mri_io.errors import GeometryMismatchError, LabelError, LayoutError, MissingSequenceError
-from mri_io.labels import check_labels, guess_label_profile
+from mri_io.errors import (
+    DimensionError,
+    GeometryMismatchError,
+    LabelError,
+    LayoutError,
+    MissingSequenceError,
+)
+from mri_io.labels import check_labels, convert_labels, guess_label_profile
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.nifti import Volume, check_finite, load_labels, load_volume
+from mri_io.nnunet import load_channels
 from mri_io.sequences import canonical_sequence
 
 
@@ -51,7 +58,9 @@ def load_case(
     and, within ``affine_tolerance`` per matrix entry, its affine
     (:class:`GeometryMismatchError`); every sequence in ``require`` is present
     (:class:`MissingSequenceError`); the segmentation holds only labels of ``label_profile``
-    (:class:`LabelError`), which is guessed from the labels when not given.
+    (:class:`LabelError`), which is the one the dataset declares (nnU-Net/MSD) or is guessed
+    from the labels when not given. When the dataset declares a profile and ``label_profile``
+    names another, the labels are converted (:data:`mri_io.labels.LABEL_CONVERSIONS`).
     """
     files = _case_files(source)
     absent = sorted({canonical_sequence(name) for name in require} & set(files.missing))
@@ -59,7 +68,7 @@ def load_case(
         raise MissingSequenceError(
             files.folder, f"case {files.case_id} has no {', '.join(absent)} file"
         )
-    images = {key: load_volume(path, dtype=dtype) for key, path in files.sequences.items()}
+    images = _load_images(files, dtype)
     seg = None if files.seg is None else load_labels(files.seg)
     volumes = [*images.values(), *([seg] if seg is not None else [])]
     for volume in images.values():
@@ -67,7 +76,12 @@ def load_case(
     for volume in volumes[1:]:
         _check_same_grid(volumes[0], volume, affine_tolerance)
     profile = label_profile
+    declared = files.label_profile
+    if seg is not None and declared is not None and profile not in (None, declared):
+        check_labels(seg.data, declared, seg.path)
+        seg = seg.with_data(convert_labels(seg.data, declared, str(profile)))
     if seg is not None:
+        profile = profile or declared
         if profile is None:
             try:
                 profile = guess_label_profile(seg.data)
@@ -75,6 +89,26 @@ def load_case(
                 raise LabelError(seg.path, exc.problem) from None
         check_labels(seg.data, profile, seg.path)
     return Case(files.case_id, images, seg, files.missing, profile)
+
+
+def _load_images(files: CaseFiles, dtype: npt.DTypeLike) -> dict[str, Volume]:
+    """Each sequence's volume: its own 3D file, or its volume of a 4D file (MSD layout)."""
+    stacks: dict[Path, list[Volume]] = {}
+    images = {}
+    for key, path in files.sequences.items():
+        if key in files.volumes:
+            if path not in stacks:
+                stacks[path] = load_channels(path, dtype=dtype)
+            stack = stacks[path]
+            index = files.volumes[key]
+            if index >= len(stack):
+                raise DimensionError(
+                    path, f"holds {len(stack)} volumes; {key} should be volume {index}"
+                )
+            images[key] = stack[index]
+        else:
+            images[key] = load_volume(path, dtype=dtype)
+    return images
 
 
 def _case_files(source: CaseFiles | str | PathLike[str]) -> CaseFiles:

@@ -9,7 +9,9 @@ on dataset names.
 Sources: BraTS 2021 (Baid et al. 2021), BraTS 2023 adult glioma, SSA, meningioma and
 metastasis challenges (labels 1 NETC, 2 SNFH, 3 ET), BraTS 2024 post-treatment glioma (adds
 4 RC, which is in no tumour region), BraTS-PEDs 2024 (1 ET, 2 NET, 3 CC, 4 ED; TC = ET+NET+CC,
-WT = TC+ED), BraTS 2024 meningioma radiotherapy (1 GTV).
+WT = TC+ED), BraTS 2024 meningioma radiotherapy (1 GTV), Medical Segmentation Decathlon
+Task01_BrainTumour (1 edema, 2 non-enhancing tumour, 3 enhancing tumour; also the label order of
+nnU-Net's BraTS datasets).
 """
 
 from __future__ import annotations
@@ -124,6 +126,13 @@ _PROFILES = (
         "BraTS 2024 meningioma radiotherapy planning: gross tumour volume",
     ),
     _profile(
+        "msd-brain",
+        {1: "ED", 2: "NET", 3: "ET"},
+        {"WT": {1, 2, 3}, "TC": {2, 3}, "ET": {3}},
+        "Medical Segmentation Decathlon Task01_BrainTumour and the nnU-Net datasets made from "
+        "it or from BraTS: edema, non-enhancing (and necrotic) tumour, enhancing tumour",
+    ),
+    _profile(
         "brats2021",
         {1: "NCR/NET", 2: "ED", 4: "ET"},
         {"WT": {1, 2, 4}, "TC": {1, 4}, "ET": {4}},
@@ -144,6 +153,10 @@ LABEL_CONVERSIONS: Final[Mapping[tuple[str, str], Mapping[int, int]]] = MappingP
         ("brats2021", "brats2023"): MappingProxyType({4: 3}),
         ("brats2023", "brats2021"): MappingProxyType({3: 4}),
         ("brats2021", "brats2024-post"): MappingProxyType({4: 3}),
+        ("msd-brain", "brats2023"): MappingProxyType({1: 2, 2: 1}),
+        ("brats2023", "msd-brain"): MappingProxyType({1: 2, 2: 1}),
+        ("msd-brain", "brats2021"): MappingProxyType({1: 2, 2: 1, 3: 4}),
+        ("brats2021", "msd-brain"): MappingProxyType({1: 2, 2: 1, 4: 3}),
     }
 )
 

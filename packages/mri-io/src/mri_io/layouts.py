@@ -28,7 +28,7 @@ SEG: Final = "seg"
 MANIFEST: Final = "cohort.json"
 
 #: Naming schemes, tried in this order; each maps a file name to (case id, key).
-LAYOUTS: Final = ("brats2023", "brats2021", "ucsf-pdgm", "generic")
+LAYOUTS: Final = ("nnunet", "msd", "brats2023", "brats2021", "ucsf-pdgm", "generic")
 
 _NIFTI = re.compile(r"^(?P<stem>.+)\.nii(?:\.gz)?$", re.IGNORECASE)
 # BraTS 2023-2025: BraTS-GLI-00000-000-t1n, BraTS-MEN-RT-0000-1-t1c, BraTS-GoAT-00000-t2f.
@@ -55,6 +55,10 @@ class CaseFiles:
     seg: Path | None
     missing: tuple[str, ...]
     extras: dict[str, Path] = field(default_factory=dict)
+    #: Volume index of each sequence inside a 4D file (MSD layout); empty for 3D files.
+    volumes: dict[str, int] = field(default_factory=dict)
+    #: Label profile the dataset declares (nnU-Net/MSD ``dataset.json``); None: guess.
+    label_profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,10 @@ def scan_cases(folder: str | PathLike[str]) -> list[CaseFiles]:
     layouts: dict[tuple[Path, str], str] = {}
     extras: dict[tuple[Path, str], dict[str, Path]] = {}
     unmatched: list[Path] = []
+    described, claimed = _described_cases(root)
     for path, stem in _nifti_files(root):
+        if path in claimed:
+            continue
         match = _match(stem)
         if match is None:
             unmatched.append(path)
@@ -140,12 +147,12 @@ def scan_cases(folder: str | PathLike[str]) -> list[CaseFiles]:
                 path, f"{target[match.key].name} already holds {match.key} of {match.case_id}"
             )
         target[match.key] = path
-    if not groups:
+    if not groups and not described:
         hint = f"; e.g. {unmatched[0].name} matches none" if unmatched else ""
         raise LayoutError(
             root, f"no case files found (naming schemes tried: {', '.join(LAYOUTS)}){hint}"
         )
-    cases = []
+    cases = list(described)
     for (parent, case_id), files in groups.items():
         case_extras = extras.get((parent, case_id), {})
         sequences: dict[str, Path] = {key: files[key] for key in SEQUENCES if key in files}
@@ -165,6 +172,19 @@ def scan_cases(folder: str | PathLike[str]) -> list[CaseFiles]:
             )
         )
     return sorted(cases, key=lambda case: (case.case_id, str(case.folder)))
+
+
+def _described_cases(root: Path) -> tuple[list[CaseFiles], set[Path]]:
+    """Cases of the nnU-Net/MSD datasets (a ``dataset.json``) under ``root``, files they claim."""
+    from mri_io.nnunet import find_datasets, scan_dataset  # nnunet builds on CaseFiles
+
+    cases: list[CaseFiles] = []
+    claimed: set[Path] = set()
+    for dataset_json, only in find_datasets(root):
+        more, files = scan_dataset(dataset_json, only)
+        cases += more
+        claimed |= files
+    return cases, claimed
 
 
 def check_unique_case_ids(cases: Iterable[CaseFiles]) -> None:

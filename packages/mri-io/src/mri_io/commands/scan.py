@@ -23,7 +23,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=(
             f"{HELP[0].upper()}{HELP[1:]} and the label profile their segmentations suggest. "
             "Understands BraTS 2019-2021, BraTS 2023+ (GLI, MEN, MET, PED, SSA, GoAT), "
-            "UCSF-PDGM and CASE_SEQUENCE names; other files are ignored."
+            "UCSF-PDGM, CASE_SEQUENCE names, nnU-Net raw datasets and Medical Segmentation "
+            "Decathlon 4D files (both read through their dataset.json); other files are ignored."
         ),
     )
     parser.add_argument("folder", metavar="DIR", help="dataset folder (searched recursively)")
@@ -38,8 +39,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def summarise(case: CaseFiles, *, read_labels: bool) -> dict[str, Any]:
     """The facts ``scan`` prints about one case, as JSON-ready values."""
-    profile = None
-    if read_labels and case.seg is not None:
+    profile = case.label_profile  # declared by an nnU-Net/MSD dataset.json
+    if read_labels and case.seg is not None and profile is None:
         try:
             profile = guess_label_profile(load_labels(case.seg).data)
         except LabelError as exc:

@@ -16,11 +16,13 @@ from mri_seg.contract import InferenceSettings
 from mri_seg.inputs import missing_sequence_error
 from mri_seg.loader import load_segmenter
 from mri_seg.postprocess import BRATS_MIN_SIZES
-from mri_seg.prediction import predict_to_file
+from mri_seg.prediction import NAMINGS, predict_to_file
 
 DESCRIPTION = """\
 Segment every case of --case DIR (one case) or --cohort DIR (many) and write
-OUT/{case_id}-seg.nii.gz: uint8 labels on the input's grid (same affine and header).
+OUT/{case_id}-seg.nii.gz (--naming nnunet: OUT/{case_id}.nii.gz, nnU-Net's prediction
+names): uint8 labels on the input's grid (same affine and header). Reads every layout
+`mri-io scan` knows, nnU-Net raw datasets and Decathlon 4D files included.
 
 Every sequence the model was trained on must be present: a case with a missing sequence is
 refused, naming it (complete it first, e.g. with mri-gen or mri-bench).
@@ -54,6 +56,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--label-profile", choices=sorted(LABEL_PROFILES), help="labels to write (model's)"
     )
+    parser.add_argument(
+        "--naming",
+        choices=NAMINGS,
+        default="brats",
+        help="output file names: brats CASE-seg.nii.gz (default) or nnunet CASE.nii.gz",
+    )
     parser.set_defaults(handler=run_predict)
 
 
@@ -78,6 +86,6 @@ def run_predict(args: argparse.Namespace) -> int:
         if absent:
             raise missing_sequence_error(case.folder, case.case_id, absent, model.sequences)
     for case in tqdm(cases, desc="segment", unit="case"):
-        predict_to_file(model, case, args.out, settings)
+        predict_to_file(model, case, args.out, settings, naming=args.naming)
     print(f"wrote {len(cases)} label map(s) to {args.out}")
     return 0
