@@ -91,7 +91,8 @@ def test_msd_4d_cases_are_split_into_sequences_by_dataset_json(tmp_path: Path) -
     cases = scan_cases(_msd(tmp_path / "Task01_BrainTumour"))
     assert [c.case_id for c in cases] == ["BRATS_001", "BRATS_002"]
     first = cases[0]
-    assert first.layout == "msd" and first.missing == ()
+    assert first.layout == "msd"
+    assert first.missing == ()
     assert first.volumes == {"t1n": 1, "t1c": 2, "t2w": 3, "t2f": 0}
     assert first.label_profile == "msd-brain"
     case = load_case(first)
@@ -99,7 +100,8 @@ def test_msd_4d_cases_are_split_into_sequences_by_dataset_json(tmp_path: Path) -
         assert np.array_equal(case.images[key].data, _channel(index))
         assert np.array_equal(case.images[key].affine, AFFINE)
     assert case.label_profile == "msd-brain"
-    assert case.seg is not None and np.array_equal(case.seg.data, _labels())
+    assert case.seg is not None
+    assert np.array_equal(case.seg.data, _labels())
     # MSD's labels keep their meaning: edema is outside the tumour core, ET inside it
     assert region_mask(case.seg.data, "msd-brain", "TC").sum() == 2
 
@@ -107,13 +109,15 @@ def test_msd_4d_cases_are_split_into_sequences_by_dataset_json(tmp_path: Path) -
 def test_msd_labels_convert_to_the_brats_profiles(tmp_path: Path) -> None:
     files = scan_cases(_msd(tmp_path / "Task01"))[0]
     case = load_case(files, label_profile="brats2023")
-    assert case.seg is not None and case.label_profile == "brats2023"
+    assert case.seg is not None
+    assert case.label_profile == "brats2023"
     expected = _labels()
     assert np.array_equal(case.seg.data == 2, expected == 1)  # edema: SNFH is 2 in BraTS 2023
     assert np.array_equal(case.seg.data == 1, expected == 2)
     assert np.array_equal(case.seg.data == 3, expected == 3)
     legacy = load_case(files, label_profile="brats2021")
-    assert legacy.seg is not None and set(np.unique(legacy.seg.data)) == {0, 1, 2, 4}
+    assert legacy.seg is not None
+    assert set(np.unique(legacy.seg.data)) == {0, 1, 2, 4}
 
 
 def test_nnunet_raw_dataset_channels_by_channel_names(tmp_path: Path) -> None:
@@ -121,7 +125,9 @@ def test_nnunet_raw_dataset_channels_by_channel_names(tmp_path: Path) -> None:
     cases = scan_cases(root)
     assert [c.case_id for c in cases] == ["BRATS_001", "BRATS_002"]
     first = cases[0]
-    assert first.layout == "nnunet" and first.missing == () and first.volumes == {}
+    assert first.layout == "nnunet"
+    assert first.missing == ()
+    assert first.volumes == {}
     assert first.sequences["t2f"].name == "BRATS_001_0000.nii.gz"
     assert first.seg == root / "labelsTr" / "BRATS_001.nii.gz"
     case = load_case(first)
@@ -155,7 +161,8 @@ def test_test_split_without_labels_and_a_missing_channel(tmp_path: Path) -> None
             root / "imagesTs" / nnunet_filename("BRATS_100", channel),
         )
     test_case = {c.case_id: c for c in scan_cases(root)}["BRATS_100"]
-    assert test_case.seg is None and test_case.missing == ("t2w",)
+    assert test_case.seg is None
+    assert test_case.missing == ("t2w",)
 
 
 @pytest.mark.parametrize(
@@ -183,13 +190,15 @@ def test_a_wrong_dataset_json_is_named_in_one_line(
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "dataset.json" in lines[0] and message in lines[0]
+    assert len(lines) == 1
+    assert "dataset.json" in lines[0]
+    assert message in lines[0]
 
 
 def test_unreadable_dataset_json(tmp_path: Path) -> None:
     root = _nnunet(tmp_path / "Dataset")
     (root / "dataset.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(LayoutError, match="dataset.json.*cannot read"):
+    with pytest.raises(LayoutError, match=r"dataset\.json.*cannot read"):
         scan_cases(root)
 
 
@@ -212,4 +221,6 @@ def test_scan_reports_the_layouts(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    assert "msd" in table and "nnunet" in table and "4 cases" in table
+    assert "msd" in table
+    assert "nnunet" in table
+    assert "4 cases" in table

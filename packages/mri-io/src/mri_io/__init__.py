@@ -6,6 +6,7 @@ stands on, and ``pip install mri-io`` pulls only numpy, scipy, nibabel and tqdm.
 
 from mri_io.__about__ import __version__
 from mri_io.case import Case, load_case
+from mri_io.conform import ConformRecord, conform_case, unconform
 from mri_io.errors import (
     AffineError,
     ConfigError,
@@ -41,6 +42,7 @@ __all__ = [
     "Case",
     "CaseFiles",
     "ConfigError",
+    "ConformRecord",
     "CorruptFileError",
     "DataTypeError",
     "DimensionError",
@@ -60,6 +62,7 @@ __all__ = [
     "canonical_sequence",
     "case_centres",
     "check_unique_case_ids",
+    "conform_case",
     "get_label_profile",
     "load_case",
     "load_labels",
@@ -68,4 +71,5 @@ __all__ = [
     "nnunet_filename",
     "save_volume",
     "scan_cases",
+    "unconform",
 ]

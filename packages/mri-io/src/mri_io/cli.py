@@ -14,7 +14,7 @@ Inspect, discover, normalise and slice brain-tumour MRI in NIfTI and BraTS layou
 Run `mri-io COMMAND --help` for the options of one command."""
 
 #: Sub-command modules under ``mri_io.commands``; each has ``register(commands)``.
-COMMANDS = ("info", "scan", "normalise", "stats", "cohort")
+COMMANDS = ("info", "scan", "normalise", "stats", "cohort", "conform")
 
 
 def build_parser() -> argparse.ArgumentParser:
