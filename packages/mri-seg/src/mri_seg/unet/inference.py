@@ -1,5 +1,11 @@
 """The 3D U-Net segments whole volumes: sliding-window inference and label decoding.
 
+A network learns features at the voxel size it was trained on; a case of another voxel size
+(1 mm data for a model trained at 2 mm) is resampled to the model's ``spacing`` (linear), run,
+and its probabilities resampled back to the case's own grid (linear) before decoding, so the
+labels share the input's exact geometry. Orientation is not changed: bring cases to one
+orientation first (``mri-io conform``).
+
 MONAI's ``sliding_window_inference`` does the tiling with Gaussian blending (windows weigh
 their centre more than their border, where a U-Net sees less context). ``device`` runs the
 network; ``output_device`` holds the stitched full-volume probabilities, so a 240x240x155 case
@@ -15,6 +21,7 @@ import numpy as np
 import torch
 from monai.inferers.utils import sliding_window_inference
 from numpy.typing import NDArray
+from scipy.ndimage import zoom
 
 from mri_io.case import Case
 from mri_io.nifti import Volume
@@ -76,6 +83,32 @@ def segment_case(
     """
     chosen = settings or InferenceSettings()
     images = image_stack(case, model.sequences, completion)
-    probabilities = predict_probabilities(model, images, chosen)
+    factors = _zoom_factors(case, model)
+    if factors is None:
+        probabilities = predict_probabilities(model, images, chosen)
+    else:
+        resampled = np.stack([zoom(channel, factors, order=1) for channel in images])
+        at_model = predict_probabilities(model, resampled.astype(np.float32), chosen).cpu()
+        shape = images.shape[1:]
+        back = [shape[a] / at_model.shape[1 + a] for a in range(3)]
+        probabilities = torch.from_numpy(
+            np.stack([zoom(channel, back, order=1) for channel in at_model.numpy()])
+        )
     labels = model.target.decode(probabilities).cpu().numpy()
     return finish_labels(case, labels, chosen, model.target)
+
+
+#: Relative difference of voxel sizes below which a case is taken at the model's spacing.
+SPACING_TOLERANCE = 1e-3
+
+
+def _zoom_factors(case: Case, model: UNet3D) -> tuple[float, float, float] | None:
+    """Per-axis factors that bring ``case`` to the model's voxel size; ``None`` when it is
+    already there (or the model does not record one)."""
+    if model.spacing is None:
+        return None
+    spacing = next(iter(case.images.values())).spacing
+    ratios = [s / m for s, m in zip(spacing, model.spacing, strict=True)]
+    if all(abs(r - 1.0) <= SPACING_TOLERANCE for r in ratios):
+        return None
+    return (ratios[0], ratios[1], ratios[2])

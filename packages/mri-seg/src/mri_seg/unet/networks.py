@@ -72,6 +72,7 @@ class UNet3D(PretrainedModel):
         target: dict[str, Any] | None = None,
         dropout: float = 0.0,
         preset: str | None = None,
+        spacing: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         keys = tuple(canonical_sequence(name) for name in sequences)
@@ -85,6 +86,10 @@ class UNet3D(PretrainedModel):
         self.sequences = keys
         self.target = spec
         self.roi_size = (int(roi_size[0]), int(roi_size[1]), int(roi_size[2]))
+        if spacing is not None and (len(spacing) != 3 or min(spacing) <= 0):
+            raise ValueError(f"spacing must be 3 positive voxel sizes in mm, got {spacing}")
+        #: Voxel size (mm) of the training cases; inference resamples other cases to it.
+        self.spacing = None if spacing is None else tuple(float(s) for s in spacing)
         self.config = {
             "preset": preset,
             "channels": [int(c) for c in channels],
@@ -94,6 +99,7 @@ class UNet3D(PretrainedModel):
             "sequences": list(keys),
             "target": spec.to_json(),
             "dropout": float(dropout),
+            "spacing": None if self.spacing is None else list(self.spacing),
         }
         self.net = UNet(
             spatial_dims=3,
@@ -113,8 +119,10 @@ class UNet3D(PretrainedModel):
         sequences: Sequence[str] = SEQUENCES,
         target: TargetSpec | None = None,
         roi_size: Sequence[int] | None = None,
+        spacing: Sequence[float] | None = None,
     ) -> UNet3D:
-        """A freshly initialised network of preset ``"brats"`` or ``"tiny"``."""
+        """A freshly initialised network of preset ``"brats"`` or ``"tiny"`` for cases of voxel
+        size ``spacing`` (mm; ``None``: any, never resampled)."""
         if preset not in UNET_PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(UNET_PRESETS)}")
         chosen = UNET_PRESETS[preset]
@@ -126,6 +134,7 @@ class UNet3D(PretrainedModel):
             sequences=sequences,
             target=(target or TargetSpec()).to_json(),
             preset=preset,
+            spacing=spacing,
         )
 
     @property

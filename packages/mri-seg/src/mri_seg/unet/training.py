@@ -29,6 +29,7 @@ import torch
 
 from mri_io.errors import RunFolderError
 from mri_io.layouts import CaseFiles, scan_cases
+from mri_io.nifti import load_volume
 from mri_io.training import (
     DistributedEnv,
     RunFolder,
@@ -128,9 +129,11 @@ def _train(
     transform = training_transforms(settings, spec)
 
     seed_everything(settings.seed)
-    model = UNet3D.from_preset(settings.preset, sequences=settings.sequences, target=spec).to(
-        device
-    )
+    # The voxel size the network learns at, recorded so inference resamples other cases to it.
+    spacing = load_volume(next(iter(train_files[0].sequences.values()))).spacing
+    model = UNet3D.from_preset(
+        settings.preset, sequences=settings.sequences, target=spec, spacing=spacing
+    ).to(device)
     optimiser = torch.optim.Adam(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
