@@ -7,6 +7,7 @@ the project is tested with.
     nox -s tests                      each package alone, in its own fresh venv
     nox -s "tests(package='mri-io')"  one package
     nox -s integration                tests-integration/ (CPU)
+    nox -s quality                    tests-quality/: models learn (fixed steps and seeds)
     nox -s demo                       the main job on the bundled synthetic cohort
     nox -s bump -- 0.2.0              set every version and internal pin
 """
@@ -96,7 +97,7 @@ def tests(session: nox.Session, package: str) -> None:
         "pytest",
         str(package_dir(package) / "tests"),
         "-m",
-        "not slow and not gpu",
+        "not slow and not gpu and not quality",
         *session.posargs,
     )
 
@@ -114,6 +115,23 @@ def integration(session: nox.Session) -> None:
     """Whole-pipeline tests on CPU (tests-integration/, not GPU-marked)."""
     install_local(session, PACKAGES)
     session.run("pytest", str(ROOT / "tests-integration"), "-m", "not gpu", *session.posargs)
+
+
+@nox.session
+def quality(session: nox.Session) -> None:
+    """Quality tests (tests-quality/): each model family trained a fixed number of steps with
+    a fixed seed on one torch thread meets its claim on held-out synthetic cases; about a
+    quarter of an hour of CPU. Floors and figures: docs/quality/index.md."""
+    install_local(session, PACKAGES)
+    session.run(
+        "pytest",
+        str(ROOT / "tests-quality"),
+        "-m",
+        "quality",
+        "-rP",
+        *session.posargs,
+        env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    )
 
 
 @nox.session

@@ -1,0 +1,350 @@
+"""Measure the quality recipes over three seeds, derive the tests' floors, show that a zeroed
+learning rate fails them, and write docs/quality/results.json and docs/quality/index.md.
+
+    python tests-quality/measure.py --work /tmp/quality --jobs 2            # everything
+    python tests-quality/measure.py --work /tmp/quality --only hfgan --seeds 1 2
+    python tests-quality/measure.py --render                                # page from JSON
+
+Every run is a (family, seed, learning-rate scale) job; ``--jobs`` of them run side by side in
+separate processes, each on one torch thread. Each run is recorded in its own file under
+docs/quality/runs/ as it finishes, and results.json and the page are rebuilt from all of them,
+so families and seeds can be measured in separate invocations. Each run records its
+wall and CPU seconds and the load average before and after (the machine is shared: compare
+recipes by CPU seconds, which do not depend on the other jobs).
+
+The floor of each checked quantity (a Dice, or an advantage over mri-bench's ``copy-matched``
+baseline) is the three-seed mean minus three sample standard deviations (at least a tenth of
+the mean each, as three seeds can agree by chance), rounded down to two
+decimals, and never below the family's claim (WT Dice 0.8; an advantage above 0). A model that
+loses more than three seed-to-seed standard deviations fails; seed noise does not. Until three
+seeds are measured a floor is the claim alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from datetime import date
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import recipes
+
+FAMILIES = ("unet3d", "segmenter2d", "hfgan", "ummgat", "ummgat_nolam")
+PAGE = recipes.RESULTS.with_name("index.md")
+
+
+def run_one(family: str, seed: int, lr_scale: float, work: str) -> dict[str, Any]:
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    folder = Path(work) / f"seed-{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    if family == "ummgat_nolam":
+        return recipes.timed(recipes.ummgat, folder, seed, lr_scale, lesion=False)
+    function = getattr(recipes, family)
+    return recipes.timed(function, folder, seed, lr_scale)  # type: ignore[no-any-return]
+
+
+RUNS = recipes.RESULTS.with_name("runs")
+
+
+def load() -> dict[str, Any]:
+    """Every recorded run (one JSON file per family, seed and learning-rate scale, so that
+    several invocations can measure side by side), gathered into one document."""
+    document: dict[str, Any] = {"runs": {}, "broken": {}}
+    for path in sorted(RUNS.glob("*.json")):
+        record = json.loads(path.read_text())
+        if record["lr_scale"] == 0.0:
+            document["broken"][record["family"]] = record["result"]
+        else:
+            runs = document["runs"].setdefault(record["family"], {})
+            runs[str(record["seed"])] = record["result"]
+        document["date"] = record["date"]
+        machines = document.setdefault("machines", [])
+        if record["machine"] not in machines:
+            machines.append(record["machine"])
+        document["machine"] = "; ".join(machines)
+    return document
+
+
+def record(family: str, seed: int, scale: float, result: dict[str, Any], machine: str) -> None:
+    RUNS.mkdir(parents=True, exist_ok=True)
+    fields = {"family": family, "seed": seed, "lr_scale": scale, "result": result}
+    fields |= {"date": date.today().isoformat(), "machine": machine}
+    path = RUNS / f"{family}-seed{seed}-lr{scale:g}.json"
+    path.write_text(json.dumps(fields, indent=1, sort_keys=True) + "\n")
+
+
+def floor_of(values: list[float], claim: float | None) -> float:
+    """Mean minus three sample standard deviations, rounded down, never below the claim.
+    With fewer than three seeds there is no spread to trust: the floor is the claim alone
+    (0 for a family without one, which the page flags)."""
+    if len(values) < 3:
+        return claim if claim is not None else 0.0
+    mean = float(np.mean(values))
+    # Three seeds can agree by chance: the spread counted is at least a tenth of the mean.
+    spread = max(float(np.std(values, ddof=1)), 0.1 * abs(mean))
+    floor = math.floor((mean - 3 * spread) * 100) / 100
+    return max(floor, claim) if claim is not None else floor
+
+
+def derive(document: dict[str, Any]) -> None:
+    """Summaries, floors and the outcome of the zeroed-learning-rate runs."""
+    summary: dict[str, Any] = {}
+    floors: dict[str, dict[str, float]] = {}
+    for family in ("unet3d", "segmenter2d", "hfgan", "ummgat"):
+        runs = document["runs"].get(family, {})
+        if not runs:
+            continue
+        quantities: dict[str, list[float]] = {}
+        for seed in sorted(runs):
+            for name, value in recipes.measured(runs[seed], family).items():
+                quantities.setdefault(name, []).append(value)
+        summary[family] = {
+            name: {
+                "seeds": sorted(runs),
+                "values": values,
+                "mean": round(float(np.mean(values)), 4),
+                "sd": round(float(np.std(values, ddof=1)), 4) if len(values) > 1 else None,
+                "min": min(values),
+            }
+            for name, values in quantities.items()
+        }
+        floors[family] = {
+            name: floor_of(values, recipes.CLAIMS[family]) for name, values in quantities.items()
+        }
+    document["summary"], document["thresholds"] = summary, floors
+    for family, result in document["broken"].items():
+        if family in floors:
+            result["failures"] = recipes.failures(result, family, floors[family])
+
+
+def render(document: dict[str, Any]) -> str:
+    """The Markdown page, from the JSON document only."""
+    lines = [
+        "# Quality tests: measured figures",
+        "",
+        "<!-- Generated by tests-quality/measure.py from results.json: do not edit. -->",
+        "",
+        "`nox -s quality` (run by `.ci/run` after the test command) trains each model family a",
+        "fixed number of steps with seed 0 on a synthetic cohort (one torch thread, no",
+        "wall-clock budget) and checks it on held-out synthetic cases. The floors below are the",
+        "mean over seeds 0, 1 and 2 minus three sample standard deviations (each at least a",
+        "tenth of the mean, as three seeds can agree by chance), rounded down, and",
+        "never below the claim (WT Dice 0.8; 2D segmenter SNFH Dice 0.3; a positive advantage",
+        "over mri-bench's",
+        "`copy-matched` baseline: the most |correlated| available sequence, inverted where the",
+        "correlation is negative, histogram-matched to the target's typical histogram). SSIM and",
+        "MAE are foreground scores on BraSyn's [0, 1] evaluation scale, as mri-bench scores",
+        "completions. Recipes: `tests-quality/recipes.py`; figures: `results.json` beside this",
+        "page, written by `python tests-quality/measure.py`. Until three seeds of a family are",
+        "measured its floors are the claims alone (marked *claim only* below).",
+        "",
+        f"Measured {document.get('date', '?')} on {document.get('machine', '?')}.",
+        "",
+        "| family | checked quantity | seeds | values | mean | sd | floor in the test |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for family, quantities in document.get("summary", {}).items():
+        for name, row in quantities.items():
+            values = ", ".join(f"{v:.3f}" for v in row["values"])
+            sd = f"{row['sd']:.3f}" if row["sd"] is not None else "-"
+            floor = document["thresholds"][family][name]
+            note = "" if len(row["seeds"]) >= 3 else " (claim only)"
+            if name in recipes.SHORTFALLS.get(family, ()):
+                note += ", **not met**: strict xfail"
+            lines.append(
+                f"| {family} | {name} | {len(row['seeds'])} | {values} | {row['mean']:.3f} "
+                f"| {sd} | {floor:.2f}{note} |"
+            )
+    fragile = []
+    for family, quantities in document.get("summary", {}).items():
+        for name, row in quantities.items():
+            floor = document["thresholds"][family][name]
+            low = [s for s, v in zip(row["seeds"], row["values"], strict=True) if v < floor]
+            if low and name not in recipes.SHORTFALLS.get(family, ()):
+                fragile.append(f"{family} {name} (seeds {', '.join(low)})")
+    if fragile:
+        lines += [
+            "",
+            "**Seed-fragile checks**: some measured seeds fall below the floor the test "
+            "asserts for seed 0: " + "; ".join(fragile) + ". The test passes on seed 0, but "
+            "the claim does not hold for every seed at this step count; a longer recipe is "
+            "needed before the floor can carry a margin.",
+        ]
+    lines += ["", "## Reported figures per seed", ""]
+    lines += ["| run | seed | figures | steps | wall min | CPU min | load before / after |"]
+    lines += ["|---|---|---|---|---|---|---|"]
+    for family, runs in document["runs"].items():
+        for seed, result in sorted(runs.items()):
+            lines.append(
+                f"| {family} | {seed} | {reported(family, result)} | {result['steps']} "
+                f"| {cost(result)} |"
+            )
+    lines += [
+        "",
+        "## Claims not met at this budget",
+        "",
+        "Rows marked **not met** are strict expected failures in the tests: they run and are",
+        "reported every time, and a model that starts meeting them fails the set until the",
+        "claim is asserted again (`recipes.SHORTFALLS`). On the synthetic cohort every",
+        "sequence is close to a monotone transform of another one, so the sign-aware,",
+        "histogram-matched copy is a strong baseline (see the per-seed figures: T1 from T1ce",
+        "and back are nearly exact). A few hundred CPU steps of the `tiny` generators at 64 px",
+        "beat it only where no available sequence is a good stand-in (HF-GAN's t2f); UMMGAT at",
+        "this step count has not yet learnt the target styles (its outputs hardly differ",
+        "between target domains). Closing these needs longer recipes than a CI run affords on",
+        "two CPU cores, or a GPU run.",
+    ]
+    lines += ["", "## 2D segmenter floor", ""]
+    seg = document["summary"].get("segmenter2d", {}).get("SNFH slice Dice")
+    if seg:
+        seg_floor = document["thresholds"]["segmenter2d"]["SNFH slice Dice"]
+        lines.append(
+            "The 2D segmenter has no Dice claim of its own at this budget (the thesis reports "
+            "0.74 / 0.80 / 0.82 on NETC / ED / ET after full training on BraTS); its claim here "
+            "is only that it learns the largest class (SNFH Dice 0.3). Its recipe is a short "
+            f"one ({document['runs']['segmenter2d']['0']['steps']} steps), and the floor is the "
+            "measured one, on the class it learns on every seed at that budget (SNFH, edema; "
+            "NETC and ET vary from seed to seed and are reported above): slice Dice "
+            f"{seg['mean']:.3f} over seeds "
+            f"{', '.join(seg['seeds'])}, floor {seg_floor:.2f}. It proves the segmenter "
+            "learns (an untrained one scores as in the zeroed-learning-rate row below), not "
+            "that it is a good segmenter."
+        )
+    lines += ["", "## Lesion-aware module", ""]
+    lam, nolam = document["runs"].get("ummgat", {}), document["runs"].get("ummgat_nolam", {})
+    both = sorted(set(lam) & set(nolam))
+    if both:
+        gains = {
+            metric: [
+                lam[s]["scores"]["gen"][metric] - nolam[s]["scores"]["gen"][metric] for s in both
+            ]
+            for metric in ("ssim", "mae")
+        }
+        helps = bool(np.mean(gains["ssim"]) > 0 and np.mean(gains["mae"]) < 0)
+        lines += [
+            f"With against without the LAM, same seeds ({', '.join(both)}) and steps: SSIM "
+            f"difference {', '.join(f'{g:+.4f}' for g in gains['ssim'])}, MAE difference "
+            f"{', '.join(f'{g:+.4f}' for g in gains['mae'])}. At this budget the lesion module "
+            + ("helps on both scores." if helps else "does **not** help on both scores."),
+        ]
+    else:
+        lines.append(
+            "Not measured yet: the run without the LAM (`measure.py --only ummgat_nolam`) has "
+            "not been recorded, so the docs do not claim that the lesion module helps."
+        )
+    lines += ["", "## A broken model fails", ""]
+    lines += [
+        "The same recipes with the learning rate multiplied by 0 (seed 0), checked against the "
+        "same floors:",
+        "",
+        "| family | failed checks |",
+        "|---|---|",
+    ]
+    for family, result in document["broken"].items():
+        problems = result.get("failures")
+        text = "; ".join(problems) if problems else "none (the check did not catch it)"
+        lines.append(f"| {family} | {text} |")
+    missing = [
+        f for f in ("unet3d", "segmenter2d", "hfgan", "ummgat") if f not in document["broken"]
+    ]
+    if missing:
+        lines += ["", f"Not yet run with a zeroed learning rate: {', '.join(missing)}."]
+    lines += ["", "## Cost", ""]
+    seed0 = [
+        runs["0"]["cost"]
+        for family, runs in document["runs"].items()
+        if "0" in runs and family != "ummgat_nolam"
+    ]
+    if seed0:
+        cpu = sum(c["cpu_seconds_this_process"] + c["cpu_seconds_children_total"] for c in seed0)
+        wall = sum(c["wall_seconds"] for c in seed0)
+        lines.append(
+            f"The four seed-0 runs (what `nox -s quality` runs) took {cpu / 60:.1f} CPU minutes "
+            f"on one thread ({wall / 60:.1f} wall minutes on the shared machine at the loads "
+            "listed above). On an otherwise idle machine the session's wall time is about its "
+            "CPU time (one thread) plus installing the packages, which keeps the whole CI run "
+            "(test command, integration tests, quality tests) within an hour on two cores."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def reported(family: str, result: dict[str, Any]) -> str:
+    if family == "unet3d":
+        return ", ".join(f"{r} {v:.3f}" for r, v in result["dice"].items())
+    if family == "segmenter2d":
+        return ", ".join(f"{r} {v:.3f}" for r, v in result["slice_dice"].items())
+    if family == "hfgan":
+        parts = []
+        for target, row in result["scores"].items():
+            parts.append(
+                f"{target}: SSIM {row['ssim_gen']:.3f} vs {row['ssim_copy']:.3f}, "
+                f"MAE {row['mae_gen']:.4f} vs {row['mae_copy']:.4f}"
+            )
+        return "; ".join(parts)
+    gen, copy = result["scores"]["gen"], result["scores"]["copy"]
+    return (
+        f"SSIM {gen['ssim']:.3f} vs {copy['ssim']:.3f}, "
+        f"MAE {gen['mae']:.4f} vs {copy['mae']:.4f} (model vs copy-matched)"
+    )
+
+
+def cost(result: dict[str, Any]) -> str:
+    c = result["cost"]
+    cpu = (c["cpu_seconds_this_process"] + c["cpu_seconds_children_total"]) / 60
+    before, after = c["load_average_before"][0], c["load_average_after"][0]
+    return f"{c['wall_seconds'] / 60:.1f} | {cpu:.1f} | {before:.1f} / {after:.1f}"
+
+
+def save(document: dict[str, Any]) -> None:
+    derive(document)
+    recipes.RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    recipes.RESULTS.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    PAGE.write_text(render(document))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, help="folder for cohorts and runs")
+    parser.add_argument("--only", nargs="*", choices=FAMILIES, default=list(FAMILIES))
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--broken", action="store_true", help="also lr x 0 with seed 0")
+    parser.add_argument("--no-seeds", action="store_true", help="only the broken runs")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--render", action="store_true", help="only rewrite the page")
+    args = parser.parse_args()
+    if args.render:
+        save(load())
+        return
+    if args.work is None:
+        parser.error("--work is needed to measure")
+    jobs = [] if args.no_seeds else [(f, s, 1.0) for f in args.only for s in args.seeds]
+    if args.broken:
+        jobs += [(f, 0, 0.0) for f in args.only if f != "ummgat_nolam"]
+    # Runs already recorded are not repeated (delete their files under runs/ to redo them).
+    jobs = [(f, s, k) for f, s, k in jobs if not (RUNS / f"{f}-seed{s}-lr{k:g}.json").is_file()]
+    machine = (
+        f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
+        f"{args.jobs} runs side by side, one torch thread each"
+    )
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, f, s, k, str(args.work)): (f, s, k) for f, s, k in jobs}
+        for future in as_completed(futures):
+            family, seed, scale = futures[future]
+            result = future.result()
+            record(family, seed, scale, result, machine)
+            save(load())
+            print(f"{family} seed {seed} lr x{scale:g}: {json.dumps(result)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,402 @@
+"""The quality recipes: train each model family a fixed number of steps with a fixed seed on a
+synthetic cohort, score it on held-out synthetic cases, and check the claims.
+
+Shared by the ``quality`` tests (seed 0) and by ``measure.py`` (seeds 0, 1 and 2, which sets
+the margins). Everything goes through the packages' public names and command lines: the
+3D U-Net and the 2D segmenter through ``mri_seg``'s trainers, HF-GAN and UMMGAT through
+``mri-gen train`` (the public command), the baseline through ``mri_bench.CopyMatched`` and the
+scores through ``mri_metrics``. Each recipe takes ``lr_scale`` so that the same recipe can be
+run with a zeroed learning rate to show that the checks then fail.
+
+No recipe reads the clock to decide anything: step counts and seeds fix what is computed, and
+with one torch thread the result is the same on every run of the same machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mri_bench import CopyMatched, estimate_reference
+from mri_gen.hfgan import Synthesiser
+from mri_gen.ummgat import Translator
+from mri_io.case import load_case
+from mri_io.layouts import scan_cases
+from mri_io.synthetic import FULL_GRID, write_cohort
+from mri_io.training import RunFolder
+from mri_metrics import mae, ssim
+from mri_seg import (
+    InferenceSettings,
+    Segmenter2DConfig,
+    TrainConfig,
+    UNet3D,
+    score_cases,
+    train_segmenter2d,
+    train_unet,
+)
+
+#: Synthetic centres that acquire all four sequences.
+COMPLETE_CENTRES = ("research-3t", "clinical-1.5t", "legacy-2d")
+SEQUENCES = ("t1n", "t1c", "t2w", "t2f")
+#: The BraTS field of view at 4 mm (60 x 60 x 39): the generators' cohorts, 64 px slices.
+COARSE_GRID = FULL_GRID.coarsened(4)
+GENERATOR_SIZE = 64
+#: The quality results and the margins derived from them (written by measure.py).
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "quality" / "results.json"
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one CPU thread (deterministic and fair on a shared machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def cohort(folder: Path, cases: int, seed: int, **options: Any) -> Path:
+    """A synthetic cohort, written once (a second call with the same folder reuses it)."""
+    if not (folder / "cohort.json").is_file():
+        write_cohort(folder, cases, seed=seed, progress=False, **options)
+    return folder
+
+
+def cli(*args: str) -> None:
+    """Run a package's public command line in a fresh process on one thread."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", *args], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def timed(function: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """``function``'s result plus its wall and CPU time and the load average around it."""
+    load_before = os.getloadavg()
+    wall, cpu = time.perf_counter(), time.process_time()
+    before = os.times()
+    result = function(*args, **kwargs)
+    after = os.times()
+    children = (after.children_user + after.children_system) - (
+        before.children_user + before.children_system
+    )
+    result["cost"] = {
+        "wall_seconds": round(time.perf_counter() - wall, 1),
+        "cpu_seconds_this_process": round(time.process_time() - cpu, 1),
+        "cpu_seconds_children_total": round(children, 1),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
+    return result
+
+
+def unit(image: np.ndarray[Any, Any], brain: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """BraSyn's evaluation scale, as mri-bench scores completions: the brain clipped to its
+    0.5–99.5 percentiles and scaled to [0, 1], background 0."""
+    values = np.asarray(image, dtype=np.float64)[brain]
+    low, high = np.percentile(values, [0.5, 99.5])
+    out = np.zeros(brain.shape, dtype=np.float64)
+    out[brain] = np.clip((values - low) / (high - low if high > low else 1.0), 0.0, 1.0)
+    return out
+
+
+def image_scores(
+    candidate: np.ndarray[Any, Any], truth: np.ndarray[Any, Any], brain: np.ndarray[Any, Any]
+) -> dict[str, float]:
+    """Foreground SSIM and MAE on the [0, 1] evaluation scale (as mri-bench scores)."""
+    made, real = unit(candidate, brain), unit(truth, brain)
+    return {
+        "ssim": float(ssim(made, real, mask=brain, data_range=1.0)),
+        "mae": float(mae(made, real, mask=brain)),
+    }
+
+
+def reference_of(folders: list[Path]) -> Any:
+    """mri-bench's correlations and typical histograms of the complete training cases."""
+    arrays = []
+    for folder in folders:
+        case = load_case(folder)
+        if len(case.images) == len(SEQUENCES):
+            arrays.append({k: np.asarray(v.data, dtype=np.float32) for k, v in case.images.items()})
+    return estimate_reference(arrays)
+
+
+def mean(values: list[float]) -> float:
+    return round(float(np.mean(values)), 4)
+
+
+# -- 3D U-Net and 2D segmenter ---------------------------------------------------------------
+
+UNET_STEPS = 400
+SEG2D_EPOCHS, SEG2D_STEPS_PER_EPOCH, SEG2D_BATCH = 3, 40, 8
+
+
+def segmentation_cohorts(work: Path, seed: int) -> tuple[Path, Path, Path]:
+    """22 glioblastoma cases (half grid) from the complete centres: the first 16 train, the
+    last 6 are held out (``train`` and ``test`` link to the cases of ``all``)."""
+    everything = cohort(work / "seg-all", 22, 1000 + seed, centres=COMPLETE_CENTRES, tumour="gbm")
+    train, test = work / "seg-train", work / "seg-test"
+    if not test.is_dir():
+        cases = sorted(scan_cases(everything), key=lambda c: c.case_id)
+        for folder, part in ((train, cases[:16]), (test, cases[16:])):
+            folder.mkdir()
+            for case in part:
+                (folder / case.case_id).mkdir()
+                for path in case.folder.iterdir():
+                    (folder / case.case_id / path.name).symlink_to(path.resolve())
+    return everything, train, test
+
+
+def unet3d(work: Path, seed: int, lr_scale: float = 1.0) -> dict[str, Any]:
+    """The ``tiny`` 3D U-Net recipe of packages/mri-seg/benchmarks/train_tiny.py: 48^3 crops,
+    batch 4, Adam 3e-3 with a cosine schedule, 400 steps; Dice of the last (= best) model on
+    the held-out cases, per BraTS region."""
+    _, train, test = segmentation_cohorts(work, seed)
+    epochs = UNET_STEPS // 25
+    config = TrainConfig(
+        preset="tiny",
+        epochs=epochs,
+        steps_per_epoch=25,
+        batch_size=4,
+        crop=(48, 48, 48),
+        learning_rate=3e-3 * lr_scale,
+        val_fraction=0.2,
+        val_every=epochs,
+        overlap=0.25,
+        seed=seed,
+        device="cpu",
+        workers=0,  # loading in this process: the same batches on every run
+    )
+    run = work / f"unet3d-{seed}-{lr_scale:g}"
+    with one_thread():
+        train_unet(train, run, config, progress=False)
+        model = UNet3D.from_pretrained(RunFolder(run).last)
+        scores = score_cases(model, scan_cases(test), InferenceSettings(overlap=0.5))
+    return {
+        "steps": UNET_STEPS,
+        "dice": {r: mean([s[r] for s in scores.values()]) for r in ("WT", "TC", "ET")},
+        "cases": len(scores),
+    }
+
+
+def segmenter2d(work: Path, seed: int, lr_scale: float = 1.0) -> dict[str, Any]:
+    """HF-GAN's 2D segmenter on the 3D U-Net's cohorts: axial tumour slices, batch 8, Adam
+    1e-3 with a cosine schedule, 3 x 40 steps. The run's validation cases are the held-out
+    cases (its split file is written before training), and the score is the last epoch's
+    pooled slice Dice per class: the model is not chosen by it."""
+    pool, train, test = segmentation_cohorts(work, seed)
+    run = work / f"seg2d-{seed}-{lr_scale:g}"
+    run.mkdir()
+    split = {
+        "train": [c.case_id for c in scan_cases(train)],
+        "val": [c.case_id for c in scan_cases(test)],
+    }
+    (run / "split.json").write_text(json.dumps(split))
+    config = Segmenter2DConfig(
+        views=("axial",),
+        epochs=SEG2D_EPOCHS,
+        steps_per_epoch=SEG2D_STEPS_PER_EPOCH,
+        batch_size=SEG2D_BATCH,
+        learning_rate=1e-3 * lr_scale,
+        seed=seed,
+        device="cpu",
+    )
+    with one_thread():
+        train_segmenter2d(pool, run, config, progress=False)
+    with open(RunFolder(run).log_file, newline="") as handle:
+        last = list(csv.DictReader(handle))[-1]
+    dice = {
+        key.removeprefix("val_dice_"): round(float(value), 4)
+        for key, value in last.items()
+        if key.startswith("val_dice_") and key != "val_dice_mean"
+    }
+    return {
+        "steps": SEG2D_EPOCHS * SEG2D_STEPS_PER_EPOCH,
+        "slice_dice": dice,
+        "slice_dice_mean": mean(list(dice.values())),
+    }
+
+
+# -- HF-GAN ---------------------------------------------------------------------------------
+
+HFGAN_STEPS, HFGAN_BATCH = 150, 8
+HFGAN_CENTRES = ("research-3t", "clinical-1.5t")
+
+
+def hfgan(work: Path, seed: int, lr_scale: float = 1.0) -> dict[str, Any]:
+    """The ``tiny`` HF-GAN of packages/mri-gen/benchmarks/train_and_compare.py (thesis loss
+    weights, batch 8, lr 1e-3 at that batch, i.e. 8e-3 "at batch 64" as the command takes it,
+    all other sequences as inputs) for a fixed number of steps on 12 complete cases (4 mm
+    grid, 64 px slices); on 4 held-out cases each sequence in turn is missing and its synthesis
+    is scored against mri-bench's ``copy-matched`` baseline on the [0, 1] evaluation scale."""
+    options = {"centres": HFGAN_CENTRES, "grid": COARSE_GRID}
+    train = cohort(work / "gen-train", 12, 3000 + seed, **options)
+    test = cohort(work / "gen-test", 4, 4000 + seed, **options)
+    run = work / f"hfgan-{seed}-{lr_scale:g}"
+    cli(
+        "mri_gen", "train", "hfgan", "--data", str(train), "--out", str(run),
+        "--preset", "tiny", "--image-size", str(GENERATOR_SIZE),
+        "--steps", str(HFGAN_STEPS), "--batch-size", str(HFGAN_BATCH),
+        "--lr", repr(1e-3 * 64 / HFGAN_BATCH * lr_scale), "--warmup", str(HFGAN_STEPS // 20),
+        "--seed", str(seed), "--device", "cpu", "--threads", "1", "--workers", "0",
+        "--checkpoint-every", str(HFGAN_STEPS),
+    )  # fmt: skip
+    baseline = CopyMatched(reference_of([c.folder for c in scan_cases(train)]))
+    scores: dict[str, dict[str, list[float]]] = {}
+    with one_thread():
+        synthesiser = Synthesiser.from_pretrained(RunFolder(run).last)
+        for files in scan_cases(test):
+            case = load_case(files)
+            for target in SEQUENCES:
+                truth = np.asarray(case.images[target].data)
+                brain = truth > 0
+                inputs = replace(case, images={k: v for k, v in case.images.items() if k != target})
+                candidates = {
+                    "gen": synthesiser.synthesise(inputs)[target],
+                    "copy": baseline.complete(inputs, [target])[target],
+                }
+                row = scores.setdefault(target, {})
+                for name, image in candidates.items():
+                    for metric, value in image_scores(image, truth, brain).items():
+                        row.setdefault(f"{metric}_{name}", []).append(value)
+    summary = {t: {k: mean(v) for k, v in row.items()} for t, row in scores.items()}
+    summary["mean4"] = {k: mean([summary[t][k] for t in SEQUENCES]) for k in summary["t2w"]}
+    return {"steps": HFGAN_STEPS, "batch_size": HFGAN_BATCH, "scores": summary}
+
+
+# -- UMMGAT ---------------------------------------------------------------------------------
+
+UMMGAT_STEPS = 150
+UMMGAT_TARGET = "research-3t:t2f"
+
+
+def ummgat(work: Path, seed: int, lr_scale: float = 1.0, lesion: bool = True) -> dict[str, Any]:
+    """The ``tiny`` UMMGAT with the ``short`` recipe of
+    packages/mri-gen/benchmarks/ummgat_quality.py (lr 4e-4, lazy R1, EMA warm-up, 96 px)
+    for a fixed number of steps, trained unpaired on a two-centre cohort (``research-3t``
+    complete, ``local-t1-t2`` T1/T2 only); on 6 held-out complete cases the real t2w is
+    translated into t2f (the mean style of seeded latent draws) and scored, like mri-bench's
+    ``copy-matched`` baseline (the t2w histogram-matched to the typical t2f), against the real
+    t2f on the [0, 1] evaluation scale over the brain."""
+    centres = ("research-3t", "local-t1-t2")
+    train = cohort(work / "um-train", 32, 5000 + seed, centres=centres, grid=COARSE_GRID)
+    test = cohort(work / "um-test", 6, 6000 + seed, centres=centres[:1], grid=COARSE_GRID)
+    run = work / f"ummgat-{seed}-{lr_scale:g}-{'lam' if lesion else 'nolam'}"
+    args = [
+        "mri_gen", "train", "ummgat", "--data", str(train), "--out", str(run),
+        "--preset", "tiny", "--recipe", "short", "--steps", str(UMMGAT_STEPS),
+        "--lr", repr(4e-4 * lr_scale), "--image-size", str(GENERATOR_SIZE),
+        "--seed", str(seed), "--device", "cpu", "--threads", "1",
+        "--checkpoint-every", str(UMMGAT_STEPS),
+    ]  # fmt: skip
+    cli(*args, *([] if lesion else ["--no-lesion"]))
+    baseline = CopyMatched(reference_of([c.folder for c in scan_cases(train)]))
+    scores: dict[str, dict[str, list[float]]] = {"gen": {}, "copy": {}}
+    with one_thread():
+        translator = Translator.from_pretrained(run)
+        style = translator.latent_style(UMMGAT_TARGET)
+        for files in scan_cases(test):
+            case = load_case(files)
+            t2w, truth = np.asarray(case.images["t2w"].data), np.asarray(case.images["t2f"].data)
+            brain = truth > 0
+            only_t2w = replace(case, images={"t2w": case.images["t2w"]})
+            candidates = {
+                "gen": translator.translate_volume(t2w, style),
+                "copy": baseline.complete(only_t2w, ["t2f"])["t2f"],
+            }
+            for name, image in candidates.items():
+                for metric, value in image_scores(image, truth, brain).items():
+                    scores[name].setdefault(metric, []).append(value)
+    return {
+        "steps": UMMGAT_STEPS,
+        "lesion_aware": lesion,
+        "scores": {name: {k: mean(v) for k, v in row.items()} for name, row in scores.items()},
+    }
+
+
+# -- the checks -----------------------------------------------------------------------------
+
+
+def measured(result: Mapping[str, Any], family: str) -> dict[str, float]:
+    """The checked quantities of one result: Dice values, or advantages over the baseline
+    (SSIM gain and MAE reduction; positive = better than copy-matched)."""
+    if family == "unet3d":
+        return {"WT Dice": result["dice"]["WT"]}
+    if family == "segmenter2d":
+        # At 120 steps only the largest class (edema) is learnt on every seed; NETC and ET
+        # are reported (docs/quality/index.md), not checked.
+        return {"SNFH slice Dice": result["slice_dice"]["SNFH"]}
+    if family == "hfgan":
+        out = {}
+        for target in ("t2w", "t2f", "mean4"):
+            row = result["scores"][target]
+            out[f"{target} SSIM gain"] = round(row["ssim_gen"] - row["ssim_copy"], 4)
+            out[f"{target} MAE reduction"] = round(row["mae_copy"] - row["mae_gen"], 4)
+        return out
+    if family == "ummgat":
+        gen, copy = result["scores"]["gen"], result["scores"]["copy"]
+        return {
+            "t2w->t2f SSIM gain": round(gen["ssim"] - copy["ssim"], 4),
+            "t2w->t2f MAE reduction": round(copy["mae"] - gen["mae"], 4),
+        }
+    raise ValueError(family)
+
+
+#: The claim each checked quantity must meet whatever the seeds measured. The 2D segmenter has
+#: no published figure at this budget: its claim is only that it learns the largest class at
+#: all (SNFH Dice 0.3; an untrained one scores as the zeroed-learning-rate run in the docs).
+CLAIMS: dict[str, float | None] = {"unet3d": 0.8, "segmenter2d": 0.3, "hfgan": 0.0, "ummgat": 0.0}
+
+
+def thresholds(family: str) -> dict[str, float]:
+    """The floors measure.py derived from three seeds (see docs/quality/index.md); a quantity
+    not measured yet has its claim (0 where the family has none) as its floor."""
+    recorded = json.loads(RESULTS.read_text())["thresholds"] if RESULTS.is_file() else {}
+    return recorded.get(family, {})  # type: ignore[no-any-return]
+
+
+#: Claims the recipes do not meet at their CPU budget (seed 0 measured, docs/quality/index.md):
+#: the tests expect these checks to fail (strict xfail), so a model that starts meeting them
+#: makes the set fail until the claim moves back among the asserted ones.
+SHORTFALLS: dict[str, frozenset[str]] = {
+    "hfgan": frozenset(
+        {"t2w SSIM gain", "t2w MAE reduction", "mean4 SSIM gain", "mean4 MAE reduction"}
+    ),
+    "ummgat": frozenset({"t2w->t2f SSIM gain", "t2w->t2f MAE reduction"}),
+}
+
+
+def failures(
+    result: Mapping[str, Any],
+    family: str,
+    floors: Mapping[str, float],
+    *,
+    shortfalls: bool | None = False,
+) -> list[str]:
+    """The checks ``result`` fails: each quantity must exceed its floor (a claim of 'beats'
+    is strict: a gain of exactly 0 fails). ``shortfalls``: False checks the claims that hold
+    at the recipe's budget, True only the known shortfalls, None all of them."""
+    problems = []
+    known = SHORTFALLS.get(family, frozenset())
+    for name, value in measured(result, family).items():
+        if shortfalls is not None and (name in known) != shortfalls:
+            continue
+        floor = floors.get(name, CLAIMS[family] or 0.0)
+        strict = CLAIMS[family] == 0.0 and floor <= 0.0
+        if value < floor or (strict and value <= floor):
+            problems.append(f"{family}: {name} {value:.4f} below its floor {floor:.4f}")
+    return problems

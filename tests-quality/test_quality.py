@@ -1,0 +1,68 @@
+"""Quality: each model family, trained a fixed number of steps with seed 0 on a synthetic
+cohort, meets its claim on held-out synthetic cases, with margins set from three seeds.
+
+Run with ``nox -s quality`` (CI runs it after the test command). The recipes are in
+``recipes.py``; the floors, the seed figures behind them and the check that a zeroed learning
+rate fails these tests are in docs/quality/index.md, written by ``measure.py``. Claims a
+recipe does not meet at its CPU budget (``recipes.SHORTFALLS``) are strict expected failures:
+they are measured and reported on every run, and a model that starts meeting them fails the
+set until they move back among the asserted claims.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import recipes
+
+pytestmark = pytest.mark.quality
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("quality")
+
+
+@pytest.fixture(scope="module")
+def hfgan(work: Path) -> dict[str, Any]:
+    return recipes.hfgan(work, seed=0)
+
+
+@pytest.fixture(scope="module")
+def ummgat(work: Path) -> dict[str, Any]:
+    return recipes.ummgat(work, seed=0)
+
+
+def check(family: str, result: dict[str, Any], *, shortfalls: bool = False) -> None:
+    print(json.dumps({family: result}, indent=1))
+    floors = recipes.thresholds(family)
+    problems = recipes.failures(result, family, floors, shortfalls=shortfalls)
+    assert not problems, "; ".join(problems)
+
+
+def test_unet3d_reaches_whole_tumour_dice_08(work: Path) -> None:
+    result = recipes.unet3d(work, seed=0)
+    assert result["cases"] == 6
+    assert set(result["dice"]) == {"WT", "TC", "ET"}  # TC and ET are reported, not asserted
+    check("unet3d", result)
+
+
+def test_segmenter2d_meets_its_dice_floor(work: Path) -> None:
+    check("segmenter2d", recipes.segmenter2d(work, seed=0))
+
+
+def test_hfgan_beats_the_matched_copy_on_t2f(hfgan: dict[str, Any]) -> None:
+    check("hfgan", hfgan)
+
+
+@pytest.mark.xfail(strict=True, reason="not met at the recipe's budget: docs/quality/index.md")
+def test_hfgan_beats_the_matched_copy_on_t2w_and_the_mean(hfgan: dict[str, Any]) -> None:
+    check("hfgan", hfgan, shortfalls=True)
+
+
+@pytest.mark.xfail(strict=True, reason="not met at the recipe's budget: docs/quality/index.md")
+def test_ummgat_beats_the_matched_copy_for_t2w_to_t2f(ummgat: dict[str, Any]) -> None:
+    check("ummgat", ummgat, shortfalls=True)
