@@ -20,11 +20,17 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from mri_gen.errors import ConfigError, NothingToSynthesiseError
-from mri_io.atomic import atomic_write
+from mri_gen.errors import ConfigError, NonFiniteOutputError, NothingToSynthesiseError
+from mri_io.atomic import atomic_folder, atomic_write
 from mri_io.case import Case, load_case
 from mri_io.errors import MriSuiteError
-from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
+from mri_io.layouts import (
+    CaseFiles,
+    brats2021_filename,
+    brats2023_filename,
+    check_unique_case_ids,
+    scan_cases,
+)
 from mri_io.nifti import save_volume
 
 
@@ -84,7 +90,11 @@ def complete_case(
 
     The generated (and, when harmonising, translated) sequences are written on the input's grid
     with its affine and header under their BraTS names; the case's other files (sequences not
-    replaced, segmentation) are copied beside them, so the folder is a complete case.
+    replaced, segmentation) are copied beside them, so the folder is a complete case. The
+    folder is written whole into a hidden temporary sibling and renamed into place when
+    complete (replacing an earlier one), so a failed or killed run never leaves a folder that
+    a scan would read as a case with missing sequences. A generated array holding NaN or
+    infinity raises :class:`NonFiniteOutputError` before anything is written.
     """
     if not files.sequences:
         raise NothingToSynthesiseError(files.folder, f"case {files.case_id} has no sequence file")
@@ -92,16 +102,26 @@ def complete_case(
     target = Path(out) / files.case_id
     reference = next(iter(case.images.values()))
     arrays = generator.complete(case, centre=centre, target_centre=target_centre, seed=seed)
-    written = []
     for name, array in arrays.items():
-        path = target / _output_name(files, name)
-        save_volume(reference.with_data(array), path, dtype=np.float32)
-        written.append(path)
-    for name, path in files.sequences.items():
-        if name not in arrays:
-            _copy(path, target / path.name)
-    if files.seg is not None:
-        _copy(files.seg, target / files.seg.name)
+        finite = np.isfinite(array)
+        if not finite.all():
+            bad = int(finite.size - np.count_nonzero(finite))
+            raise NonFiniteOutputError(
+                files.folder,
+                f"the {generator.kind} generator produced {bad} of {finite.size} non-finite "
+                f"voxels in {name} of case {files.case_id}; its weights may be damaged",
+            )
+    written = []
+    with atomic_folder(target) as folder:
+        for name, array in arrays.items():
+            output = _output_name(files, name)
+            save_volume(reference.with_data(array), folder / output, dtype=np.float32)
+            written.append(target / output)
+        for name, path in files.sequences.items():
+            if name not in arrays:
+                _copy(path, folder / path.name)
+        if files.seg is not None:
+            _copy(files.seg, folder / files.seg.name)
     return written
 
 
@@ -116,10 +136,13 @@ def complete_cohort(
     progress: bool = True,
 ) -> tuple[list[Path], list[MriSuiteError]]:
     """Complete every case (``centres``: case id -> centre); a bad case is reported and
-    skipped, not fatal to the cohort."""
+    skipped, not fatal to the cohort. Two cases with one id (in two folders) are refused
+    before anything is written: their outputs would be one folder."""
     written: list[Path] = []
     failures: list[MriSuiteError] = []
-    for files in tqdm(list(cases), desc="completing", unit="case", disable=not progress):
+    cases = list(cases)
+    check_unique_case_ids(cases)
+    for files in tqdm(cases, desc="completing", unit="case", disable=not progress):
         centre = None if centres is None else centres.get(files.case_id)
         try:
             written += complete_case(

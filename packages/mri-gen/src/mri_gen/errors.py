@@ -27,5 +27,10 @@ class NothingToSynthesiseError(MriGenError):
     """A case cannot be completed: every sequence is missing, or none is."""
 
 
+class NonFiniteOutputError(MriGenError, mri_io.NonFiniteError):
+    """A generator produced NaN or infinite voxels (damaged weights, a diverged model); nothing
+    is written for that case."""
+
+
 class MissingExtraError(ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` to run."""

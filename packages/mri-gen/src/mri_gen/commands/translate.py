@@ -13,10 +13,17 @@ from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import split_domain
 from mri_gen.ummgat.inference import Translator, generate_missing, harmonise_case, translate_case
 from mri_io import case_centres
+from mri_io.atomic import atomic_folder
 from mri_io.case import load_case
 from mri_io.cli_support import add_device_option
 from mri_io.errors import MriSuiteError
-from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
+from mri_io.layouts import (
+    CaseFiles,
+    brats2021_filename,
+    brats2023_filename,
+    check_unique_case_ids,
+    scan_cases,
+)
 from mri_io.nifti import load_volume, save_volume
 from mri_io.training import resolve_device
 
@@ -87,7 +94,9 @@ def run_translate(args: argparse.Namespace) -> int:
     translator = Translator.from_pretrained(args.model, device=device, batch_size=args.batch_size)
     centres = case_centres(args.cohort, args.centre)
     written, failures = 0, 0
-    for files in scan_cases(args.cohort):
+    cases = scan_cases(args.cohort)
+    check_unique_case_ids(cases)
+    for files in cases:
         try:
             volumes = _translate(translator, files, centres[files.case_id], args)
         except MriSuiteError as exc:
@@ -95,9 +104,11 @@ def run_translate(args: argparse.Namespace) -> int:
             failures += 1
             continue
         reference = load_volume(next(iter(files.sequences.values())))
-        for sequence, array in volumes.items():
-            path = args.out / files.case_id / _name(files, sequence)
-            save_volume(reference.with_data(array), path, dtype=np.float32)
-            written += 1
+        # Each case folder is written whole, then renamed into place: never half a case.
+        with atomic_folder(args.out / files.case_id) as folder:
+            for sequence, array in volumes.items():
+                path = folder / _name(files, sequence)
+                save_volume(reference.with_data(array), path, dtype=np.float32)
+                written += 1
     print(f"wrote {written} volumes into {args.out}; {failures} cases skipped")
     return 2 if failures else 0

@@ -1,0 +1,166 @@
+"""Completing cases under faults: a failed or killed case leaves no folder that a scan (or the
+benchmark) would read as a case, and two cases with one id are refused, naming both."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from mri_gen import completion
+from mri_gen.completion import complete_case, complete_cohort
+from mri_gen.errors import NonFiniteOutputError
+from mri_io import LayoutError, new_volume, save_volume, scan_cases
+from mri_io.case import Case
+from mri_io.layouts import brats2023_filename
+
+SHAPE = (10, 12, 8)
+
+
+class ZeroGenerator:
+    """Completes every missing sequence with zeros: the file handling is under test."""
+
+    kind: ClassVar[str] = "zero"
+
+    @property
+    def sequences(self) -> tuple[str, ...]:
+        return ("t1n", "t1c", "t2w", "t2f")
+
+    def complete(
+        self,
+        case: Case,
+        missing: Sequence[str] | None = None,
+        *,
+        centre: str | None = None,
+        target_centre: str | None = None,
+        seed: int = 0,
+    ) -> dict[str, NDArray[np.float32]]:
+        lacking = [name for name in self.sequences if name not in case.images]
+        return {name: np.zeros(SHAPE, np.float32) for name in lacking}
+
+
+def write_case(folder: Path, case_id: str) -> None:
+    """A BraSyn-style case: t2f absent, segmentation present."""
+    for name in ("t1n", "t1c", "t2w"):
+        data = np.full(SHAPE, 100, np.int16)
+        save_volume(new_volume(data, np.eye(4)), folder / brats2023_filename(case_id, name))
+    seg = np.zeros(SHAPE, np.uint8)
+    save_volume(new_volume(seg, np.eye(4)), folder / brats2023_filename(case_id, "seg"))
+
+
+def test_a_case_that_fails_half_way_leaves_no_case_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_case(tmp_path / "in" / "BraTS-GLI-00001-000", "BraTS-GLI-00001-000")
+    files = scan_cases(tmp_path / "in")[0]
+    real_copy, calls = completion._copy, []
+
+    def failing_copy(source: Path, target: Path) -> None:
+        calls.append(source)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(target))
+        real_copy(source, target)
+
+    monkeypatch.setattr(completion, "_copy", failing_copy)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="No space"):
+        complete_case(ZeroGenerator(), files, out)
+    assert list(out.iterdir()) == []
+    with pytest.raises(LayoutError, match="no case files"):
+        scan_cases(out)
+
+
+def test_a_completed_case_is_whole_and_replaces_an_earlier_one(tmp_path: Path) -> None:
+    case_id = "BraTS-GLI-00001-000"
+    write_case(tmp_path / "in" / case_id, case_id)
+    files = scan_cases(tmp_path / "in")[0]
+    stale = tmp_path / "out" / case_id / "stale.nii.gz"
+    save_volume(new_volume(np.zeros(SHAPE, np.uint8), np.eye(4)), stale)
+    written = complete_case(ZeroGenerator(), files, tmp_path / "out")
+    assert written == [tmp_path / "out" / case_id / brats2023_filename(case_id, "t2f")]
+    assert all(path.is_file() for path in written)
+    assert not stale.exists()
+    (case,) = scan_cases(tmp_path / "out")
+    assert case.missing == ()
+    assert case.seg is not None
+
+
+def test_completion_killed_mid_case_leaves_no_case_that_scan_reads(tmp_path: Path) -> None:
+    for index in range(2):
+        case_id = f"BraTS-GLI-{index:05d}-000"
+        write_case(tmp_path / "in" / case_id, case_id)
+    out = tmp_path / "out"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_faults import ZeroGenerator
+        from mri_gen import completion
+        from mri_io import scan_cases
+        real, calls = completion._copy, []
+        def dying(source, target):
+            calls.append(1)
+            if len(calls) == 6:  # inside the second case
+                os.kill(os.getpid(), signal.SIGKILL)
+            real(source, target)
+        completion._copy = dying
+        completion.complete_cohort(
+            ZeroGenerator(), scan_cases({str(tmp_path / "in")!r}), {str(out)!r}, progress=False
+        )
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=False)
+    assert result.returncode == -signal.SIGKILL
+    cases = scan_cases(out)
+    assert [case.case_id for case in cases] == ["BraTS-GLI-00000-000"]
+    assert cases[0].missing == ()
+
+
+def test_one_case_id_in_two_folders_is_refused_naming_both(tmp_path: Path) -> None:
+    case_id = "BraTS-GLI-00003-000"
+    write_case(tmp_path / "in" / "a" / case_id, case_id)
+    write_case(tmp_path / "in" / "b" / case_id, case_id)
+    out = tmp_path / "out"
+    with pytest.raises(LayoutError, match=rf"{case_id}.*also in .*a[/\\]{case_id}") as caught:
+        complete_cohort(ZeroGenerator(), scan_cases(tmp_path / "in"), out, progress=False)
+    assert str(Path("b") / case_id) in str(caught.value)
+    assert not out.exists()
+
+
+class NanGenerator(ZeroGenerator):
+    """What damaged weights give: NaN everywhere."""
+
+    def complete(
+        self,
+        case: Case,
+        missing: Sequence[str] | None = None,
+        *,
+        centre: str | None = None,
+        target_centre: str | None = None,
+        seed: int = 0,
+    ) -> dict[str, NDArray[np.float32]]:
+        arrays = super().complete(case, missing, centre=centre, target_centre=target_centre)
+        return {name: np.full_like(array, np.nan) for name, array in arrays.items()}
+
+
+def test_a_generator_that_outputs_nan_writes_nothing(tmp_path: Path) -> None:
+    case_id = "BraTS-GLI-00004-000"
+    write_case(tmp_path / "in" / case_id, case_id)
+    out = tmp_path / "out"
+    written, failures = complete_cohort(
+        NanGenerator(), scan_cases(tmp_path / "in"), out, progress=False
+    )
+    assert written == []
+    (failure,) = failures
+    assert isinstance(failure, NonFiniteOutputError)
+    assert f"{case_id}: the zero generator produced" in str(failure)
+    assert "t2f" in str(failure)
+    assert not (out / case_id).exists()
