@@ -29,8 +29,8 @@ from mri_bench.pipeline import run_benchmark
 from mri_bench.report import write_report
 from mri_bench.segmenter import SEG_EXTRA
 from mri_bench.store import STORE_NAME
+from mri_io import resolve_model_folder
 from mri_io.atomic import atomic_write_text
-from mri_io.model_folder import resolve_model_folder
 from mri_io.synthetic import FULL_GRID, MANIFEST, AnatomyName, write_cohort
 
 SEGMENTER_RUN = "segmenter"

@@ -27,8 +27,8 @@ import numpy.typing as npt
 from mri_bench.errors import GeneratorError
 from mri_bench.provenance import folder_digest
 from mri_bench.strategies import UNKNOWN_CENTRE, Completion, require_available
+from mri_io import resolve_model_folder
 from mri_io.case import Case
-from mri_io.model_folder import resolve_model_folder
 
 GEN_EXTRA = 'generator strategies need mri-gen: pip install "mri-bench[gen]"'
 

@@ -6,6 +6,7 @@ stands on, and ``pip install mri-io`` pulls only numpy, scipy, nibabel and tqdm.
 
 from mri_io.__about__ import __version__
 from mri_io.case import Case, load_case
+from mri_io.cli_support import add_device_option
 from mri_io.conform import ConformRecord, conform_case, unconform
 from mri_io.errors import (
     AffineError,
@@ -29,15 +30,19 @@ from mri_io.errors import (
 # background *label* 0 (mri_io.labels.BACKGROUND) at the top level.
 from mri_io.intensity import BACKGROUND as NORMALISED_BACKGROUND
 from mri_io.labels import LABEL_PROFILES, LabelProfile, get_label_profile
-from mri_io.layouts import CaseFiles, case_centres, check_unique_case_ids, scan_cases
+from mri_io.layouts import MANIFEST, CaseFiles, case_centres, check_unique_case_ids, scan_cases
+from mri_io.model_folder import resolve_model_folder
 from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
 from mri_io.nnunet import nnunet_filename
 from mri_io.sequences import SEQUENCES, canonical_sequence
+from mri_io.slicing import VIEWS, View
 
 __all__ = [
     "LABEL_PROFILES",
+    "MANIFEST",
     "NORMALISED_BACKGROUND",
     "SEQUENCES",
+    "VIEWS",
     "AffineError",
     "Case",
     "CaseFiles",
@@ -57,8 +62,10 @@ __all__ = [
     "NonFiniteError",
     "NotNiftiError",
     "OutputCollisionError",
+    "View",
     "Volume",
     "__version__",
+    "add_device_option",
     "canonical_sequence",
     "case_centres",
     "check_unique_case_ids",
@@ -69,6 +76,7 @@ __all__ = [
     "load_volume",
     "new_volume",
     "nnunet_filename",
+    "resolve_model_folder",
     "save_volume",
     "scan_cases",
     "unconform",

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from mri_bench.demo import DemoSettings, run_demo
-from mri_io.cli_support import add_device_option
+from mri_io import add_device_option
 
 DESCRIPTION = """\
 Generate a small synthetic cohort, train the tiny 3D U-Net (the fixed segmenter) and the tiny

@@ -10,9 +10,7 @@ from typing import Any
 from mri_gen.commands.options import views
 from mri_gen.completion import complete_case, complete_cohort, single_case
 from mri_gen.loader import load_generator
-from mri_io import case_centres
-from mri_io.cli_support import add_device_option
-from mri_io.layouts import MANIFEST, scan_cases
+from mri_io import MANIFEST, add_device_option, case_centres, scan_cases
 from mri_io.training import resolve_device
 
 DESCRIPTION = """\

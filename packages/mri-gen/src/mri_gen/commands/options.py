@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import cast
 
-from mri_io.slicing import VIEWS, View
+from mri_io import VIEWS, View
 
 
 def views(text: str) -> tuple[View, ...]:
