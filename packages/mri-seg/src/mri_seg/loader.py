@@ -48,6 +48,12 @@ class PretrainedModel(torch.nn.Module):
         """The label profile of the maps :meth:`segment` returns."""
         raise NotImplementedError
 
+    @property
+    def required_sequences(self) -> tuple[str, ...]:
+        """The sequences a case must have (or be completed with) to be segmented: all of
+        :attr:`sequences`, unless the model was trained to segment incomplete cases."""
+        return self.sequences
+
     def segment(
         self,
         case: Case,

@@ -82,7 +82,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.case is not None and len(cases) != 1:
         raise LayoutError(args.case, f"holds {len(cases)} cases; give one case or use --cohort")
     for case in cases:  # refuse before any work, not after segmenting half a cohort
-        absent = [key for key in model.sequences if key in case.missing]
+        absent = [key for key in model.required_sequences if key in case.missing]
         if absent:
             raise missing_sequence_error(case.folder, case.case_id, absent, model.sequences)
     for case in tqdm(cases, desc="segment", unit="case"):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from mri_io.sequences import canonical_sequence
 from mri_seg.commands.train import add_run_options, report
 from mri_seg.targets import OUTPUT_KINDS
 from mri_seg.unet.config import CACHE_KINDS, TrainConfig
+from mri_seg.unet.kle import KLE_COMPONENTS
 from mri_seg.unet.networks import UNET_PRESETS
 from mri_seg.unet.training import train_unet
 
@@ -22,6 +24,13 @@ on them (Dice per region, whole volumes, sliding window) and the best one is kep
 --resume continues after the last finished epoch (--workers, --cache, --device, --max-minutes
 and --tensorboard may change). Under `torchrun --nproc_per_node N` every process trains on its
 share of each step's crops and gradients are averaged (gloo on CPU, NCCL on GPU).
+
+--kle adds the KLE anomaly channel: a Karhunen-Loeve basis (PCA over the training cases at 48^3
+voxels per sequence, --kle-components coefficients, fewer with fewer cases) is fitted on the
+training split, kept in RUN/kle and in the saved models; its reconstruction residual is a fifth
+input channel. --sequence-dropout P trains a model that segments incomplete cases: a share P of
+the crops keeps only some sequences (one of the --keep subsets, default any non-empty proper
+subset), the missing channels zeroed and one availability channel per sequence added.
 
 Presets: brats (4.8M parameters, 128^3 windows), tiny (0.15M parameters, 64^3 windows)."""
 
@@ -57,7 +66,35 @@ def register(models: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default="disk",
         help="keep the normalised cases in RUN/cache (disk, default) or in memory",
     )
+    parser.add_argument(
+        "--kle", action="store_true", help="add the KLE anomaly map as an input channel"
+    )
+    parser.add_argument(
+        "--kle-components", type=int, default=KLE_COMPONENTS, help="KL coefficients kept (32)"
+    )
+    parser.add_argument(
+        "--sequence-dropout",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of crops trained with sequences missing (default 0: an ordinary model)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="append",
+        type=subset,
+        metavar="SEQ[,SEQ...]",
+        help="a subset a dropped crop may keep, e.g. t1c,t2f (repeatable; default: all)",
+    )
     parser.set_defaults(handler=run)
+
+
+def subset(text: str) -> tuple[str, ...]:
+    """``"t1c,flair"`` as canonical sequence keys."""
+    try:
+        return tuple(canonical_sequence(name.strip()) for name in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
         tensorboard=args.tensorboard,
         workers=args.workers,
         cache=args.cache,
+        kle=args.kle,
+        kle_components=args.kle_components,
+        sequence_dropout=args.sequence_dropout,
+        keep_subsets=tuple(args.keep or ()),
     )
     result = train_unet(args.data, args.out, config, resume=args.resume)
     if result.rank == 0:

@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from mri_io.sequences import SEQUENCES
 from mri_seg.targets import OutputKind, TargetSpec
+from mri_seg.unet.kle import KLE_COMPONENTS
 from mri_seg.unet.networks import UNET_PRESETS
+from mri_seg.unet.robust import SequenceDropout
 
 #: Settings that may change when a run is resumed (the schedule spans ``epochs``, so that may
 #: not).
@@ -30,6 +32,12 @@ class TrainConfig:
     (:func:`mri_seg.unet.data.training_transforms`): each flip (per axis), intensity scaling
     (x(1 +- 0.1)) and shift (+- 0.1), Gaussian noise (sd 0.1), bias field (coefficients up to
     0.1) and contrast (gamma 0.7-1.5).
+
+    ``kle`` adds the KLE anomaly channel (:mod:`mri_seg.unet.kle`, ``kle_components``
+    coefficients, fitted on the training split). ``sequence_dropout`` > 0 trains a
+    missing-sequence-robust model (:mod:`mri_seg.unet.robust`): that share of samples keeps only
+    one of ``keep_subsets`` (default: every non-empty proper subset). The two do not combine:
+    the anomaly channel is computed from every sequence.
     """
 
     preset: str = "tiny"
@@ -59,6 +67,10 @@ class TrainConfig:
     noise_prob: float = 0.1
     bias_field_prob: float = 0.1
     contrast_prob: float = 0.1
+    kle: bool = False
+    kle_components: int = KLE_COMPONENTS
+    sequence_dropout: float = 0.0
+    keep_subsets: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.preset not in UNET_PRESETS:
@@ -84,6 +96,22 @@ class TrainConfig:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         TargetSpec(self.output, self.label_profile)
+        if self.kle_components < 1:
+            raise ValueError(f"kle_components must be >= 1, got {self.kle_components}")
+        if self.keep_subsets and not self.sequence_dropout:
+            raise ValueError("keep_subsets applies only with sequence_dropout > 0")
+        if self.kle and self.sequence_dropout:
+            raise ValueError("kle and sequence_dropout exclude: the KLE needs every sequence")
+        self.dropout_plan()
+
+    @property
+    def robust(self) -> bool:
+        """Whether the model learns to segment incomplete cases."""
+        return self.sequence_dropout > 0
+
+    def dropout_plan(self) -> SequenceDropout:
+        """The per-sample choice of kept sequences."""
+        return SequenceDropout(self.sequences, self.sequence_dropout, self.keep_subsets)
 
     @property
     def crop_size(self) -> tuple[int, int, int]:
@@ -95,6 +123,11 @@ class TrainConfig:
         fields = asdict(self)
         fields["sequences"] = list(self.sequences)
         fields["crop"] = None if self.crop is None else list(self.crop)
+        fields["keep_subsets"] = [list(subset) for subset in self.keep_subsets]
+        # Left out at their defaults, so runs started before these options still resume.
+        for name in _OPTIONAL:
+            if fields[name] == _DEFAULTS[name]:
+                del fields[name]
         return fields
 
     @classmethod
@@ -103,4 +136,15 @@ class TrainConfig:
         values = dict(fields)
         values["sequences"] = tuple(values["sequences"])
         values["crop"] = None if values["crop"] is None else tuple(values["crop"])
+        values["keep_subsets"] = tuple(tuple(s) for s in values.get("keep_subsets", ()))
         return cls(**values)
+
+
+#: Options added after the first runs: written to ``run.json`` only when not at the default.
+_OPTIONAL = ("kle", "kle_components", "sequence_dropout", "keep_subsets")
+_DEFAULTS: dict[str, Any] = {
+    "kle": False,
+    "kle_components": KLE_COMPONENTS,
+    "sequence_dropout": 0.0,
+    "keep_subsets": [],
+}

@@ -6,14 +6,16 @@ Cases are read one at a time and never all held by every process:
   files). Its only transform, :class:`LoadCased`, reads the case with mri-io's loader (every
   check of :func:`mri_io.case.load_case`) and normalises it with the function inference uses
   (:func:`mri_seg.inputs.image_stack`: each sequence z-scored on its own non-zero voxels,
-  background -1), so training sees exactly the intensities a model sees at inference. The
-  result is cached: ``cache="disk"`` (:class:`monai.data.PersistentDataset` in
+  background -1), so training sees exactly the intensities a model sees at inference; a KLE
+  model's anomaly map (:meth:`mri_seg.unet.kle.KLEBasis.anomaly`, from the whole case) is one
+  more channel. The result is cached: ``cache="disk"`` (:class:`monai.data.PersistentDataset` in
   ``RUN/cache``; memory no longer grows with the cohort) or ``cache="memory"``
   (:class:`monai.data.CacheDataset`, fastest for small cohorts).
 * **samples** (:class:`CropSamples`): sample ``j`` of step ``s`` of epoch ``e`` draws its
   case and seeds the random transforms from a generator seeded by ``(seed, e, s, j)``, so a
   sample does not depend on the worker that draws it, on the number of workers or on what came
-  before: a resumed run draws exactly the samples of an uninterrupted one.
+  before: a resumed run draws exactly the samples of an uninterrupted one. For a robust model
+  the same generator picks the sequences the sample keeps (:mod:`mri_seg.unet.robust`).
 * **random transforms** (:func:`training_transforms`): pad to the crop size with the
   background; ``RandCropByPosNegLabeld`` centres a crop on tumour with probability
   ``foreground_fraction`` and otherwise on a brain voxel outside it; flips along each axis;
@@ -28,6 +30,7 @@ Cases are read one at a time and never all held by every process:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,38 +56,62 @@ from mri_io.layouts import CaseFiles
 from mri_seg.inputs import load_training_case
 from mri_seg.targets import TargetSpec
 from mri_seg.unet.config import TrainConfig
+from mri_seg.unet.kle import KLEBasis
+from mri_seg.unet.robust import SequenceDropout, encode
 
 IMAGE, LABEL, TARGET = "image", "label", "target"
 _BACKGROUND_MASK = "background"
 CACHE_FOLDER = "cache"
 
 
-def case_records(cases: Sequence[CaseFiles], sequences: Sequence[str]) -> list[dict[str, Any]]:
-    """One MONAI data record per case: its id, image files (in ``sequences`` order) and
-    segmentation file. A disk cache is keyed by the record, so other files make other
-    entries."""
+def case_records(
+    cases: Sequence[CaseFiles], sequences: Sequence[str], kle: KLEBasis | None = None
+) -> list[dict[str, Any]]:
+    """One MONAI data record per case: its id, image files (in ``sequences`` order),
+    segmentation file and, for a KLE model, the basis's digest. A disk cache is keyed by the
+    record, so other files or another basis make other entries."""
+    extra = {} if kle is None else {"kle": _digest(kle)}
     return [
         {
             "case_id": case.case_id,
             IMAGE: [str(case.sequences[key]) for key in sequences],
             LABEL: str(case.seg),
+            **extra,
         }
         for case in cases
     ]
 
 
+def _digest(kle: KLEBasis) -> str:
+    digest = hashlib.sha256()
+    for array in kle.arrays().values():
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 class LoadCased(Transform):
     """Read a record's case (mri-io checks) into the normalised ``image`` stack
-    ``(sequences, X, Y, Z)`` float32 and the ``label`` map ``(1, X, Y, Z)`` uint8."""
+    ``(sequences, X, Y, Z)`` float32 (plus the anomaly map of ``kle``) and the ``label`` map
+    ``(1, X, Y, Z)`` uint8."""
 
-    def __init__(self, cases: Sequence[CaseFiles], sequences: Sequence[str], target: TargetSpec):
+    def __init__(
+        self,
+        cases: Sequence[CaseFiles],
+        sequences: Sequence[str],
+        target: TargetSpec,
+        kle: KLEBasis | None = None,
+    ):
         self.cases = {case.case_id: case for case in cases}
         self.sequences = tuple(sequences)
         self.target = target
+        self.kle = kle
 
     def __call__(self, record: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         loaded = load_training_case(self.cases[record["case_id"]], self.sequences, self.target)
-        return {"case_id": loaded.case_id, IMAGE: loaded.images, LABEL: loaded.labels[None]}
+        images = loaded.images
+        if self.kle is not None:
+            images = np.concatenate([images, self.kle.anomaly(images)[None]])
+        return {"case_id": loaded.case_id, IMAGE: images, LABEL: loaded.labels[None]}
 
 
 def case_dataset(
@@ -94,10 +121,12 @@ def case_dataset(
     run_dir: Path,
     *,
     progress: bool = False,
+    kle: KLEBasis | None = None,
 ) -> Dataset[dict[Hashable, Any]]:
-    """The loaded, normalised training cases, cached per ``config.cache``."""
-    records = case_records(cases, config.sequences)
-    load = Compose([LoadCased(cases, config.sequences, target)])
+    """The loaded, normalised training cases (with ``kle``'s anomaly channel), cached per
+    ``config.cache``."""
+    records = case_records(cases, config.sequences, kle)
+    load = Compose([LoadCased(cases, config.sequences, target, kle)])
     if config.cache == "memory":
         return CacheDataset(records, load, cache_rate=1.0, num_workers=0, progress=progress)
     return PersistentDataset(records, load, cache_dir=run_dir / CACHE_FOLDER)
@@ -173,7 +202,8 @@ class CropSamples(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     Index ``g`` is sample ``g % (batch_size * world_size)`` of step
     ``g // (batch_size * world_size)``; its generator, seeded by
-    ``(seed, epoch, step, sample)``, picks the case and seeds the random transforms.
+    ``(seed, epoch, step, sample)``, picks the case, seeds the random transforms and, with
+    ``dropout``, picks the sequences the sample keeps (encoded with their availability code).
     """
 
     def __init__(
@@ -187,8 +217,10 @@ class CropSamples(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         steps: int,
         batch_size: int,
         world_size: int = 1,
+        dropout: SequenceDropout | None = None,
     ) -> None:
         self.cases, self.count, self.transform = cases, count, transform
+        self.dropout = dropout
         self.seed, self.epoch, self.steps = seed, epoch, steps
         self.per_step = batch_size * world_size
 
@@ -204,6 +236,8 @@ class CropSamples(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         item = out[0] if isinstance(out, list) else out
         image = torch.as_tensor(item[IMAGE]).as_subclass(torch.Tensor).float()
         target = torch.as_tensor(item[TARGET]).as_subclass(torch.Tensor).float()
+        if self.dropout is not None:
+            image = encode(image, self.dropout.sample(rng))
         return image.contiguous(), target.contiguous()
 
 

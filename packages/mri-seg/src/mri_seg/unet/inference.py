@@ -26,8 +26,9 @@ from scipy.ndimage import zoom
 from mri_io.case import Case
 from mri_io.nifti import Volume
 from mri_seg.contract import InferenceSettings
-from mri_seg.inputs import image_stack
+from mri_seg.inputs import image_stack, missing_sequence_error
 from mri_seg.postprocess import finish_labels
+from mri_seg.unet.robust import encode
 
 if TYPE_CHECKING:
     from mri_seg.unet.networks import UNet3D
@@ -78,11 +79,12 @@ def segment_case(
     """The label map of ``case`` on its own grid (uint8 volume sharing the input's geometry).
 
     A missing sequence needs an entry in ``completion`` (scanner-intensity array); otherwise
-    :class:`mri_io.errors.MissingSequenceError` names it. Small components are removed per
+    :class:`mri_io.errors.MissingSequenceError` names it, unless the model was trained for
+    incomplete cases (``availability``). Small components are removed per
     ``settings.min_sizes`` and labels converted to ``settings.label_profile`` if given.
     """
     chosen = settings or InferenceSettings()
-    images = image_stack(case, model.sequences, completion)
+    images = case_inputs(model, case, completion)
     factors = _zoom_factors(case, model)
     if factors is None:
         probabilities = predict_probabilities(model, images, chosen)
@@ -96,6 +98,34 @@ def segment_case(
         )
     labels = model.target.decode(probabilities).cpu().numpy()
     return finish_labels(case, labels, chosen, model.target)
+
+
+def case_inputs(
+    model: UNet3D, case: Case, completion: Mapping[str, NDArray[Any]] | None = None
+) -> NDArray[np.float32]:
+    """The network input of ``case``: its normalised sequences (missing ones encoded, for a
+    robust model), the anomaly map of a KLE model, the availability code of a robust one."""
+    if not model.availability:
+        return stack_inputs(model, image_stack(case, model.sequences, completion))
+    given = dict(completion or {})
+    present = tuple(key in case.images or key in given for key in model.sequences)
+    if not any(present):
+        raise missing_sequence_error(None, case.case_id, model.sequences, model.sequences)
+    kept = [key for key, flag in zip(model.sequences, present, strict=True) if flag]
+    stack = image_stack(case, kept, given)
+    full = np.zeros((len(model.sequences), *stack.shape[1:]), dtype=np.float32)
+    full[list(np.flatnonzero(present))] = stack
+    return encode(torch.from_numpy(full), present).numpy()
+
+
+def stack_inputs(model: UNet3D, stack: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The network input of a complete normalised ``(sequences, X, Y, Z)`` stack."""
+    basis = model.kle_basis()
+    if basis is not None:
+        return np.concatenate([stack, basis.anomaly(stack)[None]])
+    if model.availability:
+        return encode(torch.from_numpy(stack), (True,) * len(model.sequences)).numpy()
+    return stack
 
 
 #: Relative difference of voxel sizes below which a case is taken at the model's spacing.

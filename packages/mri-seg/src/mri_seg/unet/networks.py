@@ -24,6 +24,7 @@ from mri_seg.contract import InferenceSettings
 from mri_seg.loader import PretrainedModel, register_model
 from mri_seg.targets import TargetSpec
 from mri_seg.unet.inference import segment_case
+from mri_seg.unet.kle import KLEBasis
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,24 @@ UNET_PRESETS: dict[str, UNetPreset] = {
     "tiny": UNetPreset((8, 16, 32, 64), (2, 2, 2), 1, (64, 64, 64), "CPU scale, 0.15M parameters"),
 }
 
+#: Buffer (weights file) names of a KLE model's basis arrays.
+KLE_BUFFERS = {"mean": "kle_mean", "basis": "kle_vectors", "variances": "kle_variances"}
+
 
 @register_model
 class UNet3D(PretrainedModel):
     """A MONAI residual 3D U-Net over the channels ``sequences``, emitting logits.
 
-    The input is ``(batch, len(sequences), X, Y, Z)`` with every side a multiple of
+    The input is ``(batch, input_channels, X, Y, Z)`` with every side a multiple of
     ``prod(strides)``; the output ``(batch, target.channels, X, Y, Z)`` holds logits (apply
     :meth:`TargetSpec.activation` for probabilities). Build one from a preset with
     :meth:`from_preset`.
+
+    The channels are the sequences, then with ``kle`` (the description of a
+    :class:`~mri_seg.unet.kle.KLEBasis`, whose arrays are buffers saved with the weights, so
+    the model folder carries the basis) the anomaly map, then with ``availability`` one
+    availability channel per sequence (:mod:`mri_seg.unet.robust`): such a model segments
+    cases lacking sequences.
     """
 
     model_type = "unet3d"
@@ -73,6 +83,8 @@ class UNet3D(PretrainedModel):
         dropout: float = 0.0,
         preset: str | None = None,
         spacing: Sequence[float] | None = None,
+        kle: dict[str, Any] | None = None,
+        availability: bool = False,
     ) -> None:
         super().__init__()
         keys = tuple(canonical_sequence(name) for name in sequences)
@@ -101,15 +113,64 @@ class UNet3D(PretrainedModel):
             "dropout": float(dropout),
             "spacing": None if self.spacing is None else list(self.spacing),
         }
+        if kle is not None and availability:
+            raise ValueError("a KLE model needs every sequence: kle and availability exclude")
+        self.availability = bool(availability)
+        self.kle = None if kle is None else self._kle_buffers(kle, keys)
+        # Written only when used, so folders saved before these options keep their config.
+        if self.kle is not None:
+            self.config["kle"] = self.kle
+        if self.availability:
+            self.config["availability"] = True
         self.net = UNet(
             spatial_dims=3,
-            in_channels=len(keys),
+            in_channels=self.input_channels,
             out_channels=spec.channels,
             channels=tuple(channels),
             strides=tuple(strides),
             num_res_units=num_res_units,
             dropout=dropout,
         )
+
+    def _kle_buffers(self, kle: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+        """Zeroed buffers of the basis ``kle`` describes (filled by the weights or
+        :meth:`from_preset`); its checked description."""
+        description: dict[str, Any] = {
+            "sequences": [str(s) for s in kle["sequences"]],
+            "grid": int(kle["grid"]),
+            "cases": int(kle["cases"]),
+            "components": int(kle["components"]),
+        }
+        if tuple(description["sequences"]) != keys:
+            raise ValueError(f"the KLE covers {description['sequences']}, the model {list(keys)}")
+        size = len(keys) * description["grid"] ** 3
+        components = description["components"]
+        shapes = {"mean": (size,), "basis": (components, size), "variances": (components,)}
+        for name, shape in shapes.items():
+            self.register_buffer(KLE_BUFFERS[name], torch.zeros(shape))
+        return description
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the network's input: sequences, anomaly map, availability code."""
+        anomaly = 1 if self.kle is not None else 0
+        code = len(self.sequences) if self.availability else 0
+        return len(self.sequences) + anomaly + code
+
+    @property
+    def required_sequences(self) -> tuple[str, ...]:
+        """None in particular for a robust model (any one of its sequences will do), else all."""
+        return () if self.availability else self.sequences
+
+    def kle_basis(self) -> KLEBasis | None:
+        """The KLE basis the model carries, if it takes the anomaly channel."""
+        if self.kle is None:
+            return None
+        arrays = {
+            name: getattr(self, KLE_BUFFERS[name]).detach().cpu().numpy()
+            for name in ("mean", "basis", "variances")
+        }
+        return KLEBasis.from_arrays(self.kle, arrays)
 
     @classmethod
     def from_preset(
@@ -120,13 +181,16 @@ class UNet3D(PretrainedModel):
         target: TargetSpec | None = None,
         roi_size: Sequence[int] | None = None,
         spacing: Sequence[float] | None = None,
+        kle: KLEBasis | None = None,
+        availability: bool = False,
     ) -> UNet3D:
         """A freshly initialised network of preset ``"brats"`` or ``"tiny"`` for cases of voxel
-        size ``spacing`` (mm; ``None``: any, never resampled)."""
+        size ``spacing`` (mm; ``None``: any, never resampled), taking the anomaly channel of
+        ``kle`` and/or the availability code if given."""
         if preset not in UNET_PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(UNET_PRESETS)}")
         chosen = UNET_PRESETS[preset]
-        return cls(
+        model = cls(
             channels=chosen.channels,
             strides=chosen.strides,
             num_res_units=chosen.num_res_units,
@@ -135,7 +199,14 @@ class UNet3D(PretrainedModel):
             target=(target or TargetSpec()).to_json(),
             preset=preset,
             spacing=spacing,
+            kle=None if kle is None else kle.describe(),
+            availability=availability,
         )
+        if kle is not None:
+            with torch.no_grad():
+                for name, array in kle.arrays().items():
+                    getattr(model, KLE_BUFFERS[name]).copy_(torch.from_numpy(array))
+        return model
 
     @property
     def label_profile(self) -> str:
@@ -161,10 +232,10 @@ class UNet3D(PretrainedModel):
         return product
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Logits for ``images`` of shape ``(batch, len(sequences), X, Y, Z)``."""
-        if images.ndim != 5 or images.shape[1] != len(self.sequences):
+        """Logits for ``images`` of shape ``(batch, input_channels, X, Y, Z)``."""
+        if images.ndim != 5 or images.shape[1] != self.input_channels:
             raise ValueError(
-                f"expected input (batch, {len(self.sequences)}, X, Y, Z), got {tuple(images.shape)}"
+                f"expected input (batch, {self.input_channels}, X, Y, Z), got {tuple(images.shape)}"
             )
         logits: torch.Tensor = self.net(images)
         return logits

@@ -4,8 +4,9 @@ One run folder (the suite's layout, :class:`mri_io.training.RunFolder`) holds ev
 ``run.json`` (the settings), ``split.json``, ``log.csv`` (one row per epoch), ``best/`` (the
 model with the highest mean validation Dice, as config.json + model.safetensors), ``last/`` and
 ``state.pt`` (the training state after the last finished epoch), and with ``cache="disk"``
-the normalised cases in ``cache/``. :func:`train_unet` with ``resume=True`` on the same folder
-continues after that epoch; samples are drawn from generators seeded by
+the normalised cases in ``cache/``; a KLE run also keeps its basis, fitted on the training
+split, in ``kle/`` (and inside every saved model). :func:`train_unet` with ``resume=True`` on
+the same folder continues after that epoch; samples are drawn from generators seeded by
 ``(seed, epoch, step, sample)`` (:mod:`mri_seg.unet.data`), so a resumed run draws the same
 crops an uninterrupted one would.
 
@@ -49,11 +50,13 @@ from mri_seg.split import load_split, write_split
 from mri_seg.targets import TargetSpec
 from mri_seg.unet.config import RESUMABLE, TrainConfig
 from mri_seg.unet.data import CropSamples, case_dataset, epoch_loader, training_transforms
-from mri_seg.unet.inference import predict_probabilities
+from mri_seg.unet.inference import predict_probabilities, stack_inputs
+from mri_seg.unet.kle import JSON_NAME, KLEBasis
 from mri_seg.unet.losses import dice_ce_loss
 from mri_seg.unet.networks import UNet3D
 
 TENSORBOARD_INSTALL = 'pip install "mri-seg[tensorboard]"'
+KLE_FOLDER = "kle"
 
 
 def validation_dice(
@@ -66,7 +69,8 @@ def validation_dice(
     per_case = []
     for files in cases:
         case = load_training_case(files, model.sequences, spec)
-        labels = spec.decode(predict_probabilities(model, case.images, settings)).cpu().numpy()
+        images = stack_inputs(model, case.images)
+        labels = spec.decode(predict_probabilities(model, images, settings)).cpu().numpy()
         per_case.append(region_dice(labels, case.labels, spec.profile, regions))
     return {region: float(np.mean([scores[region] for scores in per_case])) for region in regions}
 
@@ -123,8 +127,9 @@ def _train(
     train_files, val_files = load_split(run, usable, settings.val_fraction, settings.seed)
     if env.is_main:
         write_split(run, train_files, val_files)
+    kle = _kle_basis(run, train_files, settings, env.is_main) if settings.kle else None
     train_set = case_dataset(
-        train_files, settings, spec, run.path, progress=progress and env.is_main
+        train_files, settings, spec, run.path, progress=progress and env.is_main, kle=kle
     )
     transform = training_transforms(settings, spec)
 
@@ -132,7 +137,12 @@ def _train(
     # The voxel size the network learns at, recorded so inference resamples other cases to it.
     spacing = load_volume(next(iter(train_files[0].sequences.values()))).spacing
     model = UNet3D.from_preset(
-        settings.preset, sequences=settings.sequences, target=spec, spacing=spacing
+        settings.preset,
+        sequences=settings.sequences,
+        target=spec,
+        spacing=spacing,
+        kle=kle,
+        availability=settings.robust,
     ).to(device)
     optimiser = torch.optim.Adam(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
@@ -157,6 +167,7 @@ def _train(
             steps=settings.steps_per_epoch,
             batch_size=settings.batch_size,
             world_size=env.world_size,
+            dropout=settings.dropout_plan() if settings.robust else None,
         )
         return epoch_loader(
             samples, settings.batch_size, settings.workers, env.rank, env.world_size
@@ -194,6 +205,26 @@ def _train(
         validate=validation,
         progress=progress,
     )
+
+
+def _kle_basis(
+    run: RunFolder, cases: Sequence[CaseFiles], settings: TrainConfig, write: bool
+) -> KLEBasis:
+    """The KLE of the training split, kept in ``RUN/kle`` (a resumed run reads it back; every
+    process fits the same basis, so only rank 0 writes it)."""
+    folder = run.path / KLE_FOLDER
+    if (folder / JSON_NAME).is_file():
+        return KLEBasis.load(folder)
+    if len(cases) < 2:
+        raise TrainingDataError(
+            run.path, f"a KLE needs at least 2 training cases, the split has {len(cases)}"
+        )
+    spec = TargetSpec(settings.output, settings.label_profile)
+    stacks = (load_training_case(files, settings.sequences, spec).images for files in cases)
+    basis = KLEBasis.fit(stacks, settings.sequences, components=settings.kle_components)
+    if write:
+        basis.save(folder)
+    return basis
 
 
 def _refuse_earlier_pipeline(run: RunFolder, resume: bool) -> None:
