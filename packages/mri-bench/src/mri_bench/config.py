@@ -4,10 +4,12 @@ Paths in a config are relative to the config file. A config names the cases to s
 the copy baselines learn their correlations (a reference JSON or a folder of complete training
 cases), the fixed segmenter (optional: without one only image quality is scored), the
 scenarios (built-in names, groups such as ``"subsets"``, or full definitions) and the
-strategies (``copy``, ``copy-matched``, ``zero``, ``mean``, or a generator checkpoint with the
-options of its kind, e.g. UMMGAT's ``target_centre`` for the cross-centre strategy).
-``comparisons`` lists the (generated, baseline) pairs that get a Wilcoxon test; by default
-every generator is compared with every copy baseline.
+strategies (``copy``, ``copy-matched``, ``zero``, ``mean``, a generator checkpoint with the
+options of its kind, e.g. UMMGAT's ``target_centre`` for the cross-centre strategy, or a
+``segmenter``: an mri-seg model that segments the case itself, with an optional simple
+``fill`` for the sequences it needs). ``comparisons`` lists the (approach, baseline) pairs that
+get a Wilcoxon test; by default every generator and segmenter is compared with every copy
+baseline.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from mri_bench.scenarios import Scenario, resolve_scenarios
 
 SIMPLE_STRATEGIES = ("copy", "copy-matched", "zero", "mean")
 COPY_BASELINES = ("copy", "copy-matched")
+#: The kind of a strategy that brings its own segmentation model.
+SEGMENTER = "segmenter"
 _FIELDS = {
     "name",
     "data",
@@ -54,6 +58,8 @@ class StrategySpec:
     checkpoint: Path | None = None
     #: Options of the generator's kind (JSON values), e.g. ``{"target_centre": "research-3t"}``.
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    #: A segmenter strategy's completion of what its model lacks (a simple kind; "" for none).
+    fill: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind}
@@ -62,6 +68,10 @@ class StrategySpec:
             data["checkpoint"] = str(self.checkpoint)
             if self.options:
                 data["options"] = dict(self.options)
+        if self.kind == SEGMENTER:
+            data["checkpoint"] = str(self.checkpoint)
+            if self.fill:
+                data["fill"] = self.fill
         return data
 
 
@@ -163,7 +173,19 @@ def _strategy(entry: str | Mapping[str, Any], base: Path, path: Path) -> Strateg
             raise ConfigError(path, str(exc)) from None
         checkpoint = (base / str(entry["checkpoint"])).resolve()
         return StrategySpec(name, kind, generator, checkpoint, dict(options))
-    choices = ", ".join([*SIMPLE_STRATEGIES, "generator"])
+    if kind == SEGMENTER:
+        if "checkpoint" not in entry:
+            raise ConfigError(path, f"strategy {name!r}: a segmenter needs a 'checkpoint'")
+        fill = str(entry.get("fill", ""))
+        if fill and fill not in SIMPLE_STRATEGIES:
+            raise ConfigError(
+                path,
+                f"strategy {name!r}: fill {fill!r} is not one of {', '.join(SIMPLE_STRATEGIES)}",
+            )
+        return StrategySpec(
+            name, kind, checkpoint=(base / str(entry["checkpoint"])).resolve(), fill=fill
+        )
+    choices = ", ".join([*SIMPLE_STRATEGIES, "generator", SEGMENTER])
     raise ConfigError(path, f"strategy {name!r}: unknown kind {kind!r}; choose {choices}")
 
 
@@ -187,7 +209,7 @@ def parse_config(data: Mapping[str, Any], path: Path, base: Path | None = None) 
     if "comparisons" in data:
         comparisons = [(str(a), str(b)) for a, b in data["comparisons"]]
     else:
-        generators = [s.name for s in strategies if s.kind == "generator"]
+        generators = [s.name for s in strategies if s.kind in ("generator", SEGMENTER)]
         baselines = [s.name for s in strategies if s.kind in COPY_BASELINES]
         comparisons = [(g, b) for g in generators for b in baselines]
     bad = sorted({n for pair in comparisons for n in pair} - set(names))

@@ -31,13 +31,13 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from mri_bench.config import BenchConfig
+from mri_bench.config import SEGMENTER, SIMPLE_STRATEGIES, BenchConfig
 from mri_bench.errors import StoreError
 from mri_bench.generators import GeneratorStrategy
 from mri_bench.provenance import package_versions, provenance_key
 from mri_bench.reference import SequenceReference, estimate_reference, unit_scale
 from mri_bench.scenarios import Scenario, case_rng
-from mri_bench.segmenter import FixedSegmenter
+from mri_bench.segmenter import FixedSegmenter, SegmenterStrategy
 from mri_bench.store import STORE_NAME, ResultStore, Row, TaskResult, writer_lock
 from mri_bench.strategies import (
     UNKNOWN_CENTRE,
@@ -89,14 +89,13 @@ def build_strategies(
     built: dict[str, CompletionStrategy] = {}
     for spec in config.strategies:
         strategy: CompletionStrategy
-        if spec.kind == "copy":
-            strategy = CopyMostCorrelated(reference, name=spec.name)
-        elif spec.kind == "copy-matched":
-            strategy = CopyMatched(reference, name=spec.name)
-        elif spec.kind == "zero":
-            strategy = ZeroFill(name=spec.name)
-        elif spec.kind == "mean":
-            strategy = MeanFill(name=spec.name)
+        if spec.kind in SIMPLE_STRATEGIES:
+            strategy = simple_strategy(spec.kind, spec.name, reference)
+        elif spec.kind == SEGMENTER:
+            assert spec.checkpoint is not None
+            own = FixedSegmenter(spec.checkpoint, device=config.device)
+            fill = simple_strategy(spec.fill, spec.fill, reference) if spec.fill else None
+            strategy = SegmenterStrategy(spec.name, own, fill)
         else:
             assert spec.checkpoint is not None
             strategy = GeneratorStrategy(
@@ -108,6 +107,17 @@ def build_strategies(
             )
         built[spec.name] = strategy
     return built
+
+
+def simple_strategy(kind: str, name: str, reference: SequenceReference) -> CompletionStrategy:
+    """A copy or fill strategy of ``kind`` (one of ``SIMPLE_STRATEGIES``)."""
+    if kind == "copy":
+        return CopyMostCorrelated(reference, name=name)
+    if kind == "copy-matched":
+        return CopyMatched(reference, name=name)
+    if kind == "zero":
+        return ZeroFill(name=name)
+    return MeanFill(name=name)
 
 
 @dataclass
@@ -153,12 +163,18 @@ def scenario_case(case: Case, scenario: Scenario) -> tuple[Case, tuple[str, ...]
 
 
 def split_completion(
-    view: Case, completion: Completion, missing: Sequence[str], strategy: str
+    view: Case,
+    completion: Completion,
+    missing: Sequence[str],
+    strategy: str,
+    *,
+    partial: bool = False,
 ) -> tuple[Case, Completion]:
     """The case the segmenter sees (available sequences a strategy replaced, e.g. harmonised
-    ones, swapped in) and the images of the missing sequences alone."""
+    ones, swapped in) and the images of the missing sequences it completed: every one of them,
+    unless ``partial`` (a strategy whose own segmenter takes incomplete cases)."""
     stray = sorted(set(completion) - set(missing) - set(view.images))
-    absent = [key for key in missing if key not in completion]
+    absent = [] if partial else [key for key in missing if key not in completion]
     if stray or absent:
         raise ValueError(
             f"strategy {strategy!r}, case {view.case_id}: a completion must hold every missing "
@@ -170,7 +186,7 @@ def split_completion(
         for key, volume in view.images.items()
     }
     seen = Case(view.case_id, images, view.seg, view.missing, view.label_profile)
-    return seen, {key: completion[key] for key in missing}
+    return seen, {key: completion[key] for key in missing if key in completion}
 
 
 def image_scores(
@@ -240,16 +256,22 @@ def run_job(job: Job, context: Context) -> list[TaskResult]:
     unchanged: tuple[list[tuple[str, str, str, float]], npt.NDArray[np.uint8] | None] | None = None
     for name in job.strategies:
         started = time.perf_counter()
-        completion = context.strategies[name].complete(view, missing, centre=job.centre)
-        seen, generated = split_completion(view, completion, missing, name)
+        strategy = context.strategies[name]
+        own = isinstance(strategy, SegmenterStrategy)
+        segmenter = (
+            strategy.segmenter if isinstance(strategy, SegmenterStrategy) else context.segmenter
+        )
+        completion = strategy.complete(view, missing, centre=job.centre)
+        partial = isinstance(strategy, SegmenterStrategy) and strategy.fill is None
+        seen, generated = split_completion(view, completion, missing, name, partial=partial)
         labels = None
-        if not completion and unchanged is not None:
+        if not completion and not own and unchanged is not None:
             # Nothing completed or replaced: every such strategy hands the segmenter the same input.
             values, labels = unchanged
         else:
             values = list(image_scores(case, generated))
-            if context.segmenter is not None and case.seg is not None:
-                labels = context.segmenter.segment(seen, generated)
+            if segmenter is not None and case.seg is not None:
+                labels = segmenter.segment(seen, generated)
                 spacing = case.seg.spacing
                 scores = score_segmentation(labels, case.seg.data, context.profile, spacing)
                 values += [
@@ -257,7 +279,7 @@ def run_job(job: Job, context: Context) -> list[TaskResult]:
                     for region, by_metric in scores.items()
                     for metric, value in by_metric.items()
                 ]
-            if not completion:
+            if not completion and not own:
                 unchanged = (values, labels)
         if job.files.case_id == context.panel_case and missing:
             path = panel_path(context.panels, job.scenario.name, name)
