@@ -36,6 +36,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "mri_io.orientation",
         "mri_io.sequences",
         "mri_io.slicing",
+        "mri_io.spacing",
         "mri_io.synthetic",
         "mri_io.training",
     ),
