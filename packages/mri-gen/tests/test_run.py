@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from mri_gen.cli import main
 from mri_gen.hfgan.config import PRESETS
 from mri_gen.hfgan.generator import HFGANGenerator
+from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.hfgan.run import RunSpec, train_hfgan
 from mri_gen.hfgan.trainer import TrainConfig
 from mri_io.errors import RunFolderError
@@ -49,6 +50,9 @@ def test_run_folder_holds_a_loadable_model_and_a_log(cohort: Path, tmp_path: Pat
     assert float(rows[0]["l1"]) > 0
     document = json.loads((folder / "last" / "config.json").read_text())
     assert document["config"]["stats"]["t1c"]["clip"] == 8664.0
+    # The half-grid cohort's 2 mm voxels: inference resamples other grids to them.
+    assert document["config"]["spacing"] == [2.0, 2.0, 2.0]
+    assert Synthesiser.from_pretrained(folder).spacing == (2.0, 2.0, 2.0)
     assert HFGANGenerator.from_pretrained(folder).config == MODEL.generator
 
 

@@ -24,6 +24,7 @@ from mri_gen.ummgat.dataset import (
     left_right_axis,
     load_unpaired,
 )
+from mri_gen.ummgat.inference import Translator
 from mri_gen.ummgat.networks import UMMGATModel
 from mri_gen.ummgat.run import ASSIGNMENT_NAME, RunSpec, train_ummgat
 from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
@@ -178,6 +179,8 @@ def test_same_seed_same_weights(cohort: Path, config: UMMGATConfig, tmp_path: Pa
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
     assert json.loads((tmp_path / "a" / ASSIGNMENT_NAME).read_text())
+    # The half-grid cohort's 2 mm voxels are recorded for inference to resample other grids.
+    assert Translator.from_pretrained(first).spacing == (2.0, 2.0, 2.0)
     other = UMMGATTrainer(config.with_domains(a.config.domains), TrainConfig(seed=5), CPU)
     assert any(
         not torch.equal(p, q) for p, q in zip(other.model.parameters(), a.parameters(), strict=True)

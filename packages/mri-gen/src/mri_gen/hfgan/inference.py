@@ -30,6 +30,7 @@ from mri_gen.training.pretrained import read_model
 from mri_io.case import Case
 from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser
 from mri_io.slicing import SliceLayout, View, background_majority, iter_batches
+from mri_io.spacing import case_at_spacing, model_spacing
 from mri_io.training import resolve_device
 
 
@@ -39,7 +40,10 @@ class Synthesiser:
 
     ``trained_inputs`` is the training's input scheme when known (``config.json`` of a run
     records it): a model trained with all other sequences as inputs (``"others"``) has never
-    seen a case missing two or three sequences, so completing one warns.
+    seen a case missing two or three sequences, so completing one warns. ``spacing`` is the
+    voxel size it was trained at (``None``: unknown, cases are taken as they are):
+    :meth:`complete` resamples each case to it and the outputs back
+    (:func:`mri_io.spacing.case_at_spacing`).
     """
 
     generator: HFGANGenerator
@@ -49,6 +53,7 @@ class Synthesiser:
     bf16: bool = False
     trained_inputs: str | None = None
     views: tuple[View, ...] = ("axial",)
+    spacing: tuple[float, float, float] | None = None
     kind: ClassVar[str] = MODEL_KIND
 
     @classmethod
@@ -69,7 +74,11 @@ class Synthesiser:
         chosen = resolve_device(device)
         generator = HFGANGenerator.from_pretrained(saved.path, device=chosen)
         inputs = saved.config.get("trained_inputs")
-        return cls(generator, stats, chosen, batch_size, bf16, inputs, tuple(views))
+        try:
+            spacing = model_spacing(saved.config.get("spacing"))
+        except ValueError as exc:
+            raise ConfigError(saved.path / "config.json", str(exc)) from None
+        return cls(generator, stats, chosen, batch_size, bf16, inputs, tuple(views), spacing)
 
     @property
     def sequences(self) -> tuple[str, ...]:
@@ -152,7 +161,9 @@ class Synthesiser:
         every one the case lacks) in scanner intensities, generated along :attr:`views`.
 
         HF-GAN has one model for every site, so ``centre`` and ``seed`` do not change the
-        result; it cannot translate between centres, so ``target_centre`` is refused.
+        result; it cannot translate between centres, so ``target_centre`` is refused. A case
+        of another voxel size than :attr:`spacing` is generated at that voxel size and the
+        results resampled back to the case's grid.
         """
         del centre, seed  # one deterministic model for every site
         if target_centre is not None:
@@ -163,5 +174,6 @@ class Synthesiser:
             raise ConfigError(None, f"the model does not generate sequences {unknown}")
         if not wanted:
             return {}
-        generated = self.synthesise(case, self.views)
-        return {name: generated[name] for name in wanted}
+        at_model, resampling = case_at_spacing(case, self.spacing)
+        generated = self.synthesise(at_model, self.views)
+        return {name: resampling.back(generated[name]) for name in wanted}

@@ -29,6 +29,7 @@ from mri_io.intensity import PRESETS as STATS_PRESETS
 from mri_io.intensity import IntensityStats, dataset_stats, load_stats, save_stats
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.slicing import View
+from mri_io.spacing import training_spacing
 from mri_io.training import DistributedEnv, RunFolder, barrier, mean_over_ranks
 
 STATS_NAME = "stats.json"
@@ -118,6 +119,7 @@ def train_hfgan(
         if env.is_main:
             run.begin(settings, resume=False)
             save_stats(intensity, run.path / STATS_NAME)
+    spacing = training_spacing(cases)  # recorded so inference resamples other grids to it
     source = SliceSource(
         tuple(cases), intensity, sequences, spec.views, spec.model.generator.image_size
     )
@@ -157,7 +159,7 @@ def train_hfgan(
             if on_step is not None:
                 on_step(step, values)
             if step % spec.checkpoint_every == 0 or step == last:
-                _checkpoint(trainer, stream, run, intensity, env)
+                _checkpoint(trainer, stream, run, intensity, spacing, env)
     finally:
         bar.close()
         if log is not None:
@@ -170,6 +172,7 @@ def _checkpoint(
     stream: BatchStream,
     run: RunFolder,
     intensity: Mapping[str, IntensityStats],
+    spacing: tuple[float, float, float],
     env: DistributedEnv,
 ) -> None:
     if env.is_main:
@@ -178,6 +181,12 @@ def _checkpoint(
         stats = {name: asdict(value) for name, value in intensity.items()}
         inputs = trainer.train_config.inputs
         trainer.shared_generator.save_pretrained(
-            run.last, {"stats": stats, "step": trainer.step_count, "trained_inputs": inputs}
+            run.last,
+            {
+                "stats": stats,
+                "step": trainer.step_count,
+                "trained_inputs": inputs,
+                "spacing": list(spacing),
+            },
         )
     barrier(env)

@@ -30,12 +30,13 @@ import torch
 from numpy.typing import NDArray
 
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
+from mri_gen.training.pretrained import read_model
 from mri_gen.ummgat.config import domain_name, split_domain
 from mri_gen.ummgat.dataset import normalised_uint8, to_model_range
 from mri_gen.ummgat.networks import MODEL_KIND, UMMGATModel
 from mri_io.case import Case
-from mri_io.model_folder import resolve_model_folder
 from mri_io.slicing import SliceLayout, iter_batches
+from mri_io.spacing import case_at_spacing, model_spacing
 from mri_io.training import resolve_device
 
 #: Order in which available sequences are chosen as the source of a completion (paper: T1 and
@@ -53,6 +54,9 @@ class Translator:
     latent_samples: int = 64
     #: The model folder it was loaded from, named in errors.
     source: Path | None = None
+    #: The voxel size it was trained at (``None``: unknown, cases are taken as they are);
+    #: :meth:`complete` resamples each case to it and the outputs back.
+    spacing: tuple[float, float, float] | None = None
     kind: ClassVar[str] = MODEL_KIND
 
     @classmethod
@@ -65,7 +69,12 @@ class Translator:
     ) -> Translator:
         chosen = resolve_device(device)
         model = UMMGATModel.from_pretrained(folder, device=chosen)
-        return cls(model, chosen, batch_size, source=resolve_model_folder(folder))
+        saved = read_model(folder, MODEL_KIND)
+        try:
+            spacing = model_spacing(saved.config.get("spacing"))
+        except ValueError as exc:
+            raise ConfigError(saved.path / "config.json", str(exc)) from None
+        return cls(model, chosen, batch_size, source=saved.path, spacing=spacing)
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -106,7 +115,9 @@ class Translator:
         domains of ``target_centre`` (default: the case's own ``centre``, which is required:
         UMMGAT's domains are centre-specific). With ``target_centre``, the case's available
         sequences are also translated into that centre's domains (:func:`harmonise_case`).
-        Domains the model lacks are refused, naming them, before anything is generated.
+        Domains the model lacks are refused, naming them, before anything is generated. A
+        case of another voxel size than :attr:`spacing` is processed at that voxel size and the
+        results resampled back to the case's grid.
         """
         if centre is None:
             raise ConfigError(
@@ -126,16 +137,17 @@ class Translator:
         elif not set(inputs) & set(self.domains):
             raise self._unknown(inputs, case, "read")
         self._require([domain_name(goal, s) for s in wanted], case, "complete")
+        at_model, resampling = case_at_spacing(case, self.spacing)
         out: dict[str, NDArray[np.float32]] = {}
         if wanted:
             out.update(
                 generate_missing(
-                    self, case, centre, target_centre=goal, sequences=tuple(wanted), seed=seed
+                    self, at_model, centre, target_centre=goal, sequences=tuple(wanted), seed=seed
                 )
             )
         if target_centre is not None:
-            out.update(harmonise_case(self, case, centre, goal, seed=seed))
-        return out
+            out.update(harmonise_case(self, at_model, centre, goal, seed=seed))
+        return {name: resampling.back(array) for name, array in out.items()}
 
     def _index(self, domain: str) -> torch.Tensor:
         return torch.tensor([self.model.config.domain_index(domain)], device=self.device)

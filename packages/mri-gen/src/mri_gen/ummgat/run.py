@@ -25,6 +25,8 @@ from mri_gen.ummgat.config import UMMGATConfig
 from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired
 from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
 from mri_io.atomic import atomic_write_text
+from mri_io.layouts import scan_cases
+from mri_io.spacing import training_spacing
 from mri_io.training import DistributedEnv, RunFolder, barrier, mean_over_ranks
 
 ASSIGNMENT_NAME = "assignment.json"
@@ -83,6 +85,7 @@ def train_ummgat(
         progress=progress and env.is_main,
     )
     model = spec.model.with_domains(slices.domains)
+    spacing = training_spacing(scan_cases(data))  # inference resamples other grids to it
     settings = _document(model, spec.train)
     resumed = run.begin(settings, resume=resume, env=env)
     if env.is_main and not resume:
@@ -125,7 +128,9 @@ def train_ummgat(
             if step % spec.checkpoint_every == 0 or step == last:
                 if env.is_main:
                     run.save_state({**trainer.state_dict(), "sampler": sampler.state_dict()})
-                    trainer.shared_model.save_pretrained(run.last, {"step": step})
+                    trainer.shared_model.save_pretrained(
+                        run.last, {"step": step, "spacing": list(spacing)}
+                    )
                 barrier(env)
     finally:
         bar.close()
