@@ -13,6 +13,7 @@ from mri_seg.__about__ import __version__
 from mri_seg.checkpoint import TrainResult
 from mri_seg.contract import InferenceSettings, Segmenter
 from mri_seg.evaluation import region_dice, score_cases
+from mri_seg.ganet import GANetConfig, GANetSeg, train_ganet
 from mri_seg.loader import load_segmenter
 from mri_seg.postprocess import BRATS_MIN_SIZES, remove_small_components
 from mri_seg.prediction import predict_to_file
@@ -40,6 +41,8 @@ __all__ = [
     "BRATS_MIN_SIZES",
     "UNET_PRESETS",
     "FocalTverskyLoss",
+    "GANetConfig",
+    "GANetSeg",
     "InferenceSettings",
     "RegionDiceBCELoss",
     "Segmenter",
@@ -59,6 +62,7 @@ __all__ = [
     "remove_small_components",
     "score_cases",
     "segment_case",
+    "train_ganet",
     "train_segmenter2d",
     "train_unet",
     "tumour_type_of",

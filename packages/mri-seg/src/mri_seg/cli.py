@@ -14,7 +14,7 @@ Train brain-tumour segmenters and segment cases.
 Run `mri-seg COMMAND --help` for the options of one command."""
 
 #: Sub-command modules under ``mri_seg.commands``; each has ``register(commands)``.
-COMMANDS = ("train", "predict")
+COMMANDS = ("train", "predict", "ganet_thresholds")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from mri_io.training import RunFolder
 from mri_seg.checkpoint import TrainResult
 
 #: Families with a ``train`` sub-command, in ``--help`` order; each is ``mri_seg.<name>``.
-FAMILIES = ("unet", "segmenter2d")
+FAMILIES = ("unet", "segmenter2d", "ganet")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

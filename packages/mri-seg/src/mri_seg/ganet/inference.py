@@ -1,0 +1,81 @@
+"""GANet-Seg labels a whole case slice by slice.
+
+The case's stack is normalised as in training (:func:`mri_seg.inputs.image_stack`), enhanced
+when the model was trained so, cut into square axial slices, segmented in batches, re-stacked
+onto the case grid, and each voxel takes its most probable class. Class names are BraTS 2023
+label names; a whole-tumour model writes its tumour as label 2 (SNFH), so the map scores the
+whole tumour (WT) and leaves TC and ET empty. Only the segmentation U-Net runs: the GAN shapes
+training, not inference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mri_io.case import Case
+from mri_io.nifti import Volume
+from mri_io.slicing import SliceLayout
+from mri_seg.contract import InferenceSettings
+from mri_seg.ganet.data import axial_slices, enhance, slice_side
+from mri_seg.inputs import image_stack
+from mri_seg.postprocess import finish_labels
+from mri_seg.segmenter2d.inference import class_labels
+from mri_seg.targets import TargetSpec
+
+if TYPE_CHECKING:
+    from mri_seg.ganet.networks import GANetSeg
+
+#: The label profile of the maps GANet-Seg writes.
+LABEL_PROFILE = "brats2023"
+#: Slices per forward pass.
+SLICE_BATCH = 16
+#: The label a whole-tumour model writes for its tumour class.
+WHOLE_TUMOUR_LABEL = "SNFH"
+
+
+def predict_probabilities(
+    model: GANetSeg, stack: NDArray[np.float32], device: str | torch.device = "cpu"
+) -> NDArray[np.float32]:
+    """Class probabilities ``(classes, X, Y, Z)`` of a normalised ``(C, X, Y, Z)`` stack."""
+    target = torch.device(device)
+    model = model.to(target).eval()
+    source = enhance(stack) if model.enhance else stack
+    side = slice_side(stack.shape[1:])
+    slices = axial_slices(source, side)
+    parts = []
+    with torch.inference_mode():
+        for start in range(0, len(slices), SLICE_BATCH):
+            batch = torch.from_numpy(slices[start : start + SLICE_BATCH]).to(target)
+            parts.append(torch.softmax(model(batch).float(), dim=1).cpu().numpy())
+    layout = SliceLayout.square(stack.shape[1:], "axial", side)
+    restacked: NDArray[np.float32] = layout.restack(np.concatenate(parts), fill=0.0)
+    return restacked
+
+
+def label_map(
+    model: GANetSeg, stack: NDArray[np.float32], device: str | torch.device = "cpu"
+) -> NDArray[np.uint8]:
+    """The BraTS 2023 label map of a normalised stack."""
+    names = tuple(WHOLE_TUMOUR_LABEL if n == "tumour" else n for n in model.classes)
+    labels: NDArray[np.uint8] = class_labels(names)[
+        predict_probabilities(model, stack, device).argmax(axis=0)
+    ]
+    return labels
+
+
+def segment_case(
+    model: GANetSeg,
+    case: Case,
+    settings: InferenceSettings | None = None,
+    *,
+    completion: Mapping[str, NDArray[Any]] | None = None,
+) -> Volume:
+    """The label map of ``case`` on its grid (BraTS 2023 unless ``settings.label_profile``)."""
+    chosen = settings or InferenceSettings()
+    labels = label_map(model, image_stack(case, model.sequences, completion), chosen.device)
+    return finish_labels(case, labels, chosen, TargetSpec("labels", LABEL_PROFILE))
