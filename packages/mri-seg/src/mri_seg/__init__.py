@@ -25,6 +25,7 @@ from mri_seg.segmenter2d import (
     train_segmenter2d,
     tumour_type_of,
 )
+from mri_seg.synthtumour import SynthTumourConfig, SynthTumourUNet, train_synthtumour
 from mri_seg.targets import TargetSpec
 from mri_seg.unet import (
     UNET_PRESETS,
@@ -48,6 +49,8 @@ __all__ = [
     "Segmenter",
     "Segmenter2D",
     "Segmenter2DConfig",
+    "SynthTumourConfig",
+    "SynthTumourUNet",
     "TargetSpec",
     "TrainConfig",
     "TrainResult",
@@ -64,6 +67,7 @@ __all__ = [
     "segment_case",
     "train_ganet",
     "train_segmenter2d",
+    "train_synthtumour",
     "train_unet",
     "tumour_type_of",
 ]

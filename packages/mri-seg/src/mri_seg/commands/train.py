@@ -16,7 +16,7 @@ from mri_io.training import RunFolder
 from mri_seg.checkpoint import TrainResult
 
 #: Families with a ``train`` sub-command, in ``--help`` order; each is ``mri_seg.<name>``.
-FAMILIES = ("unet", "segmenter2d", "ganet")
+FAMILIES = ("unet", "segmenter2d", "ganet", "synthtumour")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,10 +31,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         importlib.import_module(f"mri_seg.{family}.command").register(models)
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
+def add_run_options(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
     """Options every trainer takes: data and run folder, the held-out share, seed, device,
-    precision, resuming and the time budget."""
-    parser.add_argument("--data", type=Path, required=True, help="folder of training cases")
+    precision, resuming and the time budget. ``data=False`` leaves out ``--data``, for a
+    trainer that names its input folders itself."""
+    if data:
+        parser.add_argument("--data", type=Path, required=True, help="folder of training cases")
     parser.add_argument(
         "--out", type=Path, required=True, help="run folder (created, or continued with --resume)"
     )
