@@ -16,6 +16,7 @@ import pytest
 from numpy.typing import NDArray
 
 from mri_gen import completion
+from mri_gen.cli import main
 from mri_gen.completion import complete_case, complete_cohort
 from mri_gen.errors import NonFiniteOutputError
 from mri_io import LayoutError, new_volume, save_volume, scan_cases
@@ -164,3 +165,19 @@ def test_a_generator_that_outputs_nan_writes_nothing(tmp_path: Path) -> None:
     assert f"{case_id}: the zero generator produced" in str(failure)
     assert "t2f" in str(failure)
     assert not (out / case_id).exists()
+
+
+def test_complete_refuses_an_output_inside_its_input_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_id = "BraTS-GLI-00004-000"
+    write_case(tmp_path / "in" / case_id, case_id)
+    out = tmp_path / "in" / "completed"
+    # The model folder does not exist: the output check comes first, before loading anything.
+    arguments = ["complete", "--model", str(tmp_path / "model"), "--cohort", str(tmp_path / "in")]
+    assert main([*arguments, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mri-gen: error: ")
+    assert "inside the input folder" in err
+    assert not out.exists()
+    assert [c.case_id for c in scan_cases(tmp_path / "in")] == [case_id]

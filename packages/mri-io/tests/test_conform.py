@@ -182,7 +182,7 @@ def test_cli_conform_and_errors(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert inside.returncode == 2
-    assert "overlaps the input" in inside.stderr
+    assert "lies inside the input folder" in inside.stderr
     wrong = subprocess.run(
         [*run, "--inverse", str(conformed[0].sequences["t1n"]), "--record",
          str(tmp_path / "in" / "case01" / "case01-t1n.nii.gz"), "--out", str(tmp_path / "x.nii")],

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
+from mri_io.errors import OutputCollisionError
+
 #: Multi-part suffixes kept whole on temporary files, so writers that choose a format (or gzip
 #: compression) from the suffix still see the right one.
 COMPOUND_SUFFIXES = (".nii.gz", ".tar.gz", ".csv.gz", ".json.gz")
@@ -133,3 +135,27 @@ def _replace_folder(source: Path, target: Path) -> None:
         os.rename(previous, target)
         raise
     shutil.rmtree(previous, ignore_errors=True)
+
+
+def check_apart(source: str | PathLike[str], out: str | PathLike[str]) -> None:
+    """Refuse an output folder ``out`` that is, holds, or lies inside the input ``source``
+    (:class:`~mri_io.errors.OutputCollisionError` naming both).
+
+    Inside the input, a second run would read the first run's outputs as input (cases to
+    normalise again, label maps taken for cases); around it, an output written into ``out``
+    could replace an input file. Every command that reads a dataset and writes beside it
+    checks this before any work.
+    """
+    given, target = Path(source).resolve(), Path(out).resolve()
+    if target == given:
+        raise OutputCollisionError(out, "output folder is the input folder; choose another")
+    if target.is_relative_to(given):
+        raise OutputCollisionError(
+            out,
+            f"output folder lies inside the input folder {source}, so a later run would read "
+            "its outputs as input; choose a folder outside it",
+        )
+    if given.is_relative_to(target):
+        raise OutputCollisionError(
+            out, f"output folder holds the input folder {source}; choose a folder outside it"
+        )

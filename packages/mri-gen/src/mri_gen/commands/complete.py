@@ -11,6 +11,7 @@ from mri_gen.commands.options import views
 from mri_gen.completion import complete_case, complete_cohort, single_case
 from mri_gen.loader import load_generator
 from mri_io import MANIFEST, add_device_option, case_centres, scan_cases
+from mri_io.atomic import check_apart
 from mri_io.training import resolve_device
 
 DESCRIPTION = """\
@@ -65,6 +66,7 @@ def run_complete(args: argparse.Namespace) -> int:
         options["views"] = args.views
     if args.bf16:
         options["bf16"] = True
+    check_apart(args.case if args.case is not None else args.cohort, args.out)
     generator = load_generator(args.model, device=resolve_device(args.device), **options)
     if args.case is not None:
         files = single_case(args.case)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mri_io.atomic import check_apart
 from mri_io.conform import DEFAULT_SPACING, RECORD_FILE, ConformRecord, conform_case, unconform
-from mri_io.errors import OutputCollisionError
 from mri_io.layouts import check_unique_case_ids, scan_cases
 from mri_io.nifti import BRATS_SHAPE, load_volume, save_volume
 
@@ -73,7 +73,7 @@ def run_conform(args: argparse.Namespace) -> int:
     if len(args.spacing) not in (1, 3):
         raise ValueError(f"--spacing takes one or three values, got {len(args.spacing)}")
     spacing = args.spacing * 3 if len(args.spacing) == 1 else args.spacing
-    _check_apart(args.folder, args.out)
+    check_apart(args.folder, args.out)
     cases = scan_cases(args.folder)
     check_unique_case_ids(cases)
     for case in tqdm(cases, desc="conform", unit="case"):
@@ -95,12 +95,3 @@ def _run_inverse(args: argparse.Namespace) -> int:
     save_volume(restored, args.out, dtype="float32" if args.linear else "uint8")
     print(f"wrote {args.out} on the grid of {record.sources[args.source or record.reference].file}")
     return 0
-
-
-def _check_apart(folder: Path, out: Path) -> None:
-    """Refuse an output folder that is, holds, or lies inside the input folder."""
-    source, target = folder.resolve(), out.resolve()
-    if target == source or target.is_relative_to(source) or source.is_relative_to(target):
-        raise OutputCollisionError(
-            out, f"output folder overlaps the input folder {folder}; choose a folder outside it"
-        )

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mri_io.atomic import atomic_folder, atomic_write, atomic_write_text
-from mri_io.errors import NormaliseInputError, OutputCollisionError
+from mri_io.atomic import atomic_folder, atomic_write, atomic_write_text, check_apart
+from mri_io.errors import NormaliseInputError
 from mri_io.intensity import (
     PRESETS,
     SCHEMES,
@@ -124,33 +124,12 @@ def _write_case(
     atomic_write_text(folder / PARAMS_FILE, json.dumps(document, indent=2) + "\n")
 
 
-def _check_apart(folder: Path, out: Path) -> None:
-    """Refuse an output folder that is, holds, or lies inside the input folder.
-
-    Inside the input, a second run would read the first run's outputs as cases and normalise
-    them again; around it, a case folder written to OUT could replace an input case.
-    """
-    source, target = folder.resolve(), out.resolve()
-    if target == source:
-        raise OutputCollisionError(out, "output folder is the input folder; choose another")
-    if target.is_relative_to(source):
-        raise OutputCollisionError(
-            out,
-            f"output folder lies inside the input folder {folder}, so a later run would read "
-            "the normalised cases as input; choose a folder outside it",
-        )
-    if source.is_relative_to(target):
-        raise OutputCollisionError(
-            out, f"output folder holds the input folder {folder}; choose a folder outside it"
-        )
-
-
 def run_normalise(args: argparse.Namespace) -> int:
     """Normalise every case under ``args.folder`` into ``args.out``."""
     folder: Path = args.folder
     out: Path = args.out
     scheme, stats = _choose(args)
-    _check_apart(folder, out)
+    check_apart(folder, out)
     cases = scan_cases(folder)
     check_unique_case_ids(cases)
     stats_source = str(args.stats) if args.stats is not None else f"preset {args.preset}"

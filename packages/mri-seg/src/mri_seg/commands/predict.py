@@ -7,10 +7,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mri_io.atomic import check_apart
 from mri_io.cli_support import add_device_option
 from mri_io.errors import LayoutError
 from mri_io.labels import LABEL_PROFILES
-from mri_io.layouts import scan_cases
+from mri_io.layouts import check_unique_case_ids, scan_cases
 from mri_io.training import resolve_device
 from mri_seg.contract import InferenceSettings
 from mri_seg.inputs import missing_sequence_error
@@ -78,9 +79,12 @@ def run_predict(args: argparse.Namespace) -> int:
         min_sizes=BRATS_MIN_SIZES if args.remove_small else {},
         label_profile=args.label_profile,
     )
-    cases = scan_cases(args.case if args.case is not None else args.cohort)
+    source = args.case if args.case is not None else args.cohort
+    check_apart(source, args.out)  # label maps inside a cohort would be read as its cases
+    cases = scan_cases(source)
     if args.case is not None and len(cases) != 1:
         raise LayoutError(args.case, f"holds {len(cases)} cases; give one case or use --cohort")
+    check_unique_case_ids(cases)  # two cases of one id would write one label map
     for case in cases:  # refuse before any work, not after segmenting half a cohort
         absent = [key for key in model.required_sequences if key in case.missing]
         if absent:
