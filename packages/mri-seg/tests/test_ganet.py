@@ -114,17 +114,17 @@ def test_phase_one_is_the_segmentation_loss_alone() -> None:
 
 def test_loss_value_weights_are_inverse_to_the_values() -> None:
     weights = loss_value_weights({"a": torch.tensor(1.0), "b": torch.tensor(3.0)})
-    assert weights["a"].item() == pytest.approx(1.5, rel=1e-5)
-    assert weights["b"].item() == pytest.approx(0.5, rel=1e-5)
+    assert weights["a"].item() == pytest.approx(0.75, rel=1e-5)
+    assert weights["b"].item() == pytest.approx(0.25, rel=1e-5)
 
 
 def test_gradient_norm_weights_are_inverse_to_the_gradient_norms() -> None:
     parameter = torch.tensor([1.0, 2.0], requires_grad=True)
     terms = {"small": (2 * parameter).sum(), "large": (6 * parameter).sum()}
-    # Gradient norms 2*sqrt(2) and 6*sqrt(2): weights 2 * (1/2) / (1/2 + 1/6) = 1.5 and 0.5.
+    # Gradient norms 2*sqrt(2) and 6*sqrt(2): weights (1/2) / (1/2 + 1/6) = 0.75 and 0.25.
     weights = gradient_norm_weights(terms, [parameter])
-    assert weights["small"].item() == pytest.approx(1.5, rel=1e-5)
-    assert weights["large"].item() == pytest.approx(0.5, rel=1e-5)
+    assert weights["small"].item() == pytest.approx(0.75, rel=1e-5)
+    assert weights["large"].item() == pytest.approx(0.25, rel=1e-5)
     assert parameter.grad is None  # weighing does not touch the gradients
 
 
@@ -134,9 +134,12 @@ def test_phase_two_total_is_the_weighted_sum(weighting: str) -> None:
     batch = _batch()
     terms = objective.terms(batch, phase2=True)
     weights = objective.weights(terms)
-    assert sum(float(w) for w in weights.values()) == pytest.approx(len(terms), rel=1e-4)
+    assert float(weights["segmentation"]) == 1
+    added = [float(w) for name, w in weights.items() if name != "segmentation"]
+    assert sum(added) == pytest.approx(1, rel=1e-4)
+    assert all(w > 0 for w in added)
     expected = sum(float(weights[n]) * float(v.detach()) for n, v in terms.items())
-    assert float(objective(batch, phase2=True)) == pytest.approx(expected, rel=1e-4)
+    assert float(objective(batch, phase2=True).detach()) == pytest.approx(expected, rel=1e-4)
 
 
 def test_size_consistency_is_zero_for_the_labelled_area() -> None:

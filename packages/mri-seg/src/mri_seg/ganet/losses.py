@@ -8,8 +8,8 @@ tumour areas, as shares of the slice); and the adversarial feedback loss: the di
 "fake" score of the slice the frozen generator filled where the *predicted* mask occludes it,
 weighted by the mask's edge map. The reference computes that term from the ground-truth mask
 under ``no_grad``, so no gradient reaches the U-Net; here it is a differentiable function of
-the U-Net's output. Dynamic weights balance the phase-2 terms by gradient norm (the paper) or
-by loss value.
+the U-Net's output. Dynamic weights balance the phase-2 terms added to the segmentation loss
+by gradient norm (the paper) or by loss value.
 """
 
 from __future__ import annotations
@@ -83,10 +83,10 @@ def generator_loss(
 
 
 def _inverse_share(values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Weights proportional to ``1 / value``, scaled to sum to the number of terms."""
+    """Weights proportional to ``1 / value`` that sum to 1."""
     inverse = {name: 1.0 / (value.detach() + EPS) for name, value in values.items()}
     total = torch.stack(list(inverse.values())).sum()
-    return {name: len(values) * value / total for name, value in inverse.items()}
+    return {name: value / total for name, value in inverse.items()}
 
 
 def loss_value_weights(terms: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -98,7 +98,8 @@ def gradient_norm_weights(
     terms: Mapping[str, torch.Tensor], parameters: Sequence[torch.Tensor]
 ) -> dict[str, torch.Tensor]:
     """The paper's Eq. 10: weights by the norm of each term's gradient on ``parameters`` (the
-    segmenter's last layer), so a term with smaller gradients counts proportionally more."""
+    segmenter's last layer), so a term with smaller gradients counts proportionally more;
+    every weighted term then pulls with the same gradient norm."""
     norms = {}
     for name, value in terms.items():
         grads = torch.autograd.grad(value, parameters, retain_graph=True, allow_unused=True)

@@ -172,9 +172,9 @@ class GANetObjective:
 
     Phase 1: the segmentation loss. Phase 2: that plus sparsity, size consistency and (unless
     ``config.adversarial`` is off) the adversarial feedback, each times its dynamic weight
-    (detached, so weights steer but are not optimised). The frozen GAN takes part in the graph:
-    its parameters get no gradient, but the U-Net's output does, through the occluded image,
-    the generator, the discriminator and the edge map.
+    (detached, so weights steer but are not optimised; see :meth:`weights`). The frozen GAN
+    takes part in the graph: its parameters get no gradient, but the U-Net's output does,
+    through the occluded image, the generator, the discriminator and the edge map.
     """
 
     def __init__(self, model: GANetSeg, gan: InpaintingGAN, config: GANetConfig) -> None:
@@ -202,12 +202,18 @@ class GANetObjective:
         return adversarial_feedback_loss(d_logits, edge_map(mask, d_logits.shape[-2:]))
 
     def weights(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The dynamic weights of ``terms`` (1 for a lone term)."""
-        if len(terms) == 1:
-            return {name: torch.ones(()) for name in terms}
+        """The segmentation loss weighs 1; the terms phase 2 adds share a weight of 1 by their
+        dynamic weights. Equalising all four instead (segmentation included) cut the
+        segmentation loss's weight ~1000-fold against the tiny size term and undid phase 1 in
+        our runs; the paper's Eq. 9 keeps the segmentation loss as the base term."""
+        added = {name: value for name, value in terms.items() if name != "segmentation"}
+        weights = {"segmentation": torch.ones(())}
+        if not added:
+            return weights
         if self.config.weighting == "loss":
-            return loss_value_weights(terms)
-        return gradient_norm_weights(terms, list(self.model.net.final_conv.parameters()))
+            return {**weights, **loss_value_weights(added)}
+        parameters = list(self.model.net.final_conv.parameters())
+        return {**weights, **gradient_norm_weights(added, parameters)}
 
     def __call__(self, batch: Batch, *, phase2: bool) -> torch.Tensor:
         """The weighted sum of the phase's terms."""
