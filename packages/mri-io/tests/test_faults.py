@@ -198,6 +198,36 @@ def test_normalise_killed_mid_case_leaves_no_case_that_scan_reads(
     assert [c.missing for c in scan_cases(out)] == [(), ()]
 
 
+def test_conform_killed_mid_case_leaves_no_case_that_scan_reads(
+    cohort: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    options = ["--out", str(out), "--spacing", "2", "--shape", "8", "8", "8"]
+    # Four files per case: the sixth write is the second case's second file.
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from mri_io import conform
+        real, calls = conform.save_volume, []
+        def dying(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 6:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(*args, **kwargs)
+        conform.save_volume = dying
+        from mri_io.cli import main
+        main(["conform", {str(cohort)!r}, *{options!r}])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=False)
+    assert result.returncode == -signal.SIGKILL
+    cases = scan_cases(out)
+    assert [c.case_id for c in cases] == ["BraTS-GLI-00000-000"]
+    assert cases[0].missing == ()
+    assert main(["conform", str(cohort), *options]) == 0
+    assert [c.missing for c in scan_cases(out)] == [(), ()]
+
+
 def test_atomic_folder_replaces_a_previous_folder_whole(tmp_path: Path) -> None:
     target = tmp_path / "case"
     target.mkdir()

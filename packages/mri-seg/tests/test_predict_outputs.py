@@ -1,16 +1,22 @@
-"""``mri-seg predict`` never writes where its outputs would be read as input or collide: an
-output folder inside (or around) the input and two cases of one id are refused before any work,
-with one line naming the problem."""
+"""``mri-seg predict`` never writes where its outputs would be read as input or collide (an
+output folder inside or around the input and two cases of one id are refused before any work,
+with one line naming the problem), and a killed run leaves only whole label maps."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 
 from mri_io.layouts import scan_cases
+from mri_io.nifti import load_labels
 from mri_seg.cli import main
 from mri_seg.unet import UNet3D
 
@@ -72,3 +78,39 @@ def test_one_case_id_in_two_folders_is_refused_naming_both(
     assert str(Path("train") / case_dir.name) in line
     assert str(Path("val") / case_dir.name) in line
     assert not out.exists()
+
+
+def test_predict_killed_while_writing_leaves_only_whole_label_maps(
+    model_dir: Path, cohort: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    arguments = ["predict", "--model", str(model_dir), "--cohort", str(cohort), "--out", str(out)]
+    # Killed when the second label map, fully written to its temporary file, is to be renamed.
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from mri_io import atomic
+        real, calls = atomic.os.replace, []
+        def dying(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(*args, **kwargs)
+        atomic.os.replace = dying
+        from mri_seg.cli import main
+        main({arguments!r})
+        """
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
+    assert result.returncode == -signal.SIGKILL
+    visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert visible == ["BraTS-GLI-00000-000-seg.nii.gz"]
+    assert (
+        load_labels(out / visible[0]).shape
+        == load_labels(cohort / "BraTS-GLI-00000-000" / "BraTS-GLI-00000-000-seg.nii.gz").shape
+    )
+    # A rerun writes every label map; the leftover temporary file is never read as one.
+    assert main(arguments) == 0
+    visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert len(visible) == len(scan_cases(cohort))
