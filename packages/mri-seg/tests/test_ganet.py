@@ -153,7 +153,14 @@ def test_adversarial_loss_weighs_patches_by_the_edges() -> None:
     logits = torch.tensor([[[[5.0, -5.0]]]])
     on_real = adversarial_feedback_loss(logits, torch.tensor([[[[1.0, 0.0]]]]))
     on_fake = adversarial_feedback_loss(logits, torch.tensor([[[[0.0, 1.0]]]]))
-    assert float(on_real) < 0.01 < 4.9 < float(on_fake)
+    # -log sigmoid(x) = softplus(-x), averaged over the two patches.
+    assert float(on_real) == pytest.approx(
+        float(torch.nn.functional.softplus(torch.tensor(-5.0))) / 2
+    )
+    assert float(on_fake) == pytest.approx(
+        float(torch.nn.functional.softplus(torch.tensor(5.0))) / 2
+    )
+    assert float(adversarial_feedback_loss(logits, torch.zeros(1, 1, 1, 2))) == 0
 
 
 def test_discriminator_steps_once_per_five_generator_steps() -> None:

@@ -68,9 +68,10 @@ def test_learns_whole_tumour_with_the_gan_feedback(
     # Phase 1 lowers the segmentation loss from the untrained net's.
     assert float(rows[3]["train_loss"]) < 0.75 * float(rows[0]["train_loss"])
     # Measured with this seed and these steps (one thread, torch 2.13): validation WT Dice
-    # 0.578 (best epoch 6; 0.392 after phase 1; an untrained net scores 0.0002). The floor
-    # keeps a margin for float differences between machines and stays far above chance.
-    assert result.best_dice["WT"] > 0.4
+    # 0.745 (best epoch 6), 0.392 at the end of phase 1, 0.0002 for the untrained net. The
+    # floor is about three quarters of the measured value, a margin for float differences
+    # between machines, and above the phase-1 value, so phase 2 has to help.
+    assert result.best_dice["WT"] > 0.55
     model = load_segmenter(tmp_path / "run")
     assert isinstance(model, GANetSeg)
     assert (tmp_path / "run" / "pretrain" / "last" / "model.safetensors").is_file()
