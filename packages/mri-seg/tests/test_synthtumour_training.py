@@ -3,6 +3,7 @@ model folders, the command line, and learning in a fixed number of steps."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -139,8 +140,12 @@ def test_command_line_trains_then_predicts(
     run = tmp_path / "run"
     code = main(["train", "synthtumour", "--healthy", str(healthy), "--unlabelled",
                  str(unlabelled), "--out", str(run), "--preset", "tiny", "--epochs", "1", "1",
-                 "--steps-per-epoch", "2", "--device", "cpu"])  # fmt: skip
+                 "--steps-per-epoch", "2", "--batch-size", "1", "--lr", "0.002",
+                 "--device", "cpu"])  # fmt: skip
     assert code == 0
+    settings = json.loads((run / "run.json").read_text())
+    assert (settings["junior_epochs"], settings["steps_per_epoch"]) == (1, 2)
+    assert (settings["batch_size"], settings["learning_rate"]) == (1, 0.002)
     assert "saved to" in capsys.readouterr().out
     out = tmp_path / "pred"
     for stage in ("junior", "senior"):

@@ -23,7 +23,8 @@ segments cases. --resume continues a stopped run (--device, --max-minutes and --
 change); --max-minutes budgets each stage.
 
 Presets: paper (BraTS-scale U-Net, 128^3 crops, 100 + 100 epochs of 250 steps), tiny (CPU
-U-Net, 32^3 crops, a few steps: tests). --epochs and --steps-per-epoch override the preset."""
+U-Net, 32^3 crops, a few steps: tests). --epochs, --steps-per-epoch, --batch-size and --lr
+override the preset."""
 
 
 def register(models: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +46,8 @@ def register(models: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--epochs", type=int, nargs=2, metavar=("JUNIOR", "SENIOR"), help="epochs per stage"
     )
     parser.add_argument("--steps-per-epoch", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float, help="Adam learning rate")
     parser.add_argument("--workers", type=int, default=0, help="data-loading processes (0)")
     add_run_options(parser, data=False)
     parser.set_defaults(handler=run)
@@ -62,8 +65,13 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.epochs is not None:
         changes["junior_epochs"], changes["senior_epochs"] = args.epochs
-    if args.steps_per_epoch is not None:
-        changes["steps_per_epoch"] = args.steps_per_epoch
+    for option, field in (
+        ("steps_per_epoch", "steps_per_epoch"),
+        ("batch_size", "batch_size"),
+        ("lr", "learning_rate"),
+    ):
+        if getattr(args, option) is not None:
+            changes[field] = getattr(args, option)
     config = preset_config(args.preset, **changes)
     result = train_synthtumour(args.healthy, args.unlabelled, args.out, config, resume=args.resume)
     if result.rank == 0:
