@@ -174,3 +174,27 @@ def test_cli_trains_a_kle_unet(
     out = tmp_path / "pred"
     assert main(["predict", "--model", str(run), "--cohort", str(cohort), "--out", str(out)]) == 0
     assert len(list(out.iterdir())) == 4
+
+
+def test_training_crops_carry_the_unaugmented_anomaly_map(basis: KLEBasis) -> None:
+    """The map is cropped and flipped with the image, not intensity-augmented, and negative
+    crops still centre on the brain (the map's 0 background is not taken for brain)."""
+    from mri_seg.targets import TargetSpec
+    from mri_seg.unet.data import ANOMALY, IMAGE, LABEL, training_transforms
+
+    config = TrainConfig(crop=(8, 8, 8), kle=True, foreground_fraction=0.0, noise_prob=1.0)
+    transform = training_transforms(config, TargetSpec())
+    images = np.full((4, 30, 30, 20), -1.0, dtype=np.float32)
+    images[:, 10:20, 10:20, 5:15] = 1.0
+    anomaly = np.zeros((1, 30, 30, 20), dtype=np.float32)
+    anomaly[0, 10:20, 10:20, 5:15] = np.arange(1000, dtype=np.float32).reshape(10, 10, 10)
+    labels = np.zeros((1, 30, 30, 20), dtype=np.uint8)
+    for seed in range(5):
+        transform.set_random_state(seed=seed)
+        out = transform({IMAGE: images, LABEL: labels, ANOMALY: anomaly})
+        item = out[0] if isinstance(out, list) else out
+        image = np.asarray(item[IMAGE])
+        assert image.shape == (5, 8, 8, 8)
+        values = image[4][image[4] > 0]
+        assert values.size > 0  # centred on the brain
+        assert np.all(np.isin(values, anomaly))  # exact values: not augmented

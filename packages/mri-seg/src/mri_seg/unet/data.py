@@ -59,7 +59,7 @@ from mri_seg.unet.config import TrainConfig
 from mri_seg.unet.kle import KLEBasis
 from mri_seg.unet.robust import SequenceDropout, encode
 
-IMAGE, LABEL, TARGET = "image", "label", "target"
+IMAGE, LABEL, TARGET, ANOMALY = "image", "label", "target", "anomaly"
 _BACKGROUND_MASK = "background"
 CACHE_FOLDER = "cache"
 
@@ -91,8 +91,9 @@ def _digest(kle: KLEBasis) -> str:
 
 class LoadCased(Transform):
     """Read a record's case (mri-io checks) into the normalised ``image`` stack
-    ``(sequences, X, Y, Z)`` float32 (plus the anomaly map of ``kle``) and the ``label`` map
-    ``(1, X, Y, Z)`` uint8."""
+    ``(sequences, X, Y, Z)`` float32, the ``label`` map ``(1, X, Y, Z)`` uint8 and, with
+    ``kle``, the ``anomaly`` map ``(1, X, Y, Z)`` (kept apart until after the crop, whose
+    background test looks at every image channel and would take the map's 0 for brain)."""
 
     def __init__(
         self,
@@ -108,10 +109,14 @@ class LoadCased(Transform):
 
     def __call__(self, record: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         loaded = load_training_case(self.cases[record["case_id"]], self.sequences, self.target)
-        images = loaded.images
+        out: dict[Hashable, Any] = {
+            "case_id": loaded.case_id,
+            IMAGE: loaded.images,
+            LABEL: loaded.labels[None],
+        }
         if self.kle is not None:
-            images = np.concatenate([images, self.kle.anomaly(images)[None]])
-        return {"case_id": loaded.case_id, IMAGE: images, LABEL: loaded.labels[None]}
+            out[ANOMALY] = self.kle.anomaly(loaded.images)[None]
+        return out
 
 
 def case_dataset(
@@ -152,6 +157,17 @@ class RestoreBackgroundd(Transform):
         return out
 
 
+class AppendAnomalyd(Transform):
+    """The cropped anomaly map becomes the image's last channel, as at inference."""
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        out = dict(data)
+        anomaly = torch.as_tensor(np.asarray(out.pop(ANOMALY)), dtype=torch.float32)
+        image = torch.as_tensor(np.asarray(out[IMAGE]), dtype=torch.float32)
+        out[IMAGE] = torch.cat([image, anomaly])
+        return out
+
+
 class EncodeTargetd(Transform):
     """The training ``target`` of the cropped ``label`` map (:meth:`TargetSpec.encode`)."""
 
@@ -166,14 +182,16 @@ class EncodeTargetd(Transform):
 
 
 def training_transforms(config: TrainConfig, target: TargetSpec) -> Compose:
-    """The random crop and augmentation of one sample (probabilities from ``config``)."""
+    """The random crop and augmentation of one sample (probabilities from ``config``); a KLE
+    model's anomaly map is cropped and flipped with the image but not intensity-augmented."""
     crop = config.crop_size
-    keys = [IMAGE, LABEL]
+    extra = [ANOMALY] if config.kle else []
+    keys = [IMAGE, LABEL, *extra]
     fraction = config.foreground_fraction
     return Compose(
         [
             SpatialPadd([IMAGE], crop, value=BACKGROUND),
-            SpatialPadd([LABEL], crop, value=0),
+            SpatialPadd([LABEL, *extra], crop, value=0),
             RandCropByPosNegLabeld(
                 keys,
                 label_key=LABEL,
@@ -192,6 +210,7 @@ def training_transforms(config: TrainConfig, target: TargetSpec) -> Compose:
             RandBiasFieldd([IMAGE], prob=config.bias_field_prob, coeff_range=(0.0, 0.1)),
             RandAdjustContrastd([IMAGE], prob=config.contrast_prob, gamma=(0.7, 1.5)),
             RestoreBackgroundd(),
+            *([AppendAnomalyd()] if config.kle else []),
             EncodeTargetd(target),
         ]
     )
