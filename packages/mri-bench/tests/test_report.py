@@ -17,8 +17,10 @@ CASES = [f"case-{i}" for i in range(8)]
 STRATEGIES = ("copy", "copy-matched", "gen")
 
 
-def fill_run(folder: Path) -> None:
-    """A run whose generator beats copying on WT Dice only when t2f is missing."""
+def fill_run(folder: Path, *, empty_copies: int = 0) -> None:
+    """A run whose generator beats copying on WT Dice only when t2f is missing. With
+    ``empty_copies``, that many cases of ``copy`` under "missing t1n" are empty segmentations:
+    Dice 0 and an undefined HD95 (every other result has an HD95 of 2 mm)."""
     scenarios = subset_scenarios()
     rng = np.random.default_rng(0)
     folder.mkdir()
@@ -38,20 +40,19 @@ def fill_run(folder: Path) -> None:
                 for strategy in STRATEGIES:
                     gain = 0.05 + 0.01 * CASES.index(case)
                     better = strategy == "gen" and scenario.name == "missing t2f"
+                    empty = (
+                        strategy == "copy"
+                        and scenario.name == "missing t1n"
+                        and CASES.index(case) < empty_copies
+                    )
+                    dice = 0.0 if empty else base + (gain if better else 0.0)
+                    values = {"dice": dice} | (
+                        {"hd95": np.nan if empty else 2.0} if empty_copies else {}
+                    )
                     rows = tuple(
-                        Row(
-                            case,
-                            "c",
-                            scenario.name,
-                            strategy,
-                            "",
-                            region,
-                            "dice",
-                            base + (gain if better else 0.0),
-                            0,
-                            "p",
-                        )
+                        Row(case, "c", scenario.name, strategy, "", region, metric, value, 0, "p")
                         for region in ("WT", "TC", "ET")
+                        for metric, value in values.items()
                     )
                     store.add(TaskResult(case, scenario.name, strategy, (), 0.0, rows))
 
@@ -91,3 +92,22 @@ def test_report_table_findings_and_exports(tmp_path: Path) -> None:
 def test_report_of_a_folder_without_results_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"no config\.json"):
         write_report(tmp_path)
+
+
+def test_undefined_values_are_counted_in_their_cell_not_dropped_silently(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    fill_run(run, empty_copies=6)
+    report = write_report(run).read_text()
+    table = report.split("## hd95 (lower is better)")[1].split("##")[0]
+    row = table.split("| missing t1n |")[1].splitlines()[0]
+    # copy: 2 defined values of 2 mm and 6 empty segmentations, in each of the three regions.
+    assert row.count("2.000 (2.000–2.000) [6 undef.]") == 3
+    assert "undef." not in table.split("| missing t2f |")[1].splitlines()[0]
+    assert "`[k undef.]` counts the cases left out" in report
+    summary = json.loads((run / "summary.json").read_text())
+    cells = [
+        cell
+        for cell in summary["hd95"]["summaries"]
+        if cell["scenario"] == "missing t1n" and cell["strategy"] == "copy"
+    ]
+    assert [(c["n"], c["undefined"]) for c in cells] == [(2, 6)] * 3

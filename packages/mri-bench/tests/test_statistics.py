@@ -213,7 +213,10 @@ def test_summary_matches_numpy_and_ignores_non_finite() -> None:
     assert summary.median == np.median(finite)
     assert (summary.q1, summary.q3) == tuple(np.percentile(finite, [25, 75]))
     assert summary.iqr == pytest.approx(summary.q3 - summary.q1)
+    assert summary.undefined == 1
     assert summarise([]).n == 0
+    nothing = summarise([float("nan"), float("inf")])
+    assert (nothing.n, nothing.undefined) == (0, 2)
 
 
 @pytest.mark.parametrize(

@@ -38,11 +38,14 @@ IMAGE_TABLES = ("ssim", "psnr", "mae")
 
 def _cell(analysis: Analysis, scenario: str, strategy: str, region: str, mark: str) -> str:
     summary = analysis.summaries.get((scenario, strategy, region))
-    if summary is None or summary.n == 0:
+    if summary is None or summary.n + summary.undefined == 0:
         return "–"
+    undefined = f" [{summary.undefined} undef.]" if summary.undefined else ""
+    if summary.n == 0:
+        return f"undefined{undefined}"
     digits = 3 if abs(summary.median) < 10 else 1
     text = f"{summary.median:.{digits}f} ({summary.q1:.{digits}f}–{summary.q3:.{digits}f})"
-    return text + mark
+    return text + mark + undefined
 
 
 def paper_table(analysis: Analysis, baseline: str | None) -> tuple[list[str], list[list[str]]]:
@@ -196,7 +199,12 @@ def write_report(out: str | Path) -> Path:
             else "No segmenter was configured: only the image quality of completions is scored."
         )
     )
-    legend = "Cells: median (IQR) over cases."
+    legend = (
+        "Cells: median (IQR) over the cases whose value is defined; `[k undef.]` counts the "
+        "cases left out because their value is undefined (HD95 or NSD with an empty "
+        "prediction or reference), so a median over the few defined ones is not read as the "
+        "whole group's."
+    )
     if baseline is not None:
         legend += (
             " Marks: Wilcoxon signed-rank test (two-sided, paired cases) of the strategy "

@@ -27,12 +27,17 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Summary:
-    """Median and quartiles of one group."""
+    """Median and quartiles of one group's ``n`` finite values, and how many of its values
+    were ``undefined`` (NaN or infinite: the HD95 of an empty mask, say), left out of them.
+
+    The count travels with the statistics so that a report never shows the median of the
+    few defined values as if it were the whole group's."""
 
     n: int
     median: float
     q1: float
     q3: float
+    undefined: int = 0
 
     @property
     def iqr(self) -> float:
@@ -40,13 +45,16 @@ class Summary:
 
 
 def summarise(values: Sequence[float]) -> Summary:
-    """Median and quartiles (numpy's linear interpolation) of the finite values."""
+    """Median and quartiles (numpy's linear interpolation) of the finite values, and the
+    number of values that are not."""
     data = np.asarray(values, dtype=np.float64)
-    data = data[np.isfinite(data)]
+    finite = np.isfinite(data)
+    undefined = int(data.size - np.count_nonzero(finite))
+    data = data[finite]
     if data.size == 0:
-        return Summary(0, float("nan"), float("nan"), float("nan"))
+        return Summary(0, float("nan"), float("nan"), float("nan"), undefined)
     q1, median, q3 = np.percentile(data, [25, 50, 75])
-    return Summary(int(data.size), float(median), float(q1), float(q3))
+    return Summary(int(data.size), float(median), float(q1), float(q3), undefined)
 
 
 @dataclass(frozen=True)
