@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from mri_io.nifti import load_labels
 from mri_io.synthetic.cohort import write_cohort
 from mri_seg import load_segmenter
 from mri_seg.cli import main
-from mri_seg.ganet import GANetConfig, GANetSeg, pretrain_gan, train_ganet
+from mri_seg.ganet import GANetConfig, GANetSeg, pretrain_gan, train_ganet, training
 
 from .conftest import SMALL_GRID
 
@@ -162,3 +163,30 @@ def test_cli_with_a_segmenter_as_gan_is_one_line(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1
     assert "not a GANet-Seg GAN" in lines[0]
+
+
+def test_stopped_pretraining_resumes_to_the_uninterrupted_weights(
+    healthy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = GANetConfig(**{**vars(CONFIG), "gan_epochs": 2, "gan_steps_per_epoch": 3})
+    full = pretrain_gan(healthy, tmp_path / "full", config, progress=False)
+    drawn = training.gan_batch
+
+    def stop_in_epoch_two(*args: Any) -> Any:
+        if args[2] == 2:
+            raise KeyboardInterrupt
+        return drawn(*args)
+
+    monkeypatch.setattr(training, "gan_batch", stop_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_gan(healthy, tmp_path / "run", config, progress=False)
+    assert [row["epoch"] for row in _rows(tmp_path / "run" / "log.csv")] == ["1"]
+    monkeypatch.setattr(training, "gan_batch", drawn)
+    resumed = pretrain_gan(healthy, tmp_path / "run", config, resume=True, progress=False)
+    assert [row["epoch"] for row in _rows(tmp_path / "run" / "log.csv")] == ["1", "2"]
+    expected = load_file(str(full / "model.safetensors"))
+    got = load_file(str(resumed / "model.safetensors"))
+    assert all(torch.equal(expected[name], got[name]) for name in expected)
+    # A finished pre-training resumed again trains nothing more.
+    pretrain_gan(healthy, tmp_path / "run", config, resume=True, progress=False)
+    assert len(_rows(tmp_path / "run" / "log.csv")) == 2
