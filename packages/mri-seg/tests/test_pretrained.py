@@ -90,7 +90,7 @@ def test_weights_that_do_not_fit_config_refused(tmp_path: Path) -> None:
         ("{", "not valid JSON"),
         (
             '{"kind": "vit", "package": "mri-seg", "config": {}}',
-            "mri-seg loads segmenter2d, unet3d",
+            "mri-seg loads .*segmenter2d, synthtumour, unet3d",
         ),
         ('{"kind": "hfgan", "package": "mri-gen", "config": {}}', "holds a mri-gen 'hfgan'"),
         ('{"kind": "unet3d", "package": "mri-seg", "config": {"channels": "x"}}', "invalid model"),
