@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,12 @@ from mri_io.synthetic.cohort import write_cohort
 from mri_seg.synthtumour import (
     INTENSITY_FACTORS,
     ShapeModel,
+    SynthTumourConfig,
     carve_mix,
     draw_factors,
     draw_tumour,
     paint_tumour,
+    preset_config,
 )
 from mri_seg.synthtumour.data import BrainStack, read_stack, synthesise
 
@@ -151,3 +154,14 @@ def test_read_stack_never_opens_the_segmentation(tmp_path: Path, brain: BrainSta
         seg.write_bytes(original)
     np.testing.assert_array_equal(again.images, brain.images)
     assert again.labels is None
+
+
+def test_config_round_trip_and_refusals() -> None:
+    config = preset_config("tiny", crop=(16, 16, 16), seed=3)
+    assert SynthTumourConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
+    with pytest.raises(ValueError, match="min_volume"):
+        preset_config("tiny", min_volume=5000, max_volume=1000)
+    with pytest.raises(ValueError, match="real_share"):
+        preset_config("tiny", real_share=1.5)
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset_config("huge")

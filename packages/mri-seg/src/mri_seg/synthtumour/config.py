@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from mri_io.sequences import SEQUENCES
+from mri_seg.synthtumour.tumours import ShapeModel
 from mri_seg.unet.config import TrainConfig
 from mri_seg.unet.networks import UNET_PRESETS
 
@@ -62,11 +63,12 @@ class SynthTumourConfig:
             raise ValueError(f"val_cases must be >= 1, got {self.val_cases}")
         if not 0 <= self.real_share <= 1:
             raise ValueError(f"real_share must be in [0, 1], got {self.real_share}")
-        if not 0 < self.min_volume <= self.max_volume:
-            raise ValueError(
-                f"need 0 < min_volume <= max_volume, got {self.min_volume}, {self.max_volume}"
-            )
+        self.shape_model()
         self.augmentation()
+
+    def shape_model(self) -> ShapeModel:
+        """The stage-1 tumour shape model with this run's volume range (mm^3)."""
+        return ShapeModel(self.min_volume, self.max_volume)
 
     def augmentation(self) -> TrainConfig:
         """The 3D U-Net settings whose crop and augmentation

@@ -60,7 +60,6 @@ from mri_seg.synthtumour.data import (
 from mri_seg.synthtumour.inference import PSEUDO_FOLDER, pseudo_label_cases
 from mri_seg.synthtumour.losses import dice_ce_loss
 from mri_seg.synthtumour.networks import Stage, SynthTumourUNet
-from mri_seg.synthtumour.tumours import ShapeModel
 from mri_seg.unet.data import CropSamples, epoch_loader, training_transforms
 from mri_seg.unet.training import validation_dice
 
@@ -122,7 +121,7 @@ def _train(
     train_files, val_files = load_split(run, healthy_files, settings.val_fraction, settings.seed)
     if env.is_main:
         write_split(run, train_files, val_files)
-    shape = ShapeModel(settings.min_volume, settings.max_volume)
+    shape = settings.shape_model()
     brains = [read_stack(files, sequences) for files in train_files]
     if env.is_main:
         held_out = [read_stack(files, sequences) for files in val_files]
