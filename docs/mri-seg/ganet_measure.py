@@ -7,7 +7,8 @@ For each seed: a healthy cohort (--tumour none) pre-trains one tiny inpainting G
 glioblastoma pool gives the first 2, 4 or 16 cases as training labels; six further cases are
 held out. With each label count, three models get the same number of optimiser steps:
 GANet-Seg (tiny preset, gradient-norm weights), GANet-Seg without its adversarial term (the
-ablation), and mri-seg's tiny 3D U-Net (``train_unet``). The held-out cases are segmented
+ablation), and mri-seg's tiny 3D U-Net (``train_unet``); with 4 labelled cases also GANet-Seg
+with loss-value weights and the sub-region GANet-Seg. The held-out cases are segmented
 whole and scored per region with mri-metrics (Dice; HD95 in mm, over the cases where both
 masks are non-empty). The pre-trained discriminators also get the threshold table of the
 paper's Table 1 on the held-out slices. Everything is on the 4 mm grid (60 x 60 x 39 voxels)
@@ -63,7 +64,16 @@ HEALTHY_CASES = 8
 #: Stage 2 budget, the same for every model: 8 epochs x 20 steps.
 EPOCHS, STEPS = 8, 20
 GAN = {"gan_epochs": 8, "gan_steps_per_epoch": 25, "gan_batch_size": 8}
-MODELS = ("ganet", "ganet_no_adversarial", "unet3d")
+MODELS = ("ganet", "ganet_no_adversarial", "unet3d", "ganet_loss_weights", "ganet_subregions")
+#: GANet-Seg's settings per model name (the U-Net is not GANet-Seg).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "ganet": {},
+    "ganet_no_adversarial": {"adversarial": False},
+    "ganet_loss_weights": {"weighting": "loss"},
+    "ganet_subregions": {"classes": "subregions"},
+}
+#: The variants measured with 4 labelled cases only (the others with every count).
+FOUR_ONLY = ("ganet_loss_weights", "ganet_subregions")
 
 
 def cohorts(work: Path, seed: int) -> tuple[Path, list[Path], Path]:
@@ -142,10 +152,10 @@ def timed(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]
     return result
 
 
-def ganet_config(seed: int, adversarial: bool) -> GANetConfig:
+def ganet_config(seed: int, **variant: Any) -> GANetConfig:
     return GANetConfig(
         **GAN, epochs=EPOCHS, phase1_epochs=EPOCHS // 2, steps_per_epoch=STEPS, batch_size=8,
-        val_fraction=0.0, adversarial=adversarial, seed=seed, device="cpu",
+        val_fraction=0.0, seed=seed, device="cpu", **variant,
     )  # fmt: skip
 
 
@@ -159,7 +169,7 @@ def run_model(model: str, work: Path, seed: int, count: int, gan: Path, data: Pa
         )  # fmt: skip
         train_unet(data, run, config, progress=False)
         return UNet3D.from_pretrained(RunFolder(run).last)
-    train_ganet(data, run, ganet_config(seed, model == "ganet"), gan=gan, progress=False)
+    train_ganet(data, run, ganet_config(seed, **VARIANTS[model]), gan=gan, progress=False)
     return load_segmenter(RunFolder(run).last)
 
 
@@ -172,7 +182,7 @@ def train_and_score(
 
 def pretrain(seed: int, healthy: Path, run: Path, test: Path) -> dict[str, Any]:
     """Pre-train one seed's GAN; its discriminator's threshold table on the test slices."""
-    folder = pretrain_gan(healthy, run, ganet_config(seed, True), progress=False)
+    folder = pretrain_gan(healthy, run, ganet_config(seed), progress=False)
     scores, truth = slice_scores(load_gan(folder), scan_cases(test))
     rows = threshold_table(scores, truth, (0.1, 0.2, 0.3, 0.4, 0.5))
     return {"rows": rows, "slices": len(truth), "tumour_slices": int(truth.sum())}
@@ -228,6 +238,8 @@ def measure(work: Path, seeds: tuple[int, ...], labelled: tuple[int, ...]) -> No
         for count in labelled:
             data = subset(work, seed, pool, count)
             for model in MODELS:
+                if model in FOUR_ONLY and count != 4:
+                    continue
                 name = f"{model}-{seed}-{count}"
                 if name in document["runs"]:
                     continue

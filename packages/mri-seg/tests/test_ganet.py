@@ -23,6 +23,7 @@ from mri_seg.ganet import (
     threshold_table,
 )
 from mri_seg.ganet.data import LabelledSlices, gan_batch, seg_batch, to_gan_range
+from mri_seg.ganet.inference import decode
 from mri_seg.ganet.losses import (
     adversarial_feedback_loss,
     edge_map,
@@ -275,6 +276,14 @@ def test_whole_tumour_model_writes_snfh(cohort: Path) -> None:
         model.net.final_conv.bias.copy_(torch.tensor([-5.0, 5.0]))  # tumour everywhere
     labels = model.segment(load_case(scan_cases(cohort)[0]))
     assert set(np.unique(labels.data)) == {2}
+
+
+def test_decoding_keeps_tumour_split_between_subregions() -> None:
+    probabilities = np.array([[0.4, 0.6, 0.5], [0.3, 0.1, 0.1], [0.2, 0.2, 0.3], [0.1, 0.1, 0.1]])
+    names = ("background", "NETC", "SNFH", "ET")
+    assert decode(probabilities.astype(np.float32), names).tolist() == [1, 0, 0]
+    binary = np.array([[0.4, 0.6], [0.6, 0.4]], dtype=np.float32)
+    assert decode(binary, ("background", "tumour")).tolist() == [2, 0]
 
 
 def test_gan_folder_round_trip_and_refusals(tmp_path: Path) -> None:

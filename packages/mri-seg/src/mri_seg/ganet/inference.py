@@ -2,7 +2,8 @@
 
 The case's stack is normalised as in training (:func:`mri_seg.inputs.image_stack`), enhanced
 when the model was trained so, cut into square axial slices, segmented in batches, re-stacked
-onto the case grid, and each voxel takes its most probable class. Class names are BraTS 2023
+onto the case grid, and decoded (:func:`decode`): tumour where the background is less probable
+than 1/2, with its most probable tumour class. Class names are BraTS 2023
 label names; a whole-tumour model writes its tumour as label 2 (SNFH), so the map scores the
 whole tumour (WT) and leaves TC and ET empty. Only the segmentation U-Net runs: the GAN shapes
 training, not inference.
@@ -57,15 +58,25 @@ def predict_probabilities(
     return restacked
 
 
+def decode(probabilities: NDArray[np.float32], classes: tuple[str, ...]) -> NDArray[np.uint8]:
+    """BraTS 2023 labels from class probabilities ``(classes, ...)``: tumour where
+    P(background) < 1/2 (the whole-tumour mask the GAN term trains), labelled with its most
+    probable tumour class. With two classes this is the argmax; with four it keeps voxels
+    whose tumour probability is split between sub-regions, which an argmax over all four
+    gives to the background (in short runs, every voxel)."""
+    names = tuple(WHOLE_TUMOUR_LABEL if n == "tumour" else n for n in classes)
+    values = class_labels(names)
+    tumour = probabilities[0] < 0.5
+    subregion = probabilities[1:].argmax(axis=0) + 1
+    labels: NDArray[np.uint8] = np.where(tumour, values[subregion], values[0]).astype(np.uint8)
+    return labels
+
+
 def label_map(
     model: GANetSeg, stack: NDArray[np.float32], device: str | torch.device = "cpu"
 ) -> NDArray[np.uint8]:
-    """The BraTS 2023 label map of a normalised stack."""
-    names = tuple(WHOLE_TUMOUR_LABEL if n == "tumour" else n for n in model.classes)
-    labels: NDArray[np.uint8] = class_labels(names)[
-        predict_probabilities(model, stack, device).argmax(axis=0)
-    ]
-    return labels
+    """The BraTS 2023 label map of a normalised stack (:func:`decode`)."""
+    return decode(predict_probabilities(model, stack, device), model.classes)
 
 
 def segment_case(
