@@ -43,11 +43,36 @@ def check(family: str, result: dict[str, Any], *, shortfalls: bool = False) -> N
     assert not problems, "; ".join(problems)
 
 
-def test_unet3d_reaches_whole_tumour_dice_08(work: Path) -> None:
-    result = recipes.unet3d(work, seed=0)
+@pytest.fixture(scope="module")
+def unet3d(work: Path) -> dict[str, Any]:
+    return recipes.unet3d(work, seed=0)
+
+
+def test_unet3d_reaches_whole_tumour_dice_08(unet3d: dict[str, Any]) -> None:
+    result = unet3d
     assert result["cases"] == 6
     assert set(result["dice"]) == {"WT", "TC", "ET"}  # TC and ET are reported, not asserted
     check("unet3d", result)
+
+
+#: How far the model's WT Dice at 1 mm may lie from its Dice at its own 2 mm grid, on the same
+#: phantoms through ``mri-seg predict`` alone: resampling the case down and the probabilities
+#: back loses only detail finer than 2 mm, at the tumour's boundary.
+FULL_RESOLUTION_MARGIN = 0.05
+
+
+def test_unet3d_keeps_its_dice_on_the_same_cases_written_at_1mm(
+    work: Path, unet3d: dict[str, Any]
+) -> None:
+    result = recipes.unet3d_full_resolution(work, seed=0)
+    print(json.dumps({"unet3d at 1 mm": result}, indent=1))
+    half, full = result["dice"]["half"]["WT"], result["dice"]["full"]["WT"]
+    # The model learnt (so the comparison means something) and its Dice holds at 1 mm.
+    assert half >= recipes.CLAIMS["unet3d"] - 0.1
+    assert abs(full - half) <= FULL_RESOLUTION_MARGIN
+    # A tilted 1 mm scan, conformed, segmented and mapped back: reported, and it must at least
+    # find the tumour (a misplaced or mirrored mapping scores near 0).
+    assert result["dice"]["oblique"]["WT"] > 0.5
 
 
 def test_segmenter2d_meets_its_dice_floor(work: Path) -> None:
