@@ -259,9 +259,9 @@ def render(document: dict[str, Any]) -> str:
             + (
                 " Seeds "
                 + ", ".join(s for s, g in sorted(gaps.items()) if abs(g) > 0.05)
-                + " lie further apart, with the 1 mm score the higher: the linearly upsampled "
-                "upsampled probabilities follow the finer 1 mm reference boundary more closely "
-                "than 2 mm voxels can)."
+                + " lie further apart, with the 1 mm score the higher (not investigated; "
+                "plausibly the linearly upsampled probabilities follow the finer 1 mm reference "
+                "boundary more closely than 2 mm voxels can)."
                 if any(abs(g) > 0.05 and g > 0 for g in gaps.values())
                 else ""
             ),
