@@ -257,9 +257,9 @@ def render(document: dict[str, Any]) -> str:
             "test asserts at most 0.05 apart (seed 0). Before models recorded their voxel "
             "size, a tiny U-Net trained at 2 mm scored WT 0.63 at 2 mm and 0.36 at 1 mm."
             + (
-                " Seeds "
+                " Seed(s) "
                 + ", ".join(s for s, g in sorted(gaps.items()) if abs(g) > 0.05)
-                + " lie further apart, with the 1 mm score the higher (not investigated; "
+                + " further apart, with the 1 mm score the higher (not investigated; "
                 "plausibly the linearly upsampled probabilities follow the finer 1 mm reference "
                 "boundary more closely than 2 mm voxels can)."
                 if any(abs(g) > 0.05 and g > 0 for g in gaps.values())
