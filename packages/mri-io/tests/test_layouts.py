@@ -148,3 +148,18 @@ def test_written_names_are_found_again(tmp_path: Path) -> None:
     touch(tmp_path, *(brats2023_filename(case_id, key) for key in ("t1", "T1Gd", "T2", "flair")))
     (case,) = scan_cases(tmp_path)
     assert (case.case_id, case.missing) == (case_id, ())
+
+
+def test_linked_case_folders_are_cases_and_a_link_loop_ends(tmp_path: Path) -> None:
+    keys = ("t1n", "t1c", "t2w", "t2f", "seg")
+    ids = ("BraTS-GLI-00000-000", "BraTS-GLI-00001-000")
+    for case_id in ids:
+        touch(tmp_path / "all" / case_id, *(f"{case_id}-{key}.nii.gz" for key in keys))
+    split = tmp_path / "train"
+    split.mkdir()
+    (split / ids[1]).symlink_to(tmp_path / "all" / ids[1], target_is_directory=True)
+    (split / "loop").symlink_to(split, target_is_directory=True)  # a link to its own parent
+    (case,) = scan_cases(split)
+    assert case.case_id == ids[1]
+    assert case.folder == split / ids[1]
+    assert case.missing == ()

@@ -10,6 +10,7 @@ file absent, as in BraSyn validation data, is reported with that sequence in ``m
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -108,12 +109,22 @@ def _match_generic(stem: str) -> _Match | None:
 
 
 def _nifti_files(folder: Path) -> Iterator[tuple[Path, str]]:
-    for path in sorted(folder.rglob("*")):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if hidden or not path.is_file():
+    """NIfTI files under ``folder``, hidden names skipped. Symbolic links to case folders are
+    followed (a split made of links to a cohort's cases is a dataset too; ``Path.rglob`` does
+    not follow them before Python 3.13), each real folder visited once, so a link loop ends."""
+    found = []
+    visited: set[str] = set()
+    for root, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in visited:
+            folders[:] = []
             continue
+        visited.add(real)
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        found += [Path(root) / name for name in files if not name.startswith(".")]
+    for path in sorted(found):
         nifti = _NIFTI.match(path.name)
-        if nifti:
+        if nifti and path.is_file():
             yield path, nifti["stem"]
 
 
