@@ -144,13 +144,17 @@ def measure(seed: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         resume=(work / "unet" / "run.json").is_file(),
     )  # fmt: skip
     seconds["unet"] = round(time.perf_counter() - start, 1)
+    # Each run's best model (selected on its validation cases) and, to see what that selection
+    # costs, SynthTumour's last models.
     models = {
         "junior": work / "synthtumour" / "junior",
         "senior": work / "synthtumour" / "senior",
         "unet (supervised)": work / "unet",
+        "junior (last)": work / "synthtumour" / "junior" / "last",
+        "senior (last)": work / "synthtumour" / "senior" / "last",
     }
     if failure is not None:
-        del models["senior"]
+        del models["senior"], models["senior (last)"]
     return {
         "seconds": seconds,
         "senior_failure": failure,
@@ -168,7 +172,7 @@ def summary(per_seed: dict[str, Any]) -> dict[str, Any]:
     ``senior_failure``)."""
     out: dict[str, Any] = {}
     for anatomy in ("procedural", "mni"):
-        models = ("junior", "senior", "unet (supervised)")
+        models = ("junior", "senior", "unet (supervised)", "junior (last)", "senior (last)")
         table: dict[str, Any] = {}
         for model in models:
             table[model] = {}
