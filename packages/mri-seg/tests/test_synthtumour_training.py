@@ -172,7 +172,6 @@ def test_command_line_refuses_too_few_healthy_brains(
     assert "needs at least 2" in lines[0]
 
 
-@pytest.mark.slow
 def test_junior_learns_synthetic_tumours_in_fixed_steps(
     healthy: Path, unlabelled: Path, tmp_path: Path
 ) -> None:
@@ -182,8 +181,8 @@ def test_junior_learns_synthetic_tumours_in_fixed_steps(
     Floor 0.2: the untrained network scores about 0.01 there, and labelling the whole brain
     as tumour scores at most 2 * 80000 / (80000 + 1.04e6) = 0.14 (the largest tumour in a
     4 mm brain of 1.04e6 mm^3), so 0.2 is out of reach of any trivial answer. The recipe
-    reached 0.234 when the floor was set: 80 steps are early in learning (about a minute on
-    one thread), so the margin is small and the test says only that learning happens.
+    reached 0.234 when the floor was set: 80 steps are early in learning (about 40 s on one
+    idle thread), so the margin is small and the test says only that learning happens.
     """
     config = replace(
         TINY, junior_epochs=4, senior_epochs=1, steps_per_epoch=20, batch_size=4,
