@@ -45,8 +45,10 @@ PUBLIC: dict[str, tuple[str, ...]] = {
     "mri_seg": (
         "mri_seg",
         "mri_seg.errors",
+        "mri_seg.ganet",
         "mri_seg.networks",
         "mri_seg.segmenter2d",
+        "mri_seg.synthtumour",
         "mri_seg.unet",
     ),
     "mri_bench": ("mri_bench", "mri_bench.errors"),
