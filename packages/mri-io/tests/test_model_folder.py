@@ -155,3 +155,16 @@ def test_weights_that_do_not_fit_the_module_are_named(tmp_path: Path) -> None:
     _write(tmp_path, {"weight": torch.ones(2, 3), "bias": torch.ones(2)})
     load_weights(module, read_model_folder(tmp_path))
     assert torch.equal(module.weight.detach(), torch.ones(2, 3))
+
+
+def test_the_same_weights_give_the_same_file_every_time(tmp_path: Path) -> None:
+    """Same seed, same output: a model folder's bytes (and so its recorded hash) depend only
+    on its weights and identity, not on the order a map happened to be written in."""
+    tensors = {"a": torch.arange(6.0).reshape(2, 3), "b": torch.ones(2)}
+    digests = {
+        json.loads((_write(tmp_path / str(i), tensors) / "config.json").read_text())[
+            "weights_sha256"
+        ]
+        for i in range(8)
+    }
+    assert len(digests) == 1

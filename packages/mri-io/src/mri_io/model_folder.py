@@ -97,7 +97,10 @@ def write_model_folder(
     target.mkdir(parents=True, exist_ok=True)
     plain = {name: value.detach().cpu().contiguous() for name, value in tensors.items()}
     with atomic_write(target / WEIGHTS_NAME) as temporary:
-        save_file(plain, str(temporary), metadata={"kind": kind, "package": package})
+        # One metadata key: safetensors writes its metadata map in an arbitrary order, so two
+        # keys would make the same weights give files (and hashes) that differ run to run.
+        label = json.dumps({"kind": kind, "package": package}, sort_keys=True)
+        save_file(plain, str(temporary), metadata={"mri-suite": label})
         digest = _sha256(Path(temporary))
     document = {
         "kind": kind,
