@@ -12,6 +12,7 @@ import pytest
 from mri_bench.config import StrategySpec, load_config
 from mri_bench.errors import ConfigError
 from mri_bench.pipeline import run_benchmark
+from mri_bench.report import write_report
 from mri_bench.store import read_rows
 from mri_io.case import load_case
 from mri_io.errors import MissingSequenceError
@@ -129,6 +130,10 @@ def test_own_segmenters_are_scored_beside_completions(
     assert len(provenance) == 3
     stored = json.loads((tmp_path / "run" / "config.json").read_text())
     assert stored["strategies"][1]["kind"] == "segmenter"
+    # The report draws the robust model's prediction on the real image (it completes nothing).
+    report = write_report(tmp_path / "run")
+    assert "`robust`" in report.read_text()
+    assert (tmp_path / "run" / "slices.png").is_file()
 
 
 def test_an_ordinary_model_without_fill_refuses_incomplete_cases(

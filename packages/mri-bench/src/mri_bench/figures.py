@@ -87,8 +87,14 @@ def slice_panel(
 ) -> Path | None:
     """Real vs completed sequence per scenario (rows) and strategy (columns), with the
     reference segmentation on the real image and each strategy's predicted segmentation on its
-    completion. ``panels[(scenario, strategy)]`` holds the arrays the pipeline saved."""
-    shown = [s for s in scenarios if any((s, t) in panels for t in strategies)]
+    completion (a strategy that completes nothing, its own segmenter taking the incomplete
+    case, on the real image). ``panels[(scenario, strategy)]`` holds the arrays the pipeline
+    saved."""
+
+    def completes(key: tuple[str, str]) -> bool:
+        return key in panels and any(name.startswith("completed_") for name in panels[key])
+
+    shown = [s for s in scenarios if any(completes((s, t)) for t in strategies)]
     if not shown:
         return None
     plt = _pyplot()
@@ -97,7 +103,7 @@ def slice_panel(
         len(shown), columns, figsize=(2.3 * columns, 2.4 * len(shown)), squeeze=False
     )
     for row, scenario in enumerate(shown):
-        first = next(panels[scenario, t] for t in strategies if (scenario, t) in panels)
+        first = next(panels[scenario, t] for t in strategies if completes((scenario, t)))
         targets = sorted(k.removeprefix("completed_") for k in first if k.startswith("completed_"))
         target = targets[0]
         real = first.get(f"real_{target}")
@@ -111,7 +117,8 @@ def slice_panel(
             if arrays is None:
                 axis.set_visible(False)
                 continue
-            _show(axis, arrays[f"completed_{target}"], arrays.get("predicted_seg"))
+            image = arrays.get(f"completed_{target}", real)
+            _show(axis, image, arrays.get("predicted_seg"))
             if row == 0:
                 axis.set_title(f"{strategy} + predicted", fontsize=9)
     figure.tight_layout()
