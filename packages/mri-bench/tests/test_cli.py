@@ -74,7 +74,7 @@ def test_bad_config_is_one_line_naming_the_file(
     err = capsys.readouterr().err.strip()
     assert err == (
         f"mri-bench: error: {path}: strategy 'clone': unknown kind 'clone'; "
-        "choose copy, copy-matched, zero, mean, generator"
+        "choose copy, copy-matched, zero, mean, generator, segmenter"
     )
     path.write_text("{not json")
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
