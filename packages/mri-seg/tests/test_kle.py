@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from mri_io.case import load_case
+from mri_io.errors import RunFolderError
 from mri_io.layouts import scan_cases
 from mri_io.sequences import SEQUENCES
 from mri_io.synthetic.cohort import write_cohort
@@ -198,3 +200,21 @@ def test_training_crops_carry_the_unaugmented_anomaly_map(basis: KLEBasis) -> No
         values = image[4][image[4] > 0]
         assert values.size > 0  # centred on the brain
         assert np.all(np.isin(values, anomaly))  # exact values: not augmented
+
+
+def test_a_resumed_kle_run_keeps_its_basis(cohort: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train_unet(cohort, run, KLE_CONFIG, progress=False)
+    first = (run / "kle" / "kle.safetensors").read_bytes()
+    longer = replace(KLE_CONFIG, epochs=2)
+    with pytest.raises(RunFolderError):
+        train_unet(cohort, run, longer, resume=True, progress=False)  # the schedule changed
+    resumable = replace(KLE_CONFIG, max_minutes=5.0)
+    result = train_unet(cohort, run, resumable, resume=True, progress=False)
+    assert result.epochs_done == 1
+    assert (run / "kle" / "kle.safetensors").read_bytes() == first
+    model = load_segmenter(run)
+    assert isinstance(model, UNet3D)
+    carried = model.kle_basis()
+    assert carried is not None
+    np.testing.assert_array_equal(carried.basis, KLEBasis.load(run / "kle").basis)
