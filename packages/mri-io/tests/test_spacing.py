@@ -16,6 +16,7 @@ from mri_io.spacing import (
     SPACING_TOLERANCE,
     case_at_spacing,
     model_spacing,
+    resampling_for,
     training_spacing,
     zoom_factors,
 )
@@ -119,3 +120,11 @@ def test_the_training_spacing_is_the_median_voxel_size_of_the_cohort(tmp_path: P
     (tmp_path / "case-0" / "t1n.nii.gz").write_bytes(b"not a nifti")
     with pytest.raises(CorruptFileError, match="header"):
         training_spacing(cases)
+
+
+def test_resampling_for_a_grid() -> None:
+    assert resampling_for((80, 80, 52), (3.0, 3.0, 3.0), None).identity
+    assert resampling_for((80, 80, 52), (3.0, 3.0, 3.0), (3.0, 3.0, 3.0)).identity
+    halved = resampling_for((80, 80, 52), (3.0, 3.0, 3.0), (6.0, 6.0, 6.0))
+    assert (halved.shape, halved.model_shape) == ((80, 80, 52), (40, 40, 26))
+    assert resampling_for((1, 10, 10), (1.0, 1.0, 1.0), (4.0, 2.0, 2.0)).model_shape == (1, 5, 5)

@@ -36,6 +36,7 @@ __all__ = [
     "Resampling",
     "case_at_spacing",
     "model_spacing",
+    "resampling_for",
     "training_spacing",
     "zoom_factors",
 ]
@@ -106,6 +107,20 @@ def _resampled(volume: Volume, shape: tuple[int, int, int], order: int) -> Volum
     return Volume(data.astype(volume.data.dtype, copy=False), affine, volume.header, volume.path)
 
 
+def resampling_for(
+    shape: Sequence[int], spacing: Sequence[float], target: Sequence[float] | None
+) -> Resampling:
+    """The :class:`Resampling` that takes a grid of ``shape`` and voxel size ``spacing`` to
+    voxel size ``target`` over the same field of view (identity when :func:`zoom_factors`
+    finds none needed)."""
+    x, y, z = (int(n) for n in shape)
+    factors = zoom_factors(spacing, target)
+    if factors is None:
+        return Resampling((x, y, z), (x, y, z))
+    a, b, c = (max(1, round(n * f)) for n, f in zip((x, y, z), factors, strict=True))
+    return Resampling((x, y, z), (a, b, c))
+
+
 def case_at_spacing(case: Case, spacing: Sequence[float] | None) -> tuple[Case, Resampling]:
     """``case`` with its images (linear) and segmentation (nearest) resampled to voxel size
     ``spacing`` (mm; ``None``: left as it is), and the :class:`Resampling` that maps outputs
@@ -113,15 +128,14 @@ def case_at_spacing(case: Case, spacing: Sequence[float] | None) -> tuple[Case, 
     if not case.images:
         raise ValueError(f"case {case.case_id} has no image to take the grid from")
     reference = next(iter(case.images.values()))
-    factors = zoom_factors(reference.spacing, spacing)
-    if factors is None:
-        return case, Resampling(reference.shape, reference.shape)
-    x, y, z = (max(1, round(n * f)) for n, f in zip(reference.shape, factors, strict=True))
-    shape = (x, y, z)
+    resampling = resampling_for(reference.shape, reference.spacing, spacing)
+    if resampling.identity:
+        return case, resampling
+    shape = resampling.model_shape
     images = {name: _resampled(volume, shape, 1) for name, volume in case.images.items()}
     seg = None if case.seg is None else _resampled(case.seg, shape, 0)
     moved = Case(case.case_id, images, seg, case.missing, case.label_profile)
-    return moved, Resampling(reference.shape, shape)
+    return moved, resampling
 
 
 def model_spacing(value: Sequence[float] | None) -> tuple[float, float, float] | None:

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from monai.inferers.utils import sliding_window_inference
 from numpy.typing import NDArray
-from scipy.ndimage import zoom
 
 from mri_io.case import Case
 from mri_io.nifti import Volume
+from mri_io.spacing import resampling_for
 from mri_seg.contract import InferenceSettings
 from mri_seg.inputs import image_stack, missing_sequence_error
 from mri_seg.postprocess import finish_labels
@@ -85,17 +85,14 @@ def segment_case(
     """
     chosen = settings or InferenceSettings()
     images = case_inputs(model, case, completion)
-    factors = _zoom_factors(case, model)
-    if factors is None:
+    reference = next(iter(case.images.values()))
+    resampling = resampling_for(reference.shape, reference.spacing, model.spacing)
+    if resampling.identity:
         probabilities = predict_probabilities(model, images, chosen)
     else:
-        resampled = np.stack([zoom(channel, factors, order=1) for channel in images])
-        at_model = predict_probabilities(model, resampled.astype(np.float32), chosen).cpu()
-        shape = images.shape[1:]
-        back = [shape[a] / at_model.shape[1 + a] for a in range(3)]
-        probabilities = torch.from_numpy(
-            np.stack([zoom(channel, back, order=1) for channel in at_model.numpy()])
-        )
+        resampled = resampling.forward(images).astype(np.float32)
+        at_model = predict_probabilities(model, resampled, chosen).cpu().numpy()
+        probabilities = torch.from_numpy(resampling.back(at_model))
     labels = model.target.decode(probabilities).cpu().numpy()
     return finish_labels(case, labels, chosen, model.target)
 
@@ -126,19 +123,3 @@ def stack_inputs(model: UNet3D, stack: NDArray[np.float32]) -> NDArray[np.float3
     if model.availability:
         return encode(torch.from_numpy(stack), (True,) * len(model.sequences)).numpy()
     return stack
-
-
-#: Relative difference of voxel sizes below which a case is taken at the model's spacing.
-SPACING_TOLERANCE = 1e-3
-
-
-def _zoom_factors(case: Case, model: UNet3D) -> tuple[float, float, float] | None:
-    """Per-axis factors that bring ``case`` to the model's voxel size; ``None`` when it is
-    already there (or the model does not record one)."""
-    if model.spacing is None:
-        return None
-    spacing = next(iter(case.images.values())).spacing
-    ratios = [s / m for s, m in zip(spacing, model.spacing, strict=True)]
-    if all(abs(r - 1.0) <= SPACING_TOLERANCE for r in ratios):
-        return None
-    return (ratios[0], ratios[1], ratios[2])
