@@ -17,15 +17,37 @@ OUT = Path(__file__).resolve().parents[1] / "images" / "architecture.png"
 
 #: name -> (x, y, owns, contract)
 BOXES = {
-    "mri-io": (0.5, 0.12, "NIfTI, layouts, normalisation, slicing,\nsynthetic cohort, labels, errors",
-               "mri_io.training: device, torchrun, seeding,\nRunFolder, MetricLog, state\n"
-               "mri_io.model_folder: kind, config, sha256"),
-    "mri-metrics": (0.14, 0.45, "Dice, HD95, NSD, lesion-wise,\nSSIM, PSNR, FID", "mri_metrics,\nmri_metrics.torch"),
-    "mri-seg": (0.5, 0.45, "U-Net 3D, 2D segmenter,\n(next: GANet-Seg, SynthTumour, KLE)",
-                "load_segmenter(folder)"),
-    "mri-gen": (0.86, 0.45, "HF-GAN, UMMGAT", "load_generator(folder),\nmri_gen.hfgan, mri_gen.ummgat"),
-    "mri-bench": (0.5, 0.8, "scenarios, completion, seg-and-score,\nstatistics, reports",
-                  "mri-bench run / report"),
+    "mri-io": (
+        0.5,
+        0.12,
+        "NIfTI, layouts, normalisation, slicing,\nsynthetic cohort, labels, errors",
+        "mri_io.training: device, torchrun, seeding,\nRunFolder, MetricLog, state\n"
+        "mri_io.model_folder: kind, config, sha256",
+    ),
+    "mri-metrics": (
+        0.14,
+        0.45,
+        "Dice, HD95, NSD, lesion-wise,\nSSIM, PSNR, FID",
+        "mri_metrics,\nmri_metrics.torch",
+    ),
+    "mri-seg": (
+        0.5,
+        0.45,
+        "3D U-Net (+KLE, robust), 2D segmenter,\nGANet-Seg, SynthTumour",
+        "load_segmenter(folder)",
+    ),
+    "mri-gen": (
+        0.86,
+        0.45,
+        "HF-GAN, UMMGAT",
+        "load_generator(folder),\nmri_gen.hfgan, mri_gen.ummgat",
+    ),
+    "mri-bench": (
+        0.5,
+        0.8,
+        "scenarios, completion, seg-and-score,\nstatistics, reports",
+        "mri-bench run / report",
+    ),
 }
 EDGES = [  # (user, used, label)
     ("mri-metrics", "mri-io", ""),
@@ -53,19 +75,41 @@ def main() -> None:
         arrow = FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color="0.45")
         axes.add_patch(arrow)
         if label:
-            axes.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.01, label,
-                      fontsize=8, color="0.3", ha="center")
+            axes.text(
+                (start[0] + end[0]) / 2,
+                (start[1] + end[1]) / 2 + 0.01,
+                label,
+                fontsize=8,
+                color="0.3",
+                ha="center",
+            )
     for name, (x, y, owns, contract) in BOXES.items():
-        box = FancyBboxPatch((x - WIDTH / 2, y - HEIGHT / 2), WIDTH, HEIGHT,
-                             boxstyle="round,pad=0.01", facecolor="#eef3fa", edgecolor="#3a6ea5")
+        box = FancyBboxPatch(
+            (x - WIDTH / 2, y - HEIGHT / 2),
+            WIDTH,
+            HEIGHT,
+            boxstyle="round,pad=0.01",
+            facecolor="#eef3fa",
+            edgecolor="#3a6ea5",
+        )
         axes.add_patch(box)
-        axes.text(x, y + HEIGHT / 2 - 0.03, name, ha="center", va="center", fontsize=12,
-                  weight="bold")
+        axes.text(
+            x, y + HEIGHT / 2 - 0.03, name, ha="center", va="center", fontsize=12, weight="bold"
+        )
         axes.text(x, y + 0.015, owns, ha="center", va="center", fontsize=8)
-        axes.text(x, y - HEIGHT / 2 + 0.04, contract, ha="center", va="center", fontsize=7.5,
-                  family="monospace", color="#1d4f7c")
-    axes.set_title("mri-suite: packages (what each owns; its contract in blue), arrows = uses",
-                   fontsize=11)
+        axes.text(
+            x,
+            y - HEIGHT / 2 + 0.04,
+            contract,
+            ha="center",
+            va="center",
+            fontsize=7.5,
+            family="monospace",
+            color="#1d4f7c",
+        )
+    axes.set_title(
+        "mri-suite: packages (what each owns; its contract in blue), arrows = uses", fontsize=11
+    )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(OUT, dpi=110, bbox_inches="tight")
 
