@@ -2,6 +2,8 @@
 
     OMP_NUM_THREADS=1 python docs/mri-seg/ganet_measure.py --work /tmp/ganet-measure
     python docs/mri-seg/ganet_measure.py --render        # the page's tables, from the JSON
+    python docs/mri-seg/ganet_measure.py --rescore --work /tmp/ganet-measure  # lesion-wise
+                                                         # scores of runs recorded before them
 
 For each seed: a healthy cohort (--tumour none) pre-trains one tiny inpainting GAN; a labelled
 glioblastoma pool gives the first 2, 4 or 16 cases as training labels; six further cases are
@@ -10,9 +12,10 @@ GANet-Seg (tiny preset, gradient-norm weights), GANet-Seg without its adversaria
 ablation), and mri-seg's tiny 3D U-Net (``train_unet``); with 4 labelled cases also GANet-Seg
 with loss-value weights and the sub-region GANet-Seg. The held-out cases are segmented
 whole and scored per region with mri-metrics (Dice; HD95 in mm, over the cases where both
-masks are non-empty). The pre-trained discriminators also get the threshold table of the
-paper's Table 1 on the held-out slices. Everything is on the 4 mm grid (60 x 60 x 39 voxels)
-and one torch thread, so that the whole grid fits in about twenty CPU minutes: these are
+masks are non-empty; BraTS 2023 lesion-wise Dice and HD95). The pre-trained discriminators
+also get the threshold table of the paper's Table 1 on the held-out slices. Everything is on
+the 4 mm grid (60 x 60 x 39 voxels) and one torch thread, so that the whole grid fits in about
+twenty CPU minutes: these are
 small-budget numbers, not the paper's setting.
 
 Each run is recorded in the JSON as it finishes (with its wall and CPU seconds and the load
@@ -41,7 +44,7 @@ from mri_io.labels import get_label_profile, region_mask
 from mri_io.layouts import scan_cases
 from mri_io.synthetic import FULL_GRID, write_cohort
 from mri_io.training import RunFolder
-from mri_metrics import dice, hd95
+from mri_metrics import brats2023_lesion_scores, dice, hd95
 from mri_seg import GANetConfig, Segmenter, TrainConfig, UNet3D, load_segmenter, train_unet
 from mri_seg.ganet import (
     GANET_PRESETS,
@@ -116,7 +119,36 @@ def subset(work: Path, seed: int, pool: list[Path], count: int) -> Path:
 
 
 def score(model: Segmenter, test: Path) -> dict[str, Any]:
-    """Mean Dice and HD95 (mm; cases with both masks non-empty) per region on ``test``."""
+    """Mean Dice and HD95 (mm; cases with both masks non-empty) per region on ``test``, and
+    the BraTS 2023 lesion-wise Dice and HD95 (GLI settings: misses and false positives count,
+    HD95 penalty 374 mm), per region."""
+    return {**_overlap_scores(model, test), **lesion_scores(model, test)}
+
+
+def lesion_scores(model: Segmenter, test: Path) -> dict[str, Any]:
+    """Mean BraTS 2023 lesion-wise Dice and HD95 (mm) per region over the cases of ``test``."""
+    profile = get_label_profile(model.label_profile)
+    dices: dict[str, list[float]] = {r: [] for r in REGIONS}
+    distances: dict[str, list[float]] = {r: [] for r in REGIONS}
+    for files in scan_cases(test):
+        case = load_case(files, label_profile=profile.name)
+        assert case.seg is not None
+        predicted = model.segment(case).data
+        for region in REGIONS:
+            result = brats2023_lesion_scores(
+                region_mask(predicted, profile, region),
+                region_mask(case.seg.data, profile, region),
+                spacing=case.seg.spacing,
+            )
+            dices[region].append(result.dice)
+            distances[region].append(result.hd95)
+    return {
+        "lesion_dice": {r: float(np.mean(v)) for r, v in dices.items()},
+        "lesion_hd95_mm": {r: float(np.mean(v)) for r, v in distances.items()},
+    }
+
+
+def _overlap_scores(model: Segmenter, test: Path) -> dict[str, Any]:
     profile = get_label_profile(model.label_profile)
     dices: dict[str, list[float]] = {r: [] for r in REGIONS}
     distances: dict[str, list[float]] = {r: [] for r in REGIONS}
@@ -250,11 +282,27 @@ def measure(work: Path, seeds: tuple[int, ...], labelled: tuple[int, ...]) -> No
                 print(name, document["runs"][name]["dice"], flush=True)
 
 
+def rescore(work: Path) -> None:
+    """Add the lesion-wise scores to recorded runs whose trained models are still in
+    ``work`` (the runs' other figures and costs stay as measured)."""
+    document = load()
+    for name, run in document["runs"].items():
+        if "lesion_dice" in run:
+            continue
+        folder = RunFolder(work / name).last
+        _, _, test = cohorts(work, run["seed"])
+        model = load_segmenter(folder)
+        run.update(lesion_scores(model, test))
+        save(document)
+        print(name, run["lesion_dice"], flush=True)
+
+
 def render(document: dict[str, Any]) -> str:
     """Markdown tables of the mean (and seed spread) of each model and label count."""
     lines = ["| model | labelled cases | seeds | " + " | ".join(
-        f"Dice {r}" for r in REGIONS) + " | HD95 WT (mm) | CPU s |",
-        "|---|---|---|" + "---|" * (len(REGIONS) + 2)]  # fmt: skip
+        f"Dice {r}" for r in REGIONS) + " | HD95 WT (mm) | " + " | ".join(
+        f"lesion Dice {r}" for r in REGIONS) + " | lesion HD95 WT (mm) | CPU s |",
+        "|---|---|---|" + "---|" * (2 * len(REGIONS) + 3)]  # fmt: skip
     for model in MODELS:
         for count in LABELLED:
             runs = [
@@ -270,6 +318,12 @@ def render(document: dict[str, Any]) -> str:
                 cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
             distances = [r["hd95_mm"]["WT"] for r in runs if r["hd95_mm"]["WT"] is not None]
             cells.append(f"{np.mean(distances):.1f}" if distances else "–")
+            lesion = [r for r in runs if "lesion_dice" in r]
+            for region in REGIONS:
+                values = [r["lesion_dice"][region] for r in lesion]
+                cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "–")
+            values = [r["lesion_hd95_mm"]["WT"] for r in lesion]
+            cells.append(f"{np.mean(values):.1f}" if values else "–")
             cells.append(f"{np.mean([r['cost']['cpu_seconds'] for r in runs]):.0f}")
             lines.append(f"| {model} | {count} | {len(runs)} | " + " | ".join(cells) + " |")
     lines += ["", "| GAN (seed) | threshold | accuracy | sensitivity | TP | FN | FP | TN |",
@@ -289,8 +343,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--labelled", type=int, nargs="+", default=list(LABELLED))
     parser.add_argument("--render", action="store_true", help="print the tables and stop")
+    parser.add_argument(
+        "--rescore", action="store_true", help="add lesion-wise scores to recorded runs in --work"
+    )
     args = parser.parse_args()
-    if not args.render:
+    if args.rescore:
+        torch.set_num_threads(1)
+        rescore(args.work)
+    elif not args.render:
         args.work.mkdir(parents=True, exist_ok=True)
         measure(args.work, tuple(args.seeds), tuple(args.labelled))
     print(render(load()))
