@@ -19,7 +19,9 @@ mask occludes the slice, the generator fills it in, the discriminator scores it 
 mask's edges), balanced by dynamic weights (--weighting gradient or loss). The best model by
 validation Dice goes to RUN/best; `mri-seg predict --model RUN` segments cases slice by slice.
 The same command with --resume continues in whichever stage the run stopped (only
---max-minutes and --device may change)."""
+--max-minutes and --device may change). --max-minutes bounds stage 2; stage 1 runs its fixed
+number of epochs (pre-train once with a separate run and pass it with --gan to split the
+time)."""
 
 
 def register(models: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
