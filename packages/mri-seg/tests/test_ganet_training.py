@@ -75,6 +75,7 @@ def test_learns_whole_tumour_with_the_gan_feedback(
     assert result.best_dice["WT"] > 0.55
     model = load_segmenter(tmp_path / "run")
     assert isinstance(model, GANetSeg)
+    assert model.spacing == (4.0, 4.0, 4.0)  # the cohort's voxel size, for inference
     assert (tmp_path / "run" / "pretrain" / "last" / "model.safetensors").is_file()
 
 

@@ -15,6 +15,8 @@ from mri_io.synthetic import FULL_GRID
 from mri_io.synthetic.cohort import write_cohort
 from mri_metrics import dice
 from mri_seg import InferenceSettings, load_segmenter
+from mri_seg.ganet import GANetSeg
+from mri_seg.ganet import inference as ganet_inference
 from mri_seg.unet import UNet3D
 from mri_seg.unet import inference as unet_inference
 
@@ -75,3 +77,27 @@ def test_a_finer_case_is_segmented_at_the_model_spacing_and_returned_on_its_grid
     # finer than 4 mm, at the boundary: the result agrees with predicting at 2 mm.
     assert (native.data > 0).mean() > 0.1
     assert dice(resampled.data > 0, native.data > 0) > 0.95
+
+
+def test_ganet_segments_at_its_voxel_size_and_answers_on_the_case_grid(
+    finer: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, ...]] = []
+    real = ganet_inference.predict_probabilities
+
+    def recording(model: GANetSeg, stack: np.ndarray, device: str = "cpu") -> np.ndarray:
+        seen.append(tuple(stack.shape[1:]))
+        return real(model, stack, device)
+
+    monkeypatch.setattr(ganet_inference, "predict_probabilities", recording)
+    torch.manual_seed(0)
+    model = GANetSeg(spacing=(4.0, 4.0, 4.0))
+    fine = load_case(scan_cases(finer)[0])
+    reference = next(iter(fine.images.values()))
+    labels = model.segment(fine)
+    assert seen == [SMALL_GRID.shape]
+    assert labels.shape == reference.shape
+    np.testing.assert_array_equal(labels.affine, reference.affine)
+    # Without a recorded voxel size the network gets the case as it is.
+    assert GANetSeg().segment(fine).shape == reference.shape
+    assert seen[-1] == reference.shape

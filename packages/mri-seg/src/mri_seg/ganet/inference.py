@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from mri_io.case import Case
 from mri_io.nifti import Volume
 from mri_io.slicing import SliceLayout
+from mri_io.spacing import resampling_for
 from mri_seg.contract import InferenceSettings
 from mri_seg.ganet.data import axial_slices, enhance, slice_side
 from mri_seg.inputs import image_stack
@@ -86,7 +87,15 @@ def segment_case(
     *,
     completion: Mapping[str, NDArray[Any]] | None = None,
 ) -> Volume:
-    """The label map of ``case`` on its grid (BraTS 2023 unless ``settings.label_profile``)."""
+    """The label map of ``case`` on its grid (BraTS 2023 unless ``settings.label_profile``).
+
+    A case of another voxel size than the model's is segmented at the model's (its normalised
+    stack resampled linearly) and the class probabilities resampled back before decoding."""
     chosen = settings or InferenceSettings()
-    labels = label_map(model, image_stack(case, model.sequences, completion), chosen.device)
+    stack = image_stack(case, model.sequences, completion)
+    reference = next(iter(case.images.values()))
+    resampling = resampling_for(reference.shape, reference.spacing, model.spacing)
+    at_model = resampling.forward(stack).astype(np.float32)
+    probabilities = resampling.back(predict_probabilities(model, at_model, chosen.device))
+    labels = decode(probabilities, model.classes)
     return finish_labels(case, labels, chosen, TargetSpec("labels", LABEL_PROFILE))

@@ -27,6 +27,7 @@ from mri_io.case import Case
 from mri_io.model_folder import load_weights, read_model_folder, write_model_folder
 from mri_io.nifti import Volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
+from mri_io.spacing import model_spacing
 from mri_io.training import resolve_device
 from mri_seg.__about__ import __version__
 from mri_seg.contract import InferenceSettings
@@ -175,6 +176,7 @@ class GANetSeg(PretrainedModel):
         classes: str = "whole",
         enhance: bool = False,
         sequences: Sequence[str] = SEQUENCES,
+        spacing: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         if preset not in GANET_PRESETS:
@@ -184,12 +186,16 @@ class GANetSeg(PretrainedModel):
         self.sequences = _sequences(sequences)
         self.classes = CLASSES[classes]
         self.enhance = bool(enhance)
+        #: The voxel size it was trained at: inference resamples other grids to it.
+        self.spacing = model_spacing(spacing)
         self.config = {
             "preset": preset,
             "classes": classes,
             "enhance": self.enhance,
             "sequences": list(self.sequences),
         }
+        if self.spacing is not None:  # folders written before voxel sizes were recorded
+            self.config["spacing"] = list(self.spacing)
         self.net = _unet(len(self.sequences), len(self.classes), GANET_PRESETS[preset].segmenter)
 
     @property
