@@ -326,6 +326,13 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _repository_relative(script: str) -> str:
+    """The script's path as a command in the docs gives it: relative to the repository."""
+    path = Path(script).resolve()
+    root = Path(__file__).resolve().parents[3]
+    return str(path.relative_to(root)) if path.is_relative_to(root) else script
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, required=True)
@@ -356,7 +363,7 @@ def main() -> None:
         for future in as_completed(futures):
             print(futures[future], json.dumps(future.result().get("dice", {})), flush=True)
     document: dict[str, Any] = {
-        "command": " ".join(["python", *sys.argv]),
+        "command": " ".join(["python", _repository_relative(sys.argv[0]), *sys.argv[1:]]),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
         f"{args.jobs} jobs side by side, one torch thread each",
         "date": started.isoformat(timespec="seconds"),
