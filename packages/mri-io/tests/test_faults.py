@@ -228,6 +228,37 @@ def test_conform_killed_mid_case_leaves_no_case_that_scan_reads(
     assert [c.missing for c in scan_cases(out)] == [(), ()]
 
 
+def test_cohort_killed_mid_case_leaves_no_case_that_scan_reads(tmp_path: Path) -> None:
+    out = tmp_path / "cohort"
+    arguments = ["cohort", "--cases", "2", "--out", str(out), "--seed", "3", "--quiet"]
+    # Five files per case: the seventh write is the second case's second file.
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from mri_io.synthetic import cohort
+        real, calls = cohort.save_volume, []
+        def dying(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 7:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(*args, **kwargs)
+        cohort.save_volume = dying
+        from mri_io.cli import main
+        main({arguments!r})
+        """
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
+    assert result.returncode == -signal.SIGKILL
+    cases = scan_cases(out)
+    assert [c.case_id for c in cases] == ["BraTS-GLI-00000-000"]
+    assert cases[0].missing == ()
+    assert cases[0].seg is not None
+    # A rerun into the folder the killed run left writes the whole cohort.
+    assert main([*arguments, "--overwrite"]) == 0
+    assert [c.missing for c in scan_cases(out)] == [(), ()]
+
+
 def test_atomic_folder_replaces_a_previous_folder_whole(tmp_path: Path) -> None:
     target = tmp_path / "case"
     target.mkdir()

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mri_io.__about__ import __version__
-from mri_io.atomic import atomic_write_text
+from mri_io.atomic import atomic_folder, atomic_write_text
 from mri_io.errors import MriIoError
 from mri_io.layouts import MANIFEST, brats2023_filename
 from mri_io.nifti import new_volume, save_volume
@@ -52,22 +52,27 @@ class _Job:
 
 
 def write_case(case: SyntheticCase, out_dir: Path, *, dtype: ImageDtype = "int16") -> Path:
-    """Write one case's folder under ``out_dir`` and return the folder."""
-    folder = out_dir / case.case_id
-    for sequence, image in case.images.items():
-        if dtype == "int16":
-            data = np.clip(np.rint(image), 0, np.iinfo(np.int16).max).astype(np.int16)
-        else:
-            data = image.astype(np.float32)
+    """Write one case's folder under ``out_dir`` and return the folder.
+
+    The folder is written whole into a hidden sibling and renamed into place
+    (:func:`mri_io.atomic.atomic_folder`): a stopped run never leaves a folder that a scan
+    would read as a case with missing sequences."""
+    target = Path(out_dir) / case.case_id
+    with atomic_folder(target) as folder:
+        for sequence, image in case.images.items():
+            if dtype == "int16":
+                data = np.clip(np.rint(image), 0, np.iinfo(np.int16).max).astype(np.int16)
+            else:
+                data = image.astype(np.float32)
+            save_volume(
+                new_volume(data, case.affine), folder / brats2023_filename(case.case_id, sequence)
+            )
         save_volume(
-            new_volume(data, case.affine), folder / brats2023_filename(case.case_id, sequence)
+            new_volume(case.labels, case.affine),
+            folder / brats2023_filename(case.case_id, "seg"),
+            dtype=np.uint8,
         )
-    save_volume(
-        new_volume(case.labels, case.affine),
-        folder / brats2023_filename(case.case_id, "seg"),
-        dtype=np.uint8,
-    )
-    return folder
+    return target
 
 
 def _run(job: _Job) -> dict[str, Any]:
