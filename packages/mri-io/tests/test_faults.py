@@ -29,6 +29,7 @@ from mri_io import (
 )
 from mri_io.atomic import atomic_folder
 from mri_io.cli import main
+from mri_io.intensity import load_stats
 from mri_io.layouts import brats2023_filename
 from mri_io.nifti import MAX_IMAGE_BYTES_ENV
 
@@ -257,6 +258,131 @@ def test_cohort_killed_mid_case_leaves_no_case_that_scan_reads(tmp_path: Path) -
     # A rerun into the folder the killed run left writes the whole cohort.
     assert main([*arguments, "--overwrite"]) == 0
     assert [c.missing for c in scan_cases(out)] == [(), ()]
+
+
+def killed_at_commit(commit: int, body: str) -> None:
+    """Run ``body`` in a new Python process that SIGKILLs itself just before its ``commit``-th
+    rename (``os.replace`` or ``os.rename``: the step that makes a written file or folder
+    visible), and check that it died there."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        calls = []
+        def dying(real):
+            def rename(*args, **kwargs):
+                calls.append(1)
+                if len(calls) == {commit}:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return real(*args, **kwargs)
+            return rename
+        os.replace, os.rename = dying(os.replace), dying(os.rename)
+        """
+    ) + textwrap.dedent(body)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
+    assert result.returncode == -signal.SIGKILL, f"not killed before rename {commit}"
+
+
+def visible(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
+
+
+def test_stats_killed_while_writing_keeps_the_previous_file_whole(
+    cohort: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "stats" / "stats.json"
+    out.parent.mkdir()
+    out.write_text("previous statistics\n")
+    body = f"""
+        from mri_io.cli import main
+        main(["stats", {str(cohort)!r}, "--out", {str(out)!r}])
+        """
+    killed_at_commit(1, body)
+    assert out.read_text() == "previous statistics\n"
+    assert visible(out.parent) == ["stats.json"]
+    # A rerun replaces it with the whole statistics; the killed run's leftover is hidden.
+    assert main(["stats", str(cohort), "--out", str(out)]) == 0
+    assert sorted(load_stats(out)) == sorted(SEQUENCES)
+    assert visible(out.parent) == ["stats.json"]
+
+
+def test_stats_refuses_to_overwrite_an_input_label_map(
+    cohort: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = cohort / "BraTS-GLI-00001-000"
+    seg = case / brats2023_filename("BraTS-GLI-00001-000", "seg")
+    save_volume(new_volume(np.zeros(SHAPE, np.uint8), AFFINE), seg)
+    before = seg.read_bytes()
+    # Through a relative path from inside the case: the check compares resolved paths.
+    monkeypatch.chdir(case)
+    assert main(["stats", str(cohort), "--out", seg.name]) == 2
+    one_line_error(capsys, seg.name, "input file of case BraTS-GLI-00001-000")
+    assert seg.read_bytes() == before
+
+
+#: The model of the model-folder tests: ``{"w": VALUE everywhere}``, configured with its value.
+DEMO = {"kind": "demo", "package": "mri-demo", "version": "1"}
+
+
+def write_demo_model(folder: Path, value: float) -> None:
+    import torch
+
+    from mri_io.model_folder import write_model_folder
+
+    weights = {"w": torch.full((64, 64), value)}
+    write_model_folder(folder, weights, config={"value": value}, **DEMO)
+
+
+def demo_model_value(folder: Path) -> float:
+    """The value of the demo model in ``folder``: its config's, after checking that its
+    weights match the hash config.json recorded and hold that value."""
+    from mri_io.model_folder import read_model_folder, read_model_weights
+
+    saved = read_model_folder(folder)
+    weights = read_model_weights(saved)["w"]
+    assert bool((weights == saved.config["value"]).all())
+    return float(saved.config["value"])
+
+
+#: Renames while one model folder replaces another: the weights and config.json each renamed
+#: into the hidden new folder, then that folder onto the old one (refused: it is not empty),
+#: the old one moved aside, the new one renamed into place.
+MODEL_FOLDER_RENAMES = 5
+
+
+@pytest.mark.parametrize("commit", range(1, MODEL_FOLDER_RENAMES + 1))
+def test_a_model_folder_killed_while_replaced_is_the_old_model_or_absent(
+    tmp_path: Path, commit: int
+) -> None:
+    pytest.importorskip("safetensors")
+    folder = tmp_path / "model"
+    write_demo_model(folder, 1.0)
+    body = f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from pathlib import Path
+        from test_faults import write_demo_model
+        write_demo_model(Path({str(folder)!r}), 2.0)
+        """
+    killed_at_commit(commit, body)
+    assert visible(tmp_path) in (["model"], [])
+    if folder.exists():  # the old model, whole
+        assert visible(folder) == ["config.json", "model.safetensors"]
+        assert demo_model_value(folder) == 1.0
+    # Saving again gives the new model whole, whatever the killed run left.
+    write_demo_model(folder, 2.0)
+    assert demo_model_value(folder) == 2.0
+    assert visible(tmp_path) == ["model"]
+
+
+def test_a_model_is_not_written_over_a_folder_holding_other_files(tmp_path: Path) -> None:
+    pytest.importorskip("safetensors")
+    from mri_io.errors import ModelFolderError
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ModelFolderError, match=r"holds notes\.txt, not only a model"):
+        write_demo_model(tmp_path, 1.0)
+    assert visible(tmp_path) == ["notes.txt"]
 
 
 def test_atomic_folder_replaces_a_previous_folder_whole(tmp_path: Path) -> None:

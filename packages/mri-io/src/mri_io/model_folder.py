@@ -11,10 +11,11 @@ back here without unpickling anything. ``config.json`` has one schema for every 
 
 ``kind`` picks the class (``mri_gen.load_generator`` and ``mri_seg.load_segmenter`` look it up
 in their registries); ``weights_sha256`` is checked on every read, so flipped bits in the
-weights are refused instead of silently producing NaN images. Both files are written
-atomically, weights first, so a folder with a ``config.json`` is complete, and every failure
-names the file at fault. Folders written before this schema (``{"model": ..., "mri_gen_version":
-...}`` and ``{"model_type": ..., "format": 1}``) are still read.
+weights are refused instead of silently producing NaN images. The folder is written whole
+(:func:`mri_io.atomic.atomic_folder`): a training run killed while it saves ``last/`` leaves
+the previous model or the new one, never new weights beside an old ``config.json``, and every
+failure names the file at fault. Folders written before this schema (``{"model": ...,
+"mri_gen_version": ...}`` and ``{"model_type": ..., "format": 1}``) are still read.
 
 Writing and reading weights needs torch and safetensors (``pip install "mri-io[torch]"``;
 mri-gen and mri-seg pull them in), imported only then, so mri-io's core stays torch-free.
@@ -30,7 +31,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from mri_io.atomic import atomic_write, atomic_write_text
+from mri_io.atomic import atomic_folder, atomic_write, atomic_write_text
 from mri_io.errors import ModelFolderError, MriSuiteError
 
 if TYPE_CHECKING:
@@ -87,30 +88,54 @@ def write_model_folder(
     version: str,
     config: Mapping[str, Any],
 ) -> Path:
-    """Write ``tensors`` and the ``config.json`` of a ``kind`` model into ``folder`` (created).
+    """Write ``tensors`` and the ``config.json`` of a ``kind`` model as the folder ``folder``.
 
     ``tensors`` is usually a ``state_dict()``: each is detached, moved to the CPU and made
-    contiguous, as safetensors requires. Returns the folder.
+    contiguous, as safetensors requires. Both files go into a hidden sibling that replaces
+    ``folder`` whole when they are complete, so an earlier model there stays readable until
+    the new one is. A ``folder`` holding anything but a model's files is refused
+    (:class:`~mri_io.errors.ModelFolderError`) rather than replaced with what it holds.
+    Returns the folder.
     """
     save_file = _safetensors_torch().save_file
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    _check_replaceable(target)
     plain = {name: value.detach().cpu().contiguous() for name, value in tensors.items()}
-    with atomic_write(target / WEIGHTS_NAME) as temporary:
-        # One metadata key: safetensors writes its metadata map in an arbitrary order, so two
-        # keys would make the same weights give files (and hashes) that differ run to run.
-        label = json.dumps({"kind": kind, "package": package}, sort_keys=True)
-        save_file(plain, str(temporary), metadata={"mri-suite": label})
-        digest = _sha256(Path(temporary))
-    document = {
-        "kind": kind,
-        "package": package,
-        "version": version,
-        "config": dict(config),
-        "weights_sha256": digest,
-    }
-    atomic_write_text(target / CONFIG_NAME, json.dumps(document, indent=2) + "\n")
+    with atomic_folder(target) as written:
+        with atomic_write(written / WEIGHTS_NAME) as temporary:
+            # One metadata key: safetensors writes its metadata map in an arbitrary order, so
+            # two keys would make the same weights give files (and hashes) that differ run to
+            # run.
+            label = json.dumps({"kind": kind, "package": package}, sort_keys=True)
+            save_file(plain, str(temporary), metadata={"mri-suite": label})
+            digest = _sha256(Path(temporary))
+        document = {
+            "kind": kind,
+            "package": package,
+            "version": version,
+            "config": dict(config),
+            "weights_sha256": digest,
+        }
+        atomic_write_text(written / CONFIG_NAME, json.dumps(document, indent=2) + "\n")
     return target
+
+
+def _check_replaceable(target: Path) -> None:
+    """Refuse to replace a folder that holds more than a model (hidden leftovers of a killed
+    write aside): writing a model into it would delete the rest."""
+    if not target.is_dir():
+        return
+    others = sorted(
+        path.name
+        for path in target.iterdir()
+        if path.name not in (CONFIG_NAME, WEIGHTS_NAME) and not path.name.startswith(".")
+    )
+    if others:
+        raise ModelFolderError(
+            target,
+            f"holds {', '.join(others[:3])}{', ...' if len(others) > 3 else ''}, not only a "
+            "model; save the model into a new or empty folder",
+        )
 
 
 def resolve_model_folder(path: str | PathLike[str]) -> Path:
