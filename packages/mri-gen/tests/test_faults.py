@@ -3,11 +3,14 @@ benchmark) would read as a case, and two cases with one id are refused, naming b
 
 from __future__ import annotations
 
+import csv
+import os
 import signal
 import subprocess
 import sys
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,9 +22,15 @@ from mri_gen import completion
 from mri_gen.cli import main
 from mri_gen.completion import complete_case, complete_cohort
 from mri_gen.errors import NonFiniteOutputError
+from mri_gen.loader import load_generator
+from mri_gen.ummgat.config import PRESETS as UMMGAT_PRESETS
+from mri_gen.ummgat.networks import UMMGATModel
 from mri_io import LayoutError, new_volume, save_volume, scan_cases
 from mri_io.case import Case
 from mri_io.layouts import brats2023_filename
+from mri_io.model_folder import read_model_folder
+from mri_io.synthetic import FULL_GRID
+from mri_io.synthetic.cohort import write_cohort
 
 SHAPE = (10, 12, 8)
 
@@ -181,3 +190,172 @@ def test_complete_refuses_an_output_inside_its_input_before_any_work(
     assert "inside the input folder" in err
     assert not out.exists()
     assert [c.case_id for c in scan_cases(tmp_path / "in")] == [case_id]
+
+
+# --- commands killed while they write --------------------------------------------------------
+
+
+def run_killed(body: str) -> None:
+    """Run ``body`` in a new Python process (one torch thread) and check that it killed itself
+    with SIGKILL where its hook said."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    script = "import os, signal\n" + textwrap.dedent(body)
+    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
+    assert result.returncode == -signal.SIGKILL, "the command was not killed where the hook says"
+
+
+def visible(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
+
+
+#: Kill a process while it writes its ``SAVE``-th model folder: once that model's weights are
+#: renamed to their final name (inside the folder being written), before its config.json is.
+KILL_IN_MODEL_SAVE = """
+    import safetensors.torch
+    saves, renames = [], []
+    real_save = safetensors.torch.save_file
+    def save_file(*args, **kwargs):
+        real_save(*args, **kwargs)
+        saves.append(1)
+    safetensors.torch.save_file = save_file
+    def dying(real):
+        def rename(*args, **kwargs):
+            if len(saves) == SAVE:
+                renames.append(1)
+                if len(renames) == 2:
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return real(*args, **kwargs)
+        return rename
+    os.replace, os.rename = dying(os.replace), dying(os.rename)
+"""
+
+
+def killed_in_model_save(save: int, arguments: list[str]) -> None:
+    """Run ``mri-gen ARGUMENTS`` killed inside its ``save``-th model-folder write."""
+    hook = textwrap.dedent(KILL_IN_MODEL_SAVE).replace("SAVE", str(save))
+    run_killed(f"{hook}\nfrom mri_gen.cli import main\nmain({arguments!r})\n")
+
+
+def logged_steps(run: Path) -> list[str]:
+    with (run / "log.csv").open() as handle:
+        return [row["step"] for row in csv.DictReader(handle)]
+
+
+@pytest.fixture(scope="module")
+def coarse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two complete cases at 4 mm (60x60x39): one centre, every sequence."""
+    folder = tmp_path_factory.mktemp("coarse")
+    grid = FULL_GRID.coarsened(4)
+    write_cohort(folder, 2, seed=11, centres=("research-3t",), grid=grid, progress=False)
+    return folder
+
+
+TRAINING = ["--steps", "2", "--batch-size", "2", "--image-size", "32", "--device", "cpu"]
+TRAINING += ["--threads", "1", "--checkpoint-every", "1"]
+
+
+@pytest.mark.parametrize(
+    "family", [["hfgan", "--preset", "tiny", "--views", "axial", "--stats", "brasyn25"], ["ummgat"]]
+)
+def test_training_killed_while_saving_its_model_keeps_the_last_one_and_resumes(
+    coarse: Path, tmp_path: Path, family: list[str]
+) -> None:
+    run = tmp_path / "run"
+    arguments = ["train", *family, "--data", str(coarse), "--out", str(run), *TRAINING]
+    if family[0] == "ummgat":
+        arguments += ["--preset", "tiny"]
+    killed_in_model_save(2, arguments)  # the second step's model
+    # last/ is the first step's model, whole: load_generator checks its weights' hash.
+    assert read_model_folder(run / "last").config["step"] == 1
+    load_generator(run / "last")
+    assert visible(run / "last") == ["config.json", "model.safetensors"]
+    assert main([*arguments, "--resume"]) == 0
+    assert logged_steps(run) == ["1", "2"]
+    assert read_model_folder(run / "last").config["step"] == 2
+    load_generator(run)
+
+
+def test_hfgan_killed_just_after_starting_its_run_folder_resumes(
+    coarse: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    arguments = ["train", "hfgan", "--preset", "tiny", "--views", "axial", "--stats", "brasyn25"]
+    arguments += ["--data", str(coarse), "--out", str(run), *TRAINING]
+    # Killed at the first rename after run.json's: a folder with a run.json is a run to
+    # resume, so everything a resumed run reads must be there by then.
+    run_killed(
+        f"""
+        started = []
+        def dying(real):
+            def rename(source, target, *args, **kwargs):
+                if started:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                real(source, target, *args, **kwargs)
+                started.extend([1] if os.path.basename(target) == "run.json" else [])
+            return rename
+        os.replace, os.rename = dying(os.replace), dying(os.rename)
+        from mri_gen.cli import main
+        main({arguments!r})
+        """
+    )
+    assert (run / "run.json").is_file()
+    assert main([*arguments, "--resume"]) == 0
+    assert logged_steps(run) == ["1", "2"]
+    assert read_model_folder(run / "last").config["step"] == 2
+
+
+DOMAINS = tuple(f"research-3t:{name}" for name in ("t1c", "t1n", "t2f", "t2w"))
+
+
+def test_translate_killed_mid_case_leaves_no_case_that_scan_reads(
+    coarse: Path, tmp_path: Path
+) -> None:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = tmp_path / "model"
+    UMMGATModel(replace(UMMGAT_PRESETS["tiny"], domains=DOMAINS, image_size=32)).save_pretrained(
+        model
+    )
+    out = tmp_path / "out"
+    arguments = ["translate", "--model", str(model), "--cohort", str(coarse), "--out", str(out)]
+    arguments += ["--harmonise", "research-3t", "--device", "cpu"]
+    # Four volumes per case: the sixth is the second case's second.
+    run_killed(
+        f"""
+        from mri_gen.commands import translate
+        real, calls = translate.save_volume, []
+        def dying(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 6:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(*args, **kwargs)
+        translate.save_volume = dying
+        from mri_gen.cli import main
+        main({arguments!r})
+        """
+    )
+    cases = scan_cases(out)
+    assert [case.case_id for case in cases] == ["BraTS-GLI-00000-000"]
+    assert cases[0].missing == ()
+    # A rerun writes both cases whole; the killed run's leftover is hidden from scans.
+    assert main(arguments) == 0
+    assert [case.missing for case in scan_cases(out)] == [(), ()]
+    assert visible(out) == ["BraTS-GLI-00000-000", "BraTS-GLI-00001-000"]
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_translate_refuses_an_output_in_or_as_its_cohort_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], inside: bool
+) -> None:
+    case_id = "BraTS-GLI-00004-000"
+    write_case(tmp_path / "in" / case_id, case_id)
+    before = sorted(p.name for p in (tmp_path / "in" / case_id).iterdir())
+    out = tmp_path / "in" / "translated" if inside else tmp_path / "in"
+    # The model folder does not exist: the output check comes first, before loading anything.
+    arguments = ["translate", "--model", str(tmp_path / "model"), "--cohort", str(tmp_path / "in")]
+    assert main([*arguments, "--out", str(out), "--harmonise", "research-3t"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mri-gen: error: ")
+    assert ("inside the input folder" if inside else "is the input folder") in err
+    assert not (tmp_path / "in" / "translated").exists()
+    assert sorted(p.name for p in (tmp_path / "in" / case_id).iterdir()) == before

@@ -13,7 +13,7 @@ from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import split_domain
 from mri_gen.ummgat.inference import Translator, generate_missing, harmonise_case, translate_case
 from mri_io import case_centres
-from mri_io.atomic import atomic_folder
+from mri_io.atomic import atomic_folder, check_apart
 from mri_io.case import load_case
 from mri_io.cli_support import add_device_option
 from mri_io.errors import MriSuiteError
@@ -90,6 +90,9 @@ def run_translate(args: argparse.Namespace) -> int:
     """Translate every case of the cohort; bad cases are reported and skipped."""
     if args.reference is not None and args.to is None:
         raise ConfigError(args.reference, "--reference goes with --to")
+    # Before any work: an output inside the cohort would be read as cases by the next run,
+    # and an output that is the cohort would replace its case folders.
+    check_apart(args.cohort, args.out)
     device = resolve_device(args.device)
     translator = Translator.from_pretrained(args.model, device=device, batch_size=args.batch_size)
     centres = case_centres(args.cohort, args.centre)

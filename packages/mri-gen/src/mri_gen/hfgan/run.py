@@ -117,8 +117,10 @@ def train_hfgan(
     else:
         intensity = resolve_stats(stats, cases, sequences)
         if env.is_main:
-            run.begin(settings, resume=False)
+            # stats.json before run.json: a folder with a run.json is resumed, and a resumed
+            # run reads its statistics.
             save_stats(intensity, run.path / STATS_NAME)
+            run.begin(settings, resume=False)
     spacing = training_spacing(cases)  # recorded so inference resamples other grids to it
     source = SliceSource(
         tuple(cases), intensity, sequences, spec.views, spec.model.generator.image_size
@@ -176,8 +178,6 @@ def _checkpoint(
     env: DistributedEnv,
 ) -> None:
     if env.is_main:
-        epoch, batch = stream.position
-        run.save_state({**trainer.state_dict(), "epoch": epoch, "batch": batch})
         stats = {name: asdict(value) for name, value in intensity.items()}
         inputs = trainer.train_config.inputs
         trainer.shared_generator.save_pretrained(
@@ -189,4 +189,9 @@ def _checkpoint(
                 "spacing": list(spacing),
             },
         )
+        # The state last: a run killed between the two resumes from the previous state and
+        # writes last/ again, while a state ahead of last/ would end a resumed run at once
+        # with last/ one checkpoint behind.
+        epoch, batch = stream.position
+        run.save_state({**trainer.state_dict(), "epoch": epoch, "batch": batch})
     barrier(env)

@@ -127,10 +127,12 @@ def train_ummgat(
                 on_step(step, values)
             if step % spec.checkpoint_every == 0 or step == last:
                 if env.is_main:
-                    run.save_state({**trainer.state_dict(), "sampler": sampler.state_dict()})
+                    # The model before the state: a run killed between the two resumes from
+                    # the previous state and writes last/ again.
                     trainer.shared_model.save_pretrained(
                         run.last, {"step": step, "spacing": list(spacing)}
                     )
+                    run.save_state({**trainer.state_dict(), "sampler": sampler.state_dict()})
                 barrier(env)
     finally:
         bar.close()
