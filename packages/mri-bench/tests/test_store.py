@@ -56,7 +56,9 @@ def test_merge_copies_new_tasks_and_refuses_conflicts(tmp_path: Path) -> None:
         assert merged.merge(tmp_path / "one.sqlite") == 2
         assert merged.merge(tmp_path / "two.sqlite") == 1
         assert len(merged.rows()) == 3
-        with pytest.raises(StoreError, match=r"bad\.sqlite: .* is 0\.9 there and 0\.6 here"):
+        with pytest.raises(
+            StoreError, match=r"bad\.sqlite: .* is 0\.9 there and 0\.6 in .*merged\.sqlite"
+        ):
             merged.merge(tmp_path / "bad.sqlite")
     with ResultStore(tmp_path / "other.sqlite") as other:
         other.set_meta("config_sha256", "y")

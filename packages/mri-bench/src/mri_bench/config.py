@@ -10,22 +10,35 @@ options of its kind, e.g. UMMGAT's ``target_centre`` for the cross-centre strate
 ``fill`` for the sequences it needs). ``comparisons`` lists the (approach, baseline) pairs that
 get a Wilcoxon test; by default every generator and segmenter is compared with every copy
 baseline.
+
+The config's fingerprint (:meth:`BenchConfig.digest`, stored with the results) holds no
+absolute path that depends on where the config lies: a path written relative, or written
+absolute inside the config's folder (as ``mri-bench demo`` writes them), enters it relative to
+that folder; only a path written absolute elsewhere (a fixed mount such as ``/data/brats``)
+stays absolute. What the data and the reference hold enters it by content
+(:func:`mri_bench.provenance.cases_digest`), so the same config and data copied to two checkout
+folders or CI runners give the same fingerprint (and their shards merge), while changed data
+under the same path gives another.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 from mri_bench.errors import ConfigError, ScenarioError
 from mri_bench.generators import check_generator
+from mri_bench.provenance import cases_digest, file_digest
 from mri_bench.scenarios import Scenario, resolve_scenarios
+from mri_bench.shards import WHOLE, CaseShard
 
 SIMPLE_STRATEGIES = ("copy", "copy-matched", "zero", "mean")
 COPY_BASELINES = ("copy", "copy-matched")
@@ -60,24 +73,26 @@ class StrategySpec:
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     #: A segmenter strategy's completion of what its model lacks (a simple kind; "" for none).
     fill: str = ""
+    #: The checkpoint as stored and fingerprinted (see :func:`portable_path`; "" for
+    #: ``str(checkpoint)``).
+    location: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.kind in ("generator", SEGMENTER):
+            data["checkpoint"] = self.location or str(self.checkpoint)
         if self.kind == "generator":
             data["generator"] = self.generator
-            data["checkpoint"] = str(self.checkpoint)
             if self.options:
                 data["options"] = dict(self.options)
-        if self.kind == SEGMENTER:
-            data["checkpoint"] = str(self.checkpoint)
-            if self.fill:
-                data["fill"] = self.fill
+        if self.kind == SEGMENTER and self.fill:
+            data["fill"] = self.fill
         return data
 
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """A parsed config with absolute paths."""
+    """A parsed config: absolute paths to work with, portable ones to store (``locations``)."""
 
     data: Path
     reference: Path
@@ -93,10 +108,15 @@ class BenchConfig:
     panel_case: str = ""
     name: str = "benchmark"
     source: Path | None = field(default=None, compare=False)
-    #: A shard runs only these scenarios / strategies (all when empty); the digest and the
-    #: stored config stay those of the whole config, so shards merge.
+    #: ``data``, ``reference`` and ``segmenter`` as stored and fingerprinted (see
+    #: :func:`portable_path`); a path absent here is stored as it is.
+    locations: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: A shard runs only these scenarios / strategies (all when empty) and, of the cases, only
+    #: those of ``shard`` (:mod:`mri_bench.shards`); the digest and the stored config stay
+    #: those of the whole config, so shards merge.
     shard_scenarios: tuple[str, ...] = ()
     shard_strategies: tuple[str, ...] = ()
+    shard: CaseShard = WHOLE
 
     @property
     def active_scenarios(self) -> tuple[Scenario, ...]:
@@ -108,13 +128,32 @@ class BenchConfig:
         keep = self.shard_strategies
         return tuple(s for s in self.strategies if not keep or s.name in keep)
 
+    def _location(self, key: str, path: Path) -> str:
+        return self.locations.get(key, str(path))
+
+    @cached_property
+    def _input_digests(self) -> dict[str, str]:
+        """What the data (the selected cases) and the reference hold, computed once."""
+        reference = self.reference
+        if reference.is_file():
+            found = file_digest(reference)
+        elif reference.is_dir():
+            found = cases_digest(reference)
+        else:
+            found = "absent"  # the run names the missing reference
+        return {"data_sha256": cases_digest(self.data, self.cases), "reference_sha256": found}
+
     def to_json(self) -> dict[str, Any]:
-        """The resolved config (absolute paths, expanded scenarios), as stored with results."""
+        """The resolved config (portable paths, expanded scenarios, the data's and the
+        reference's content digests), as stored with results."""
         return {
             "name": self.name,
-            "data": str(self.data),
-            "reference": str(self.reference),
-            "segmenter": None if self.segmenter is None else str(self.segmenter),
+            "data": self._location("data", self.data),
+            "reference": self._location("reference", self.reference),
+            **self._input_digests,
+            "segmenter": None
+            if self.segmenter is None
+            else self._location("segmenter", self.segmenter),
             "segmenter_window": None
             if self.segmenter_window is None
             else list(self.segmenter_window),
@@ -127,18 +166,48 @@ class BenchConfig:
         }
 
     def digest(self) -> str:
-        """SHA-256 of what decides the numbers (not workers or device)."""
+        """SHA-256 of what decides the numbers (not workers, device, shard or the folder the
+        config and its data were copied to)."""
         text = json.dumps(self.to_json(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def select(self, scenarios: Sequence[str], strategies: Sequence[str]) -> BenchConfig:
-        """The shard running only the named scenarios and strategies (all when empty)."""
+    def select(
+        self,
+        scenarios: Sequence[str],
+        strategies: Sequence[str],
+        shard: CaseShard = WHOLE,
+    ) -> BenchConfig:
+        """The shard running only the named scenarios and strategies (all when empty), on the
+        cases of ``shard``."""
         known_sc = {s.name for s in self.scenarios}
         known_st = {s.name for s in self.strategies}
         unknown = sorted((set(scenarios) - known_sc) | (set(strategies) - known_st))
         if unknown:
             raise ConfigError(self.source, f"the config has no scenario or strategy {unknown}")
-        return replace(self, shard_scenarios=tuple(scenarios), shard_strategies=tuple(strategies))
+        return replace(
+            self,
+            shard_scenarios=tuple(scenarios),
+            shard_strategies=tuple(strategies),
+            shard=shard,
+        )
+
+
+def portable_path(written: str, root: Path) -> tuple[Path, str]:
+    """A config path as an absolute path to use and the text to store and fingerprint.
+
+    Relative paths are kept relative to the config's folder ``root`` (normalised); absolute
+    paths inside ``root`` become relative to it; other absolute paths stay absolute.
+    """
+    path = Path(written)
+    resolved = (root / path).resolve()
+    if not path.is_absolute():
+        return resolved, Path(os.path.normpath(written)).as_posix()
+    inside = Path(os.path.normpath(path))
+    for base in (root, root.resolve()):
+        for candidate in (inside, resolved):
+            if candidate.is_relative_to(base):
+                return resolved, candidate.relative_to(base).as_posix()
+    return resolved, inside.as_posix()
 
 
 #: A strategy's name becomes part of file names (panels): one path component, no traversal.
@@ -171,8 +240,8 @@ def _strategy(entry: str | Mapping[str, Any], base: Path, path: Path) -> Strateg
             check_generator(name, generator, options)
         except ValueError as exc:
             raise ConfigError(path, str(exc)) from None
-        checkpoint = (base / str(entry["checkpoint"])).resolve()
-        return StrategySpec(name, kind, generator, checkpoint, dict(options))
+        checkpoint, location = portable_path(str(entry["checkpoint"]), base)
+        return StrategySpec(name, kind, generator, checkpoint, dict(options), location=location)
     if kind == SEGMENTER:
         if "checkpoint" not in entry:
             raise ConfigError(path, f"strategy {name!r}: a segmenter needs a 'checkpoint'")
@@ -182,9 +251,8 @@ def _strategy(entry: str | Mapping[str, Any], base: Path, path: Path) -> Strateg
                 path,
                 f"strategy {name!r}: fill {fill!r} is not one of {', '.join(SIMPLE_STRATEGIES)}",
             )
-        return StrategySpec(
-            name, kind, checkpoint=(base / str(entry["checkpoint"])).resolve(), fill=fill
-        )
+        checkpoint, location = portable_path(str(entry["checkpoint"]), base)
+        return StrategySpec(name, kind, checkpoint=checkpoint, fill=fill, location=location)
     choices = ", ".join([*SIMPLE_STRATEGIES, "generator", SEGMENTER])
     raise ConfigError(path, f"strategy {name!r}: unknown kind {kind!r}; choose {choices}")
 
@@ -218,17 +286,21 @@ def parse_config(data: Mapping[str, Any], path: Path, base: Path | None = None) 
     workers = int(data.get("workers", 1))
     if workers < 1:
         raise ConfigError(path, f"workers must be >= 1, got {workers}")
-    segmenter = data.get("segmenter")
+    places = {
+        key: portable_path(str(data[key]), root)
+        for key in ("data", "reference", "segmenter")
+        if data.get(key) is not None
+    }
     window = data.get("segmenter_window")
     if window is not None and (len(window) != 3 or min(int(n) for n in window) < 1):
         raise ConfigError(path, f"segmenter_window must be 3 positive sizes, got {window}")
     return BenchConfig(
         name=str(data.get("name", path.stem)),
-        data=(root / str(data["data"])).resolve(),
-        reference=(root / str(data["reference"])).resolve(),
+        data=places["data"][0],
+        reference=places["reference"][0],
         scenarios=tuple(scenarios),
         strategies=tuple(strategies),
-        segmenter=None if segmenter is None else (root / str(segmenter)).resolve(),
+        segmenter=places["segmenter"][0] if "segmenter" in places else None,
         segmenter_window=None
         if window is None
         else (int(window[0]), int(window[1]), int(window[2])),
@@ -239,6 +311,7 @@ def parse_config(data: Mapping[str, Any], path: Path, base: Path | None = None) 
         cases=tuple(str(c) for c in data.get("cases", ())),
         panel_case=str(data.get("panel_case", "")),
         source=path,
+        locations={key: text for key, (_, text) in places.items()},
     )
 
 

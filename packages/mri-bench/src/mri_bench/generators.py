@@ -243,9 +243,10 @@ class GeneratorStrategy:
         return {key: np.asarray(generated[key], dtype=np.float32) for key in kept}
 
     def provenance(self) -> dict[str, str]:
+        # No path: the weights' digest names the model, and a folder's place differs between
+        # machines whose shards merge (the stored config says where it was).
         record = {
             "generator": self.generator,
-            "checkpoint": str(self.checkpoint),
             # The model's own folder: a run folder's files beside it are not the weights.
             "checkpoint_sha256": folder_digest(resolve_model_folder(self.checkpoint)),
         }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
@@ -322,7 +323,8 @@ def _run_in_worker(job: Job) -> list[TaskResult]:
 
 
 def plan_jobs(config: BenchConfig, done: set[tuple[str, str, str]]) -> list[Job]:
-    """The (case, scenario) jobs with at least one strategy not yet stored."""
+    """The (case, scenario) jobs of the config's case shard with at least one strategy not
+    yet stored (the shard's cases are drawn from every case's work, stored or not)."""
     cases = scan_cases(config.data)
     if config.cases:
         wanted = set(config.cases)
@@ -344,9 +346,11 @@ def plan_jobs(config: BenchConfig, done: set[tuple[str, str, str]]) -> list[Job]
                 for s in config.active_strategies
                 if (files.case_id, scenario.name, s.name) not in done
             )
-            if pending:
-                jobs.append(Job(files, centre, scenario, pending))
-    return jobs
+            jobs.append(Job(files, centre, scenario, pending))
+    if not config.shard.whole:
+        mine = config.shard.cases(Counter(job.files.case_id for job in jobs))
+        jobs = [job for job in jobs if job.files.case_id in mine]
+    return [job for job in jobs if job.strategies]
 
 
 def _open_store(config: BenchConfig, out: Path, resume: bool) -> ResultStore:

@@ -66,10 +66,9 @@ class FixedSegmenter:
         return np.asarray(labels.data, dtype=np.uint8)
 
     def provenance(self) -> dict[str, str]:
-        return {
-            "segmenter": str(self.checkpoint),
-            "segmenter_sha256": folder_digest(self.checkpoint),
-        }
+        # No path: the weights' digest names the model, and a folder's place differs between
+        # machines whose shards merge (the stored config says where it was).
+        return {"segmenter_sha256": folder_digest(self.checkpoint)}
 
 
 @dataclass

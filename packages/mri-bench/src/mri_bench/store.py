@@ -28,7 +28,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import astuple, dataclass, fields
 from os import PathLike
 from pathlib import Path
@@ -217,52 +217,78 @@ class ResultStore:
         rows = self._guard(lambda: self._db.execute(query).fetchall())
         return {(str(c), str(s)): str(m) for c, s, m in rows}
 
-    def merge(self, other: str | PathLike[str]) -> int:
-        """Copy another store's tasks, rows and provenance in; returns the tasks added.
+    def check_merge(self, *others: str | PathLike[str]) -> None:
+        """Refuse, before anything is written, stores that :meth:`merge` would not take:
 
-        Both stores must come from the same config; a task present in both must hold the same
-        numbers (a shard re-run on other code is a conflict, not a duplicate).
+        every store must come from this store's config (the first one's when this store is
+        new), and a task present in two of them (this one included) must hold the same numbers
+        (a shard re-run on other code is a conflict, not a duplicate). Disjoint tasks (other
+        scenarios, strategies or cases) are what merging is for.
         """
-        source = Path(other)
-        if not source.is_file():
-            raise StoreError(f"{source}: no such results store")
-        with closing(ResultStore(source)) as shard:
-            mine, theirs = self.meta("config_sha256"), shard.meta("config_sha256")
-            if mine is not None and theirs != mine:
-                raise StoreError(f"{source}: results of another config (digest {theirs})")
-            if mine is None and theirs is not None:
-                self.set_meta("config_sha256", theirs)
-                config = shard.meta("config")
-                if config is not None:
-                    self.set_meta("config", config)
-            existing = {_key(row): row.value for row in self.rows()}
-            for row in shard.rows():
-                value = existing.get(_key(row))
-                if value is not None and not _same(value, row.value):
-                    raise StoreError(f"{source}: {_key(row)} is {row.value} there and {value} here")
-            return self._guard(lambda: self._merge_rows(shard))
+        with ExitStack() as stack:
+            self._check(self._open_all(others, stack))
 
-    def _merge_rows(self, shard: ResultStore) -> int:
-        """Copy the shard's provenance and the tasks this store lacks, in one transaction."""
+    def merge(self, *others: str | PathLike[str]) -> int:
+        """Copy other stores' tasks, rows and provenance in, all of them or (when
+        :meth:`check_merge` refuses one) none; returns the tasks added."""
+        with ExitStack() as stack:
+            shards = self._open_all(others, stack)
+            self._check(shards)
+            return self._guard(lambda: self._merge_rows(shards))
+
+    @staticmethod
+    def _open_all(others: Sequence[str | PathLike[str]], stack: ExitStack) -> list[ResultStore]:
+        opened = []
+        for other in others:
+            source = Path(other)
+            if not source.is_file():
+                raise StoreError(f"{source}: no such results store")
+            opened.append(stack.enter_context(closing(ResultStore(source))))
+        return opened
+
+    def _check(self, shards: Sequence[ResultStore]) -> None:
+        digest = self.meta("config_sha256")
+        seen = {_key(row): (row.value, self.path) for row in self.rows()}
+        for shard in shards:
+            theirs = shard.meta("config_sha256")
+            if digest is None:
+                digest = theirs
+            elif theirs != digest:
+                raise StoreError(f"{shard.path}: results of another config (digest {theirs})")
+            for row in shard.rows():
+                value, where = seen.setdefault(_key(row), (row.value, shard.path))
+                if not _same(value, row.value):
+                    raise StoreError(
+                        f"{shard.path}: {_key(row)} is {row.value} there and {value} in {where}"
+                    )
+
+    def _merge_rows(self, shards: Sequence[ResultStore]) -> int:
+        """Copy the shards' provenance and the tasks this store lacks, in one transaction."""
         added = 0
         with self._transaction():
-            for key, record in shard.provenance().items():
-                self.add_provenance(key, record)
-            done = self.done()
-            by_task: dict[Task, list[Row]] = {}
-            for row in shard.rows():
-                by_task.setdefault((row.case_id, row.scenario, row.strategy), []).append(row)
-            missing = shard.task_missing()
-            for task in sorted(shard.done() - done):
-                self._db.execute(
-                    "INSERT INTO tasks VALUES (?, ?, ?, ?, 0.0)",
-                    (*task, missing[task[0], task[1]]),
-                )
-                self._db.executemany(
-                    f"INSERT INTO results VALUES ({', '.join('?' * len(COLUMNS))})",
-                    [_encode(row) for row in by_task.get(task, [])],
-                )
-                added += 1
+            for shard in shards:
+                if self.meta("config_sha256") is None:
+                    for key in ("config_sha256", "config"):
+                        value = shard.meta(key)
+                        if value is not None:
+                            self.set_meta(key, value)
+                for key, record in shard.provenance().items():
+                    self.add_provenance(key, record)
+                done = self.done()
+                by_task: dict[Task, list[Row]] = {}
+                for row in shard.rows():
+                    by_task.setdefault((row.case_id, row.scenario, row.strategy), []).append(row)
+                missing = shard.task_missing()
+                for task in sorted(shard.done() - done):
+                    self._db.execute(
+                        "INSERT INTO tasks VALUES (?, ?, ?, ?, 0.0)",
+                        (*task, missing[task[0], task[1]]),
+                    )
+                    self._db.executemany(
+                        f"INSERT INTO results VALUES ({', '.join('?' * len(COLUMNS))})",
+                        [_encode(row) for row in by_task.get(task, [])],
+                    )
+                    added += 1
         return added
 
     def _transaction(self) -> _Transaction:
