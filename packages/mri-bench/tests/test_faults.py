@@ -1,12 +1,18 @@
 """The benchmark under faults: unsafe strategy names, changed models on resume, two writers,
-damaged stores. Each is refused with one line naming the file, never a traceback or a table
-that silently mixes two computations."""
+damaged stores, and SIGKILLed report, merge and demo. Each is refused with one line naming the
+file, never a traceback or a table that silently mixes two computations; a killed writer
+leaves no torn file and no report that looks finished, and its rerun completes the work."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -166,3 +172,189 @@ def test_resume_refuses_a_segmenter_whose_weights_changed(
     run_benchmark(load_config(config), out, resume=True, progress=False, new_provenance=True)
     with sqlite3.connect(out / STORE_NAME) as db:
         assert db.execute("SELECT count(*) FROM provenance").fetchone()[0] == 2
+
+
+# --- killed writers: report, merge, demo ---------------------------------------------------------
+
+#: What a reader takes for a finished report (written last).
+REPORT = ("report.md", "report.html")
+#: Report files compared between an interrupted-then-rerun report and an uninterrupted one.
+REPORT_TEXTS = ("report.md", "report.html", "summary.json", "results.csv", "provenance.json")
+
+
+def killed(argv: list[str], patch: str) -> None:
+    """Run ``mri-bench ARGV`` in a child process that ``patch`` (Python source) makes SIGKILL
+    itself at a chosen point; the child must die there."""
+    script = textwrap.dedent(
+        """
+        import os, shutil, signal
+        def die():
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    script += textwrap.dedent(patch)
+    script += f"\nfrom mri_bench.cli import main\nmain({argv!r})\n"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
+    assert result.returncode == -signal.SIGKILL, "the child must be killed at the patched point"
+
+
+def dying_at(method: str, call: int) -> str:
+    """A patch for :func:`killed`: the ``call``-th call of ``ResultStore.<method>`` dies."""
+    return f"""
+        from mri_bench.store import ResultStore
+        real, calls = ResultStore.{method}, []
+        def dying(self, *args):
+            calls.append(args)
+            if len(calls) == {call}:
+                die()
+            return real(self, *args)
+        ResultStore.{method} = dying
+        """
+
+
+def assert_same_report(folder: Path, reference: Path) -> None:
+    for name in REPORT_TEXTS:
+        assert (folder / name).read_text() == (reference / name).read_text(), name
+
+
+def visible(folder: Path) -> set[str]:
+    """The names a reader sees (hidden temporaries of a killed atomic write left aside)."""
+    return {p.name for p in folder.iterdir() if not p.name.startswith(".")}
+
+
+def test_report_killed_while_writing_leaves_no_report_and_a_rerun_completes_it(
+    tmp_path: Path, cohort: Path
+) -> None:
+    config = write_config(tmp_path, cohort, scenarios=["single-missing"], strategies=["copy"])
+    run = tmp_path / "run"
+    run_benchmark(load_config(config), run, progress=False)
+    whole = tmp_path / "whole"
+    shutil.copytree(run, whole)
+    assert main(["report", str(whole)]) == 0
+    # Killed with report.html fully written under its temporary name, not yet renamed.
+    killed(
+        ["report", str(run)],
+        """
+        real = os.replace
+        def replace(source, target, *args, **kwargs):
+            if os.path.basename(target) == "report.html":
+                die()
+            return real(source, target, *args, **kwargs)
+        os.replace = replace
+        """,
+    )
+    assert not visible(run) & set(REPORT), "a killed report must not look finished"
+    for name in ("summary.json", "results.csv"):  # written before the kill, whole
+        assert (run / name).read_text() == (whole / name).read_text()
+    assert main(["report", str(run)]) == 0
+    assert_same_report(run, whole)
+
+
+def _case_shards(tmp_path: Path, cohort: Path) -> tuple[Path, list[Path]]:
+    """A config's whole run (reported) and its two case shards (not reported)."""
+    config = write_config(
+        tmp_path, cohort, scenarios=["single-missing"], strategies=["copy", "zero"]
+    )
+    whole = tmp_path / "whole"
+    assert main(["run", str(config), "--out", str(whole), "--quiet"]) == 0
+    shards = [tmp_path / "shard1", tmp_path / "shard2"]
+    for index, shard in enumerate(shards, start=1):
+        argv = ["run", str(config), "--out", str(shard), "--quiet", "--no-report"]
+        assert main([*argv, "--shard", f"{index}/2"]) == 0
+    return whole, shards
+
+
+def test_merge_killed_inside_its_transaction_merges_nothing_and_a_rerun_completes_it(
+    tmp_path: Path, cohort: Path
+) -> None:
+    whole, shards = _case_shards(tmp_path, cohort)
+    merged = tmp_path / "merged"
+    with ResultStore(shards[0] / STORE_NAME) as first:
+        records = len(first.provenance())
+    # The second shard's first provenance record: the first shard's rows are inserted, and
+    # the transaction is not committed.
+    killed(["merge", str(merged), *map(str, shards)], dying_at("add_provenance", records + 1))
+    assert read_rows(merged / STORE_NAME) == []
+    assert not visible(merged) & set(REPORT)
+    assert main(["merge", str(merged), *map(str, shards)]) == 0
+    assert read_rows(merged / STORE_NAME) == read_rows(whole / STORE_NAME)
+    assert_same_report(merged, whole)
+
+
+def test_merge_killed_while_copying_the_config_leaves_no_torn_file(
+    tmp_path: Path, cohort: Path
+) -> None:
+    whole, shards = _case_shards(tmp_path, cohort)
+    merged = tmp_path / "merged"
+    # Half of config.json written, then killed.
+    killed(
+        ["merge", str(merged), *map(str, shards)],
+        """
+        def copyfile(source, target, *args, **kwargs):
+            data = open(source, "rb").read()
+            if os.path.basename(source) == "config.json":
+                with open(target, "wb") as handle:
+                    handle.write(data[: len(data) // 2])
+                    handle.flush()
+                die()
+            with open(target, "wb") as handle:
+                handle.write(data)
+            return target
+        shutil.copyfile = copyfile
+        """,
+    )
+    assert "config.json" not in visible(merged)
+    assert not visible(merged) & set(REPORT)
+    assert main(["merge", str(merged), *map(str, shards)]) == 0
+    assert read_rows(merged / STORE_NAME) == read_rows(whole / STORE_NAME)
+    assert_same_report(merged, whole)
+
+
+def test_merge_killed_before_its_report_leaves_no_stale_report(
+    tmp_path: Path, cohort: Path
+) -> None:
+    whole, shards = _case_shards(tmp_path, cohort)
+    merged = tmp_path / "merged"
+    assert main(["merge", str(merged), str(shards[0])]) == 0
+    assert "report.md" in visible(merged)  # the first shard's cases only
+    # Adding the second shard: killed once its rows are committed, before the new report.
+    killed(
+        ["merge", str(merged), str(shards[1])],
+        """
+        import mri_bench.report
+        def write_report(out):
+            die()
+        mri_bench.report.write_report = write_report
+        """,
+    )
+    assert read_rows(merged / STORE_NAME) == read_rows(whole / STORE_NAME)
+    assert not visible(merged) & set(REPORT), "the first shard's report must not remain"
+    assert main(["merge", str(merged), str(shards[1])]) == 0
+    assert_same_report(merged, whole)
+
+
+def test_demo_killed_in_its_benchmark_is_not_a_report_and_resumes(tmp_path: Path) -> None:
+    """The cheapest whole demo (2 held-out cases, 12 mm voxels, one training step of each
+    network): 15 scenarios x (copy, hfgan) = 60 tasks, killed after 24 were stored."""
+    out = tmp_path / "demo"
+    argv = [
+        "demo", "--out", str(out), "--train-cases", "3", "--test-cases", "2",
+        "--voxel-mm", "12", "--anatomy", "procedural", "--segmenter-epochs", "1",
+        "--segmenter-steps", "1", "--generator-steps", "1", "--baselines", "copy",
+        "--device", "cpu",
+    ]  # fmt: skip
+    killed(argv, dying_at("add", 25))
+    assert not visible(out) & {*REPORT, "timings.json"}, "a killed demo must not look finished"
+    stored = read_rows(out / STORE_NAME)
+    with ResultStore(out / STORE_NAME) as store:
+        first = store.done()
+    assert len(first) == 24
+    # The second run resumes: the stored tasks are kept as they were, the rest computed.
+    assert main(argv) == 0
+    with ResultStore(out / STORE_NAME) as store:
+        assert len(store.done()) == 60
+        assert first <= store.done()
+    rows = read_rows(out / STORE_NAME)
+    assert [r for r in rows if (r.case_id, r.scenario, r.strategy) in first] == stored
+    assert {"report.md", "report.html", "timings.json"} <= visible(out)
