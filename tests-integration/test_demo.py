@@ -40,7 +40,7 @@ def check_demo(out: Path, n_test: int) -> dict[str, float]:
     assert all(0.0 <= d <= 1.0 for d in dice)
     synthesised = {r["target"] for r in rows if r["strategy"] == "hfgan" and r["metric"] == "ssim"}
     assert synthesised == {"t1n", "t1c", "t2w", "t2f"}
-    for figure in ("boxplot.png", "slices.png"):
+    for figure in ("paired.png", "ranks.png", "slices.png"):
         assert (bench / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (bench / "report.html").is_file()
     timings: dict[str, float] = json.loads((out / "timings.json").read_text())["seconds"]

@@ -106,6 +106,31 @@ def test_segmentation_rows_and_an_unchanged_complete_case(
     assert len(complete["copy"]) > 0
     provenance = {r.provenance for r in rows}
     assert len(provenance) == 2  # one record per strategy
+    # Voxel counts of the reference and predicted masks, which the report reads to tell empty
+    # segmentations and healthy cases from the rest.
+    for files in scan_cases(cohort)[:2]:
+        reference = load_case(files).seg
+        assert reference is not None
+        labels = np.asarray(reference.data)
+        expected = {
+            "WT": np.isin(labels, (1, 2, 3)),
+            "TC": np.isin(labels, (1, 3)),
+            "ET": labels == 3,
+        }
+        counted = {
+            r.region: r.value
+            for r in seg
+            if r.case_id == files.case_id
+            and r.metric == "reference_voxels"
+            and r.scenario == "missing t2f"
+            and r.strategy == "copy"
+        }
+        assert counted == {k: float(v.sum()) for k, v in expected.items()}
+        predicted = [
+            r for r in seg if r.case_id == files.case_id and r.metric == "predicted_voxels"
+        ]
+        assert len(predicted) == 2 * 2 * 3
+        assert all(r.value >= 0 for r in predicted)
 
 
 def test_scenario_case_removes_and_shifts_only_the_available(cohort: Path) -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from mri_bench.statistics import (
+    bootstrap_ci,
     cohens_d_paired,
     dunn_bonferroni,
     friedman,
@@ -217,6 +218,32 @@ def test_summary_matches_numpy_and_ignores_non_finite() -> None:
     assert summarise([]).n == 0
     nothing = summarise([float("nan"), float("inf")])
     assert (nothing.n, nothing.undefined) == (0, 2)
+
+
+def test_penalty_replaces_undefined_values_and_is_counted() -> None:
+    # Six empty segmentations of eight: the median is the penalty, not the two good cases' 2 mm.
+    values = [2.0, 2.0] + [float("nan")] * 5 + [float("inf")]
+    summary = summarise(values, penalty=374.0)
+    assert (summary.n, summary.undefined, summary.penalised) == (8, 0, 6)
+    assert summary.median == 374.0
+    assert summary.q1 == np.percentile([2.0, 2.0] + [374.0] * 6, 25)
+    dropped = summarise(values)
+    assert (dropped.n, dropped.undefined, dropped.penalised, dropped.median) == (2, 6, 0, 2.0)
+
+
+def test_bootstrap_interval_agrees_with_scipy_and_is_seeded() -> None:
+    values = np.random.default_rng(3).normal(0.1, 0.2, size=40)
+    low, high = bootstrap_ci(values, resamples=20000)
+    theirs = stats.bootstrap(
+        (values,), np.median, n_resamples=20000, method="percentile", random_state=1
+    ).confidence_interval
+    # Two independent Monte Carlo estimates of the same percentiles.
+    assert low == pytest.approx(theirs.low, abs=0.02)
+    assert high == pytest.approx(theirs.high, abs=0.02)
+    assert low < np.median(values) < high
+    assert bootstrap_ci(values, resamples=20000) == (low, high)
+    assert bootstrap_ci([0.3] * 5) == (0.3, 0.3)
+    assert all(math.isnan(v) for v in bootstrap_ci([]))
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,17 @@ three or more strategies ran. All tests use the cases every compared strategy sc
 Image metrics are per synthesised sequence; a case's value is their mean, so a case counts once
 whatever the scenario removed.
 
+Distances to an empty mask: when the scoring profile gives them a penalty (or leaves them
+undefined but names a penalty for a missed lesion, as mri-suite's BraTS 2023 lesion-wise
+settings do), the HD95 of every such case counts as the penalty, in the medians and in the
+tests alike, so a strategy that segments nothing cannot look better than one that segments
+badly; the medians with those cases left out are kept beside them.
+
+Healthy cases (the reference has no tumour) score only Dice 0 or 1 and HD95 0 or undefined,
+so they would dominate medians: :func:`healthy_cases` finds them from the stored voxel counts,
+the tables are over the tumour cases, and :func:`detections` counts how many healthy cases
+each strategy gave any predicted tumour.
+
 A finding is a comparison with p < 0.05; it also says whether it survives a Bonferroni
 correction over every Wilcoxon test of the analysis, so a reader can tell a robust difference
 from one of many tests that came out small by chance.
@@ -16,12 +27,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from mri_bench.pipeline import PREDICTED_VOXELS, REFERENCE_VOXELS
 from mri_bench.statistics import (
     ALPHA,
     FriedmanResult,
@@ -32,6 +44,7 @@ from mri_bench.statistics import (
     wilcoxon_paired,
 )
 from mri_bench.store import Row
+from mri_metrics import get_profile
 
 #: Metrics where a lower value is better; every other metric is better higher.
 LOWER_IS_BETTER = frozenset({"hd95", "lesion_hd95", "mae"})
@@ -67,6 +80,10 @@ class Analysis:
     summaries: dict[tuple[str, str, str], Summary] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)
     friedman: dict[tuple[str, str], FriedmanResult] = field(default_factory=dict)
+    #: The value an undefined score counts as, or None when undefined values are left out.
+    penalty: float | None = None
+    #: With a penalty: the summaries with the undefined values left out instead.
+    dropped: dict[tuple[str, str, str], Summary] = field(default_factory=dict)
 
     @property
     def n_tests(self) -> int:
@@ -86,10 +103,9 @@ class Analysis:
         return {
             "metric": self.metric,
             "lower_is_better": self.metric in LOWER_IS_BETTER,
-            "summaries": [
-                {"scenario": s, "strategy": t, "region": r, **asdict(v), "iqr": v.iqr}
-                for (s, t, r), v in self.summaries.items()
-            ],
+            "penalty": self.penalty,
+            "summaries": _summaries_json(self.summaries),
+            "summaries_undefined_dropped": _summaries_json(self.dropped),
             "wilcoxon": [
                 {
                     "scenario": c.scenario,
@@ -116,6 +132,51 @@ class Analysis:
                 for (s, r), f in self.friedman.items()
             ],
         }
+
+
+def _summaries_json(summaries: dict[tuple[str, str, str], Summary]) -> list[dict[str, Any]]:
+    return [
+        {"scenario": s, "strategy": t, "region": r, **asdict(v), "iqr": v.iqr}
+        for (s, t, r), v in summaries.items()
+    ]
+
+
+def empty_mask_penalty(profile: str) -> tuple[float, bool] | None:
+    """The HD95 an empty prediction (or reference) counts as under a scoring profile, and
+    whether mri-metrics already scored it so (else the report substitutes it for the
+    undefined values); None when the profile names no penalty.
+
+    A profile whose HD95 of two empty masks is itself undefined (MONAI, surface-distance,
+    brats-evaluation) gets no substitution: an undefined value there may mean agreement."""
+    settings = get_profile(profile)
+    policy = settings.empty
+    if policy.hd95_both is None or not math.isfinite(policy.hd95_both):
+        return None
+    if policy.hd95_one is not None and math.isfinite(policy.hd95_one):
+        return policy.hd95_one, True
+    if settings.lesion is not None:
+        return settings.lesion.penalty_hd95, False
+    return None
+
+
+def healthy_cases(rows: Iterable[Row]) -> set[str] | None:
+    """Cases whose reference has no tumour (WT voxel count 0); None for a store without
+    voxel counts, where they cannot be told apart."""
+    counts = {r.case_id: r.value for r in rows if r.metric == REFERENCE_VOXELS and r.region == "WT"}
+    if not counts:
+        return None
+    return {case for case, voxels in counts.items() if voxels == 0}
+
+
+def detections(
+    rows: Iterable[Row], healthy: Collection[str]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(scenario, strategy) -> (healthy cases given any predicted tumour, healthy cases)."""
+    found: dict[tuple[str, str], dict[str, bool]] = defaultdict(dict)
+    for row in rows:
+        if row.metric == PREDICTED_VOXELS and row.region == "WT" and row.case_id in healthy:
+            found[row.scenario, row.strategy][row.case_id] = row.value > 0
+    return {key: (sum(cases.values()), len(cases)) for key, cases in found.items()}
 
 
 def per_case(rows: Iterable[Row], metric: str) -> dict[tuple[str, str, str], dict[str, float]]:
@@ -145,13 +206,16 @@ def analyse(
     comparisons: Sequence[tuple[str, str]],
     scenarios: Sequence[str] | None = None,
     strategies: Sequence[str] | None = None,
+    *,
+    penalty: float | None = None,
 ) -> Analysis:
-    """Statistics of ``metric`` per scenario and region (order of the config when given)."""
+    """Statistics of ``metric`` per scenario and region (order of the config when given);
+    with a ``penalty``, undefined values count as it."""
     scenario_names = list(scenarios or dict.fromkeys(r.scenario for r in rows))
     strategy_names = list(strategies or dict.fromkeys(r.strategy for r in rows))
     regions = IMAGE_REGIONS if metric in IMAGE_METRICS else SEGMENTATION_REGIONS
     values = per_case(rows, metric)
-    analysis = Analysis(metric, regions, scenario_names, strategy_names)
+    analysis = Analysis(metric, regions, scenario_names, strategy_names, penalty=penalty)
     for scenario in scenario_names:
         for region in regions:
             groups = {
@@ -160,7 +224,15 @@ def analyse(
                 if (scenario, strategy, region) in values
             }
             for strategy, by_case in groups.items():
-                analysis.summaries[scenario, strategy, region] = summarise(list(by_case.values()))
+                key = scenario, strategy, region
+                analysis.summaries[key] = summarise(list(by_case.values()), penalty)
+                if penalty is not None:
+                    analysis.dropped[key] = summarise(list(by_case.values()))
+            if penalty is not None:
+                groups = {
+                    name: {c: v if math.isfinite(v) else penalty for c, v in by_case.items()}
+                    for name, by_case in groups.items()
+                }
             for strategy, baseline in comparisons:
                 if strategy in groups and baseline in groups:
                     _, (a, b) = _paired([groups[strategy], groups[baseline]])

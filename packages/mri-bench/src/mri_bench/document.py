@@ -1,13 +1,17 @@
 """A report as a list of blocks, rendered to Markdown and to standalone HTML.
 
 Both renderings come from the same blocks, so the Markdown a reviewer reads on GitHub and the
-HTML page someone opens from a CI artifact always say the same thing.
+HTML page someone opens from a CI artifact always say the same thing. The Markdown links its
+figures (PNG files beside it); the HTML carries them inside as data URIs, so the one file can
+be mailed, attached or opened from a downloaded artifact and still shows every figure.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import cast
 
 Block = tuple[str, object]
@@ -57,7 +61,8 @@ class Document:
                 lines += [f"![{caption}]({path})", ""]
         return "\n".join(lines)
 
-    def html(self) -> str:
+    def html(self, folder: Path) -> str:
+        """The standalone page; image paths are read relative to ``folder`` and embedded."""
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
@@ -87,8 +92,10 @@ class Document:
                 parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
             else:
                 path, caption = cast(tuple[str, str], content)
+                data = base64.b64encode((folder / path).read_bytes()).decode("ascii")
                 parts.append(
-                    f'<figure><img src="{html.escape(path)}" alt="{html.escape(caption)}">'
+                    f'<figure><img src="data:image/png;base64,{data}" '
+                    f'alt="{html.escape(caption)}">'
                     f"<figcaption>{html.escape(caption)}</figcaption></figure>"
                 )
         parts.append("</body></html>")

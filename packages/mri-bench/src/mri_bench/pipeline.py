@@ -54,11 +54,14 @@ from mri_io.atomic import atomic_write, atomic_write_text
 from mri_io.case import Case, load_case
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.sequences import SEQUENCES
-from mri_metrics import mae, psnr, score_segmentation, ssim
+from mri_metrics import get_profile, mae, psnr, region_masks, score_segmentation, ssim
 
 CONFIG_NAME = "config.json"
 REFERENCE_NAME = "reference.json"
 PANELS = "panels"
+#: Metrics holding the voxel counts of the predicted and reference masks of each region.
+PREDICTED_VOXELS = "predicted_voxels"
+REFERENCE_VOXELS = "reference_voxels"
 
 
 def load_reference(path: Path, out: Path) -> SequenceReference:
@@ -210,6 +213,20 @@ def image_scores(
             yield target, region, "mae", mae(made, truth, mask=mask)
 
 
+def region_volumes(
+    labels: npt.ArrayLike, reference: npt.ArrayLike, profile: str
+) -> Iterator[tuple[str, str, str, float]]:
+    """(target, region, metric, voxels) of the predicted and reference masks of every region
+    the profile scores: the report needs them to tell an empty segmentation (whose distance
+    scores are undefined or a penalty) and a healthy case (no reference tumour) from the rest,
+    which no score says under every profile."""
+    settings = get_profile(profile)
+    for metric, label_map in ((PREDICTED_VOXELS, labels), (REFERENCE_VOXELS, reference)):
+        masks = region_masks(label_map, settings.convention, regions=settings.regions)
+        for region, mask in masks.items():
+            yield "", region, metric, float(np.count_nonzero(mask))
+
+
 def _axial_slice(case: Case) -> int:
     if case.seg is not None and case.seg.data.any():
         return int(np.argmax((case.seg.data > 0).sum(axis=(0, 1))))
@@ -280,6 +297,7 @@ def run_job(job: Job, context: Context) -> list[TaskResult]:
                     for region, by_metric in scores.items()
                     for metric, value in by_metric.items()
                 ]
+                values += list(region_volumes(labels, case.seg.data, context.profile))
             if not completion and not own:
                 unchanged = (values, labels)
         if job.files.case_id == context.panel_case and missing:

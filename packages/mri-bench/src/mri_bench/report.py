@@ -3,10 +3,12 @@
 Everything is read back from the folder (``results.sqlite``, ``config.json``, ``panels/``), so
 ``mri-bench report DIR`` can be rerun on a finished, resumed or merged run. Files written:
 ``report.md`` and ``report.html`` (the paper-style table: scenario rows, strategy x region
-columns, median (IQR) with significance marks against the baseline; findings with p-values;
-Friedman with Dunn-Bonferroni; image quality of the syntheses), ``boxplot.png``,
-``slices.png``, ``results.csv`` (the tidy long table with provenance ids),
-``provenance.json`` and ``summary.json`` (every statistic of every table).
+columns, median (IQR) over the tumour cases with significance marks against the baseline;
+findings with p-values; Friedman with Dunn-Bonferroni; healthy cases as false-positive counts;
+image quality of the syntheses; the HTML file embeds its figures), ``paired.png`` (per-case
+differences to the baseline), ``ranks.png`` (critical-difference diagrams), ``slices.png``,
+``results.csv`` (the tidy long table with provenance ids), ``provenance.json`` and
+``summary.json`` (every statistic of every table).
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from mri_bench.analysis import LOWER_IS_BETTER, Analysis, analyse, per_case
+from mri_bench.analysis import (
+    LOWER_IS_BETTER,
+    Analysis,
+    analyse,
+    detections,
+    empty_mask_penalty,
+    healthy_cases,
+    per_case,
+)
 from mri_bench.document import Document
 from mri_bench.errors import StoreError
-from mri_bench.figures import box_plots, slice_panel
+from mri_bench.figures import critical_differences, paired_differences, slice_panel
 from mri_bench.pipeline import CONFIG_NAME, PANELS, panel_path
 from mri_bench.scenarios import Scenario, missing_distribution
 from mri_bench.statistics import significance_mark
@@ -41,6 +51,8 @@ def _cell(analysis: Analysis, scenario: str, strategy: str, region: str, mark: s
     if summary is None or summary.n + summary.undefined == 0:
         return "–"
     undefined = f" [{summary.undefined} undef.]" if summary.undefined else ""
+    if summary.penalised:
+        undefined += f" [{summary.penalised} empty → {analysis.penalty:g}]"
     if summary.n == 0:
         return f"undefined{undefined}"
     digits = 3 if abs(summary.median) < 10 else 1
@@ -133,6 +145,124 @@ def _friedman(document: Document, analysis: Analysis) -> None:
     document.table(["scenario", "region", "chi²", "p", "mean ranks", "Dunn (adjusted p)"], rows)
 
 
+def _legend(
+    profile: str,
+    penalty: tuple[float, bool] | None,
+    baseline: str | None,
+    healthy: set[str] | None,
+    has_seg: bool,
+) -> str:
+    legend = "Cells: median (IQR)"
+    if healthy:
+        legend += (
+            " over the cases with a tumour (healthy cases score only Dice 0 or 1 and would "
+            "dominate the medians: they are counted under *Healthy cases*)"
+        )
+    legend += (
+        "; `[k undef.]` counts the cases left out because their value is undefined (a "
+        "distance to an empty mask where the profile names no penalty), so a median over the "
+        "few defined ones is not read as the whole group's."
+    )
+    if penalty is not None:
+        value, scored = penalty
+        source = (
+            f"profile `{profile}` scores an HD95 with one empty mask (prediction or reference) "
+            f"as {value:g} mm"
+            if scored
+            else f"profile `{profile}` leaves an HD95 with one empty mask (prediction or "
+            f"reference) undefined; the tables and tests count it as {value:g} mm, the "
+            "penalty its BraTS 2023 lesion-wise scores give a missed lesion"
+        )
+        legend += (
+            f" HD95: {source}, so a strategy that segments nothing cannot score a better HD95 "
+            f"than one that segments badly; `[k empty → {value:g}]` counts those cases, and "
+            "`summary.json` also holds the medians with them left out "
+            "(`summaries_undefined_dropped`)."
+        )
+    if has_seg and healthy is None:
+        legend += (
+            " The store holds no voxel counts (written by an older mri-bench), so healthy "
+            "cases cannot be told apart: every case is in the tables."
+        )
+    if baseline is not None:
+        legend += (
+            " Marks: Wilcoxon signed-rank test (two-sided, paired cases) of the strategy "
+            f"against `{baseline}`: `+` better, `-` worse; * p < 0.05, ** p < 0.01, "
+            "*** p < 0.001 (uncorrected; the findings say which survive Bonferroni)."
+        )
+    return legend
+
+
+def _healthy(
+    document: Document,
+    rows: Sequence[Row],
+    healthy: set[str] | None,
+    scenarios: Sequence[str],
+    strategies: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The false-positive table of the healthy cases; returns it for ``summary.json``."""
+    if not healthy:
+        return []
+    counts = detections(rows, healthy)
+    document.heading("Healthy cases: false positives")
+    document.paragraph(
+        f"{len(healthy)} held-out cases have no tumour in their reference. A cell counts "
+        "those given any predicted tumour (WT) by the segmenter after the strategy's "
+        "completion, out of the healthy cases scored (false-positive rate)."
+    )
+    table = []
+    for scenario in scenarios:
+        cells = [scenario]
+        for strategy in strategies:
+            found, total = counts.get((scenario, strategy), (0, 0))
+            cells.append(f"{found}/{total} ({found / total:.0%})" if total else "–")
+        if any(c != "–" for c in cells[1:]):
+            table.append(cells)
+    document.table(["scenario", *strategies], table)
+    return [
+        {"scenario": s, "strategy": t, "with_prediction": found, "cases": total}
+        for (s, t), (found, total) in counts.items()
+    ]
+
+
+def _figures(
+    document: Document,
+    folder: Path,
+    analysis: Analysis,
+    rows: Sequence[Row],
+    baseline: str | None,
+) -> None:
+    """The paired differences and the critical-difference diagrams of the main metric."""
+    metric, strategies = analysis.metric, analysis.strategies
+    lower = metric in LOWER_IS_BETTER
+    reference = baseline or strategies[0]
+    paired = paired_differences(
+        per_case(rows, metric),
+        analysis.scenarios,
+        strategies,
+        analysis.regions,
+        reference,
+        metric,
+        lower,
+        folder / "paired.png",
+    )
+    if paired is not None:
+        document.image(
+            paired.name,
+            f"{metric}: each strategy minus `{reference}` on the same case (dots), the median "
+            "difference and its bootstrap 95% confidence interval, per scenario and region",
+        )
+    ranks = critical_differences(
+        analysis.friedman, analysis.scenarios, analysis.regions, lower, folder / "ranks.png"
+    )
+    if ranks is not None:
+        document.image(
+            ranks.name,
+            f"{metric}: mean rank of each strategy over the cases (1 = best); red bars join "
+            "strategies that Dunn's test (Bonferroni) does not separate at p < 0.05",
+        )
+
+
 def _load_config(out: Path) -> dict[str, Any]:
     path = out / CONFIG_NAME
     if not path.is_file():
@@ -179,18 +309,33 @@ def write_report(out: str | Path) -> Path:
     has_seg = any(r.metric == "dice" for r in rows)
     primary = "dice" if has_seg else "ssim"
     metrics = SEGMENTATION_TABLES if has_seg else IMAGE_TABLES
+    cases = sorted({r.case_id for r in rows})
+    healthy = healthy_cases(rows) if has_seg else None
+    scored_rows = rows if not healthy else [r for r in rows if r.case_id not in healthy]
+    penalty = empty_mask_penalty(config["profile"]) if has_seg else None
     analyses = {
-        m: analyse(rows, m, comparisons, scenarios, strategies)
+        m: analyse(
+            scored_rows,
+            m,
+            comparisons,
+            scenarios,
+            strategies,
+            penalty=penalty[0] if penalty is not None and m == "hd95" else None,
+        )
         for m in metrics
-        if any(r.metric == m for r in rows)
+        if any(r.metric == m for r in scored_rows)
     }
     baseline = comparisons[0][1] if comparisons else None
-    cases = sorted({r.case_id for r in rows})
     centres = sorted({r.centre for r in rows})
 
     document = Document(TITLE)
+    split = (
+        ""
+        if healthy is None
+        else f" ({len(cases) - len(healthy)} with a tumour, {len(healthy)} healthy)"
+    )
     document.paragraph(
-        f"Config `{config['name']}`: {len(cases)} cases (centres: {', '.join(centres)}), "
+        f"Config `{config['name']}`: {len(cases)} cases{split} (centres: {', '.join(centres)}), "
         f"{len(scenarios)} scenarios, strategies {', '.join(f'`{s}`' for s in strategies)}. "
         + (
             "A fixed segmenter trained on complete cases segments every completed case; "
@@ -199,19 +344,7 @@ def write_report(out: str | Path) -> Path:
             else "No segmenter was configured: only the image quality of completions is scored."
         )
     )
-    legend = (
-        "Cells: median (IQR) over the cases whose value is defined; `[k undef.]` counts the "
-        "cases left out because their value is undefined (HD95 or NSD with an empty "
-        "prediction or reference), so a median over the few defined ones is not read as the "
-        "whole group's."
-    )
-    if baseline is not None:
-        legend += (
-            " Marks: Wilcoxon signed-rank test (two-sided, paired cases) of the strategy "
-            f"against `{baseline}`: `+` better, `-` worse; * p < 0.05, ** p < 0.01, "
-            "*** p < 0.001 (uncorrected; the findings say which survive Bonferroni)."
-        )
-    document.paragraph(legend)
+    document.paragraph(_legend(config["profile"], penalty, baseline, healthy, has_seg))
     document.heading(f"Main table: {primary}")
     document.table(*paper_table(analyses[primary], baseline))
     document.heading("Findings")
@@ -223,15 +356,10 @@ def write_report(out: str | Path) -> Path:
         document.heading(f"{metric} ({better} is better)")
         document.table(*paper_table(analysis, baseline))
     _friedman(document, analyses[primary])
+    false_positives = _healthy(document, rows, healthy, scenarios, strategies)
 
     document.heading("Figures")
-    values = per_case(rows, primary)
-    region = analyses[primary].regions[0]
-    box_values = {
-        (s, t): list(values.get((s, t, region), {}).values()) for s in scenarios for t in strategies
-    }
-    box_plots(box_values, scenarios, strategies, f"{primary} ({region})", folder / "boxplot.png")
-    document.image("boxplot.png", f"{primary} ({region}) per scenario and strategy")
+    _figures(document, folder, analyses[primary], scored_rows, baseline)
     panel = slice_panel(
         _panels(folder, scenarios, strategies), scenarios, strategies, folder / "slices.png"
     )
@@ -268,9 +396,11 @@ def write_report(out: str | Path) -> Path:
 
     write_csv(rows, folder / "results.csv")
     summary = _finite({m: a.to_json() for m, a in analyses.items()})
+    summary["healthy_cases"] = None if healthy is None else sorted(healthy)
+    summary["false_positives"] = false_positives
     atomic_write_text(folder / "summary.json", json.dumps(summary, indent=1) + "\n")
     atomic_write_text(folder / "provenance.json", json.dumps(provenance, indent=1) + "\n")
-    atomic_write_text(folder / "report.html", document.html())
+    atomic_write_text(folder / "report.html", document.html(folder))
     return atomic_write_text(folder / "report.md", document.markdown())
 
 

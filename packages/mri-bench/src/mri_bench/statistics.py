@@ -27,34 +27,59 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Summary:
-    """Median and quartiles of one group's ``n`` finite values, and how many of its values
-    were ``undefined`` (NaN or infinite: the HD95 of an empty mask, say), left out of them.
+    """Median and quartiles of one group's ``n`` values, how many of its values were
+    ``undefined`` (NaN or infinite: the HD95 of an empty mask, say) and left out, and how many
+    were ``penalised`` (scored as the empty-mask penalty instead).
 
-    The count travels with the statistics so that a report never shows the median of the
-    few defined values as if it were the whole group's."""
+    The counts travel with the statistics so that a report never shows the median of the
+    few defined values as if it were the whole group's, nor a penalty-dominated median
+    without saying so."""
 
     n: int
     median: float
     q1: float
     q3: float
     undefined: int = 0
+    penalised: int = 0
 
     @property
     def iqr(self) -> float:
         return self.q3 - self.q1
 
 
-def summarise(values: Sequence[float]) -> Summary:
+def summarise(values: Sequence[float], penalty: float | None = None) -> Summary:
     """Median and quartiles (numpy's linear interpolation) of the finite values, and the
-    number of values that are not."""
+    number of values that are not.
+
+    With a ``penalty`` every value that is not finite counts as the penalty instead (an empty
+    segmentation scored as the worst distance, so a failed strategy cannot hide behind the
+    few cases it segmented), and ``penalised`` counts the values equal to it."""
     data = np.asarray(values, dtype=np.float64)
+    if penalty is not None:
+        data = np.where(np.isfinite(data), data, penalty)
     finite = np.isfinite(data)
     undefined = int(data.size - np.count_nonzero(finite))
     data = data[finite]
+    penalised = 0 if penalty is None else int(np.count_nonzero(data == penalty))
     if data.size == 0:
-        return Summary(0, float("nan"), float("nan"), float("nan"), undefined)
+        return Summary(0, float("nan"), float("nan"), float("nan"), undefined, penalised)
     q1, median, q3 = np.percentile(data, [25, 50, 75])
-    return Summary(int(data.size), float(median), float(q1), float(q3), undefined)
+    return Summary(int(data.size), float(median), float(q1), float(q3), undefined, penalised)
+
+
+def bootstrap_ci(
+    values: npt.ArrayLike, *, resamples: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the median of ``values`` (seeded, so a
+    report redrawn from the same store shows the same interval); NaN for no values."""
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    medians = np.median(rng.choice(data, size=(resamples, data.size), replace=True), axis=1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(medians, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "report",
         help="write report.md/html, figures, CSV and JSON of a run folder",
         description=(
-            "Read DIR/results.sqlite and DIR/config.json and write report.md, report.html, "
-            "boxplot.png, slices.png, results.csv, summary.json and provenance.json into DIR."
+            "Read DIR/results.sqlite and DIR/config.json and write report.md, report.html "
+            "(one file, figures embedded), paired.png (per-case differences to the baseline), "
+            "ranks.png (critical-difference diagrams), slices.png, results.csv, summary.json "
+            "and provenance.json into DIR."
         ),
     )
     parser.add_argument("run", type=Path, help="run folder of `mri-bench run` or `merge`")
