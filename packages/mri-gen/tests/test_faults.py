@@ -4,7 +4,6 @@ benchmark) would read as a case, and two cases with one id are refused, naming b
 from __future__ import annotations
 
 import csv
-import os
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from mri_io.layouts import brats2023_filename
 from mri_io.model_folder import read_model_folder
 from mri_io.synthetic import FULL_GRID
 from mri_io.synthetic.cohort import write_cohort
+from mri_io.testing import kill_at_rename, kill_in_model_save, run_killed, visible
 
 SHAPE = (10, 12, 8)
 
@@ -195,47 +195,6 @@ def test_complete_refuses_an_output_inside_its_input_before_any_work(
 # --- commands killed while they write --------------------------------------------------------
 
 
-def run_killed(body: str) -> None:
-    """Run ``body`` in a new Python process (one torch thread) and check that it killed itself
-    with SIGKILL where its hook said."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    script = "import os, signal\n" + textwrap.dedent(body)
-    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
-    assert result.returncode == -signal.SIGKILL, "the command was not killed where the hook says"
-
-
-def visible(folder: Path) -> list[str]:
-    return sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
-
-
-#: Kill a process while it writes its ``SAVE``-th model folder: once that model's weights are
-#: renamed to their final name (inside the folder being written), before its config.json is.
-KILL_IN_MODEL_SAVE = """
-    import safetensors.torch
-    saves, renames = [], []
-    real_save = safetensors.torch.save_file
-    def save_file(*args, **kwargs):
-        real_save(*args, **kwargs)
-        saves.append(1)
-    safetensors.torch.save_file = save_file
-    def dying(real):
-        def rename(*args, **kwargs):
-            if len(saves) == SAVE:
-                renames.append(1)
-                if len(renames) == 2:
-                    os.kill(os.getpid(), signal.SIGKILL)
-            return real(*args, **kwargs)
-        return rename
-    os.replace, os.rename = dying(os.replace), dying(os.rename)
-"""
-
-
-def killed_in_model_save(save: int, arguments: list[str]) -> None:
-    """Run ``mri-gen ARGUMENTS`` killed inside its ``save``-th model-folder write."""
-    hook = textwrap.dedent(KILL_IN_MODEL_SAVE).replace("SAVE", str(save))
-    run_killed(f"{hook}\nfrom mri_gen.cli import main\nmain({arguments!r})\n")
-
-
 def logged_steps(run: Path) -> list[str]:
     with (run / "log.csv").open() as handle:
         return [row["step"] for row in csv.DictReader(handle)]
@@ -264,7 +223,8 @@ def test_training_killed_while_saving_its_model_keeps_the_last_one_and_resumes(
     arguments = ["train", *family, "--data", str(coarse), "--out", str(run), *TRAINING]
     if family[0] == "ummgat":
         arguments += ["--preset", "tiny"]
-    killed_in_model_save(2, arguments)  # the second step's model
+    command = f"from mri_gen.cli import main\nmain({arguments!r})"
+    run_killed(kill_in_model_save(2), command)  # killed inside the second step's model
     # last/ is the first step's model, whole: load_generator checks its weights' hash.
     assert read_model_folder(run / "last").config["step"] == 1
     load_generator(run / "last")
@@ -283,21 +243,8 @@ def test_hfgan_killed_just_after_starting_its_run_folder_resumes(
     arguments += ["--data", str(coarse), "--out", str(run), *TRAINING]
     # Killed at the first rename after run.json's: a folder with a run.json is a run to
     # resume, so everything a resumed run reads must be there by then.
-    run_killed(
-        f"""
-        started = []
-        def dying(real):
-            def rename(source, target, *args, **kwargs):
-                if started:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                real(source, target, *args, **kwargs)
-                started.extend([1] if os.path.basename(target) == "run.json" else [])
-            return rename
-        os.replace, os.rename = dying(os.replace), dying(os.rename)
-        from mri_gen.cli import main
-        main({arguments!r})
-        """
-    )
+    command = f"from mri_gen.cli import main\nmain({arguments!r})"
+    run_killed(kill_at_rename(1, after="run.json"), command)
     assert (run / "run.json").is_file()
     assert main([*arguments, "--resume"]) == 0
     assert logged_steps(run) == ["1", "2"]
@@ -321,6 +268,7 @@ def test_translate_killed_mid_case_leaves_no_case_that_scan_reads(
     arguments += ["--harmonise", "research-3t", "--device", "cpu"]
     # Four volumes per case: the sixth is the second case's second.
     run_killed(
+        "import os, signal",
         f"""
         from mri_gen.commands import translate
         real, calls = translate.save_volume, []
@@ -332,7 +280,7 @@ def test_translate_killed_mid_case_leaves_no_case_that_scan_reads(
         translate.save_volume = dying
         from mri_gen.cli import main
         main({arguments!r})
-        """
+        """,
     )
     cases = scan_cases(out)
     assert [case.case_id for case in cases] == ["BraTS-GLI-00000-000"]

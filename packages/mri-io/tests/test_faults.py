@@ -32,6 +32,7 @@ from mri_io.cli import main
 from mri_io.intensity import load_stats
 from mri_io.layouts import brats2023_filename
 from mri_io.nifti import MAX_IMAGE_BYTES_ENV
+from mri_io.testing import kill_at_rename, run_killed, visible
 
 SHAPE = (12, 10, 8)
 AFFINE = np.diag([1.0, 1.0, 1.0, 1.0])
@@ -260,33 +261,6 @@ def test_cohort_killed_mid_case_leaves_no_case_that_scan_reads(tmp_path: Path) -
     assert [c.missing for c in scan_cases(out)] == [(), ()]
 
 
-def killed_at_commit(commit: int, body: str) -> None:
-    """Run ``body`` in a new Python process that SIGKILLs itself just before its ``commit``-th
-    rename (``os.replace`` or ``os.rename``: the step that makes a written file or folder
-    visible), and check that it died there."""
-    script = textwrap.dedent(
-        f"""
-        import os, signal
-        calls = []
-        def dying(real):
-            def rename(*args, **kwargs):
-                calls.append(1)
-                if len(calls) == {commit}:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                return real(*args, **kwargs)
-            return rename
-        os.replace, os.rename = dying(os.replace), dying(os.rename)
-        """
-    ) + textwrap.dedent(body)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
-    assert result.returncode == -signal.SIGKILL, f"not killed before rename {commit}"
-
-
-def visible(folder: Path) -> list[str]:
-    return sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
-
-
 def test_stats_killed_while_writing_keeps_the_previous_file_whole(
     cohort: Path, tmp_path: Path
 ) -> None:
@@ -297,7 +271,7 @@ def test_stats_killed_while_writing_keeps_the_previous_file_whole(
         from mri_io.cli import main
         main(["stats", {str(cohort)!r}, "--out", {str(out)!r}])
         """
-    killed_at_commit(1, body)
+    run_killed(kill_at_rename(1), body)
     assert out.read_text() == "previous statistics\n"
     assert visible(out.parent) == ["stats.json"]
     # A rerun replaces it with the whole statistics; the killed run's leftover is hidden.
@@ -364,7 +338,7 @@ def test_a_model_folder_killed_while_replaced_is_the_old_model_or_absent(
         from test_faults import write_demo_model
         write_demo_model(Path({str(folder)!r}), 2.0)
         """
-    killed_at_commit(commit, body)
+    run_killed(kill_at_rename(commit), body)
     assert visible(tmp_path) in (["model"], [])
     if folder.exists():  # the old model, whole
         assert visible(folder) == ["config.json", "model.safetensors"]

@@ -91,14 +91,17 @@ def write_threshold_report(
     rows: Sequence[dict[str, float]], out: str | PathLike[str], about: dict[str, Any]
 ) -> tuple[Path, Path]:
     """``out`` (JSON: ``about`` plus the rows) and the same rows as CSV beside it, each written
-    atomically; the two paths."""
+    atomically; the two paths.
+
+    The CSV first: a run killed between the two renames leaves the previous JSON, so a new
+    JSON always has its own CSV beside it."""
     target = Path(out)
-    document = {**about, "rows": list(rows)}
-    atomic_write_text(target, json.dumps(document, indent=2) + "\n")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     table = target.with_suffix(".csv")
     atomic_write_text(table, buffer.getvalue())
+    document = {**about, "rows": list(rows)}
+    atomic_write_text(target, json.dumps(document, indent=2) + "\n")
     return target, table

@@ -1,0 +1,60 @@
+"""mri-seg's writers killed while they write: a training run leaves its previous model whole and
+resumes, and a threshold report is the previous one or the new one, never half of one."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from mri_io.testing import kill_at_rename, kill_in_model_save, run_killed, visible
+from mri_seg import load_segmenter
+from mri_seg.cli import main
+from mri_seg.ganet.networks import InpaintingGAN
+
+
+def test_unet_training_killed_while_saving_last_keeps_a_whole_model_and_resumes(
+    cohort: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    arguments = ["train", "unet", "--data", str(cohort), "--preset", "tiny", "--out", str(run)]
+    arguments += ["--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "1"]
+    arguments += ["--crop", "16", "16", "16", "--device", "cpu"]
+    command = f"from mri_seg.cli import main\nmain({arguments!r})"
+    run_killed(kill_in_model_save(2, folder="last"), command)  # the second epoch's last/
+    # last/ is the first epoch's model, whole: load_segmenter checks its weights' hash.
+    assert visible(run / "last") == ["config.json", "model.safetensors"]
+    load_segmenter(run / "last")
+    assert main([*arguments, "--resume"]) == 0
+    with (run / "log.csv").open() as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2"]
+    load_segmenter(run / "last")
+    load_segmenter(run)
+
+
+@pytest.mark.parametrize("commit", [1, 2])
+def test_ganet_thresholds_killed_while_writing_keeps_the_previous_report(
+    cohort: Path, tmp_path: Path, commit: int
+) -> None:
+    torch.manual_seed(0)
+    InpaintingGAN().save_pretrained(tmp_path / "gan")
+    report = tmp_path / "report" / "thresholds.json"
+    report.parent.mkdir()
+    report.write_text('{"previous": true}\n')
+    report.with_suffix(".csv").write_text("previous\n")
+    arguments = ["ganet-thresholds", "--gan", str(tmp_path / "gan"), "--data", str(cohort)]
+    arguments += ["--out", str(report), "--device", "cpu"]
+    run_killed(kill_at_rename(commit), f"from mri_seg.cli import main\nmain({arguments!r})")
+    # The JSON is the report of record: while it is the previous one, so may the CSV be; once
+    # it is new, the CSV beside it is new too.
+    assert report.read_text() == '{"previous": true}\n'
+    assert visible(report.parent) == ["thresholds.csv", "thresholds.json"]
+    assert main(arguments) == 0
+    rows = json.loads(report.read_text())["rows"]
+    with report.with_suffix(".csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    assert [float(row["threshold"]) for row in table] == [row["threshold"] for row in rows]
+    assert visible(report.parent) == ["thresholds.csv", "thresholds.json"]
