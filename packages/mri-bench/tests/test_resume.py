@@ -65,3 +65,32 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path: Path, cohort
     # Resuming a finished run computes nothing more.
     run_benchmark(config, killed, resume=True, progress=False)
     assert read_rows(store) == resumed_rows
+
+
+def test_a_killed_case_shard_resumes_with_its_own_cases(tmp_path: Path, cohort: Path) -> None:
+    """The partition ignores what is stored: a resumed shard keeps its cases and ends equal
+    to the same shard run without interruption."""
+    config_path = write_config(
+        tmp_path,
+        cohort,
+        scenarios=["single-missing", "brasyn", "random missing"],
+        strategies=["copy-matched", "zero"],
+    )
+    killed = tmp_path / "killed"
+    shard = ["--shard", "2/3"]
+    command = [sys.executable, "-m", "mri_bench", "run", str(config_path), "--quiet", "--no-report"]
+    process = subprocess.Popen([*command, *shard, "--out", str(killed)], env={**os.environ})
+    store = killed / "results.sqlite"
+    deadline = time.monotonic() + 120
+    while _count_tasks(store) < 6 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    total = 2 * 6 * 2  # two of the six cases, six scenarios, two strategies
+    assert 0 < _count_tasks(store) < total, "the kill must land in the middle of the shard"
+    subprocess.run([*command, *shard, "--out", str(killed), "--resume"], check=True)
+    uninterrupted = tmp_path / "whole-shard"
+    subprocess.run([*command, *shard, "--out", str(uninterrupted)], check=True)
+    rows = read_rows(store)
+    assert rows == read_rows(uninterrupted / "results.sqlite")
+    assert len({(r.case_id, r.scenario, r.strategy) for r in rows}) == total
