@@ -82,3 +82,19 @@ def test_bad_config_is_one_line_naming_the_file(
     good = config(tmp_path, cohort)
     assert main(["run", str(good), "--out", str(tmp_path / "o"), "--strategies", "nope"]) == 2
     assert "no scenario or strategy ['nope']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shard", ["4/3", "0/2", "2", "one/two"])
+def test_a_bad_shard_is_one_line_and_writes_nothing(
+    tmp_path: Path, cohort: Path, capsys: pytest.CaptureFixture[str], shard: str
+) -> None:
+    path = config(tmp_path, cohort)
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as exit_info:  # argparse's exit on a bad option value
+        main(["run", str(path), "--out", str(out), "--shard", shard])
+    assert exit_info.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1
+    assert "--shard: " in errors[0]
+    assert "K/N" in errors[0]
+    assert not out.exists()
