@@ -28,13 +28,15 @@ def fill_run(
     healthy: int = 0,
     profile: str = "mri-suite",
     only: tuple[str, ...] = (),
+    voxels: bool = True,
 ) -> None:
     """A run whose generator beats copying on WT Dice only when t2f is missing, scored under
     ``profile`` with the voxel counts of every mask. With ``empty_copies``, that many cases of
     ``copy`` under "missing t1n" are empty segmentations: Dice 0 and the profile's HD95 of one
     empty mask (every other result has an HD95 of 2 mm). ``healthy`` adds cases without a
     tumour, which ``copy`` gives a false positive on the first two of them. ``only``: these
-    scenarios, not all 15 (fewer figures to draw)."""
+    scenarios, not all 15 (fewer figures to draw). Without ``voxels``: a store written before
+    the voxel counts were."""
     scenarios = [s for s in subset_scenarios() if not only or s.name in only]
     policy = get_profile(profile).empty
     rng = np.random.default_rng(0)
@@ -50,6 +52,8 @@ def fill_run(
     (folder / "config.json").write_text(json.dumps(config))
 
     def add(store: ResultStore, case: str, scenario: str, strategy: str, **values: float) -> None:
+        if not voxels:
+            values = {k: v for k, v in values.items() if not k.endswith("_voxels")}
         rows = tuple(
             Row(case, "c", scenario, strategy, "", region, metric, value, 0, "p")
             for region in ("WT", "TC", "ET")
@@ -213,7 +217,7 @@ def test_healthy_cases_are_counted_as_false_positives_not_in_the_medians(
     # Healthy cases score Dice 1 unless a false positive makes it 0: left in, they would move
     # every median; the tables and tests are the tumour cases' alone.
     assert main(mixed) == main(alone)
-    assert "11 cases (8 with a tumour, 3 healthy)" in mixed
+    assert "11 cases, 8 with a tumour and 3 healthy (centres: c)" in mixed
     assert "## Healthy cases" not in alone
     healthy = mixed.split("## Healthy cases: false positives")[1].split("##")[0]
     assert "| scenario | copy | copy-matched | gen |" in healthy
@@ -224,6 +228,17 @@ def test_healthy_cases_are_counted_as_false_positives_not_in_the_medians(
         summary["false_positives"]
     )
     assert {c["n"] for c in summary["dice"]["summaries"]} == {8}
+
+
+def test_a_store_without_voxel_counts_says_it_cannot_tell_healthy_cases(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    fill_run(run, healthy=3, only=FEW, voxels=False)
+    report = write_report(run).read_text()
+    assert "The store holds no voxel counts" in report
+    assert "## Healthy cases" not in report
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["healthy_cases"] is None
+    assert {c["n"] for c in summary["dice"]["summaries"]} == {11}
 
 
 def test_html_report_is_one_file_with_its_figures_inside(tmp_path: Path) -> None:

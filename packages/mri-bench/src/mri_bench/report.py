@@ -332,7 +332,7 @@ def write_report(out: str | Path) -> Path:
     split = (
         ""
         if healthy is None
-        else f" ({len(cases) - len(healthy)} with a tumour, {len(healthy)} healthy)"
+        else f", {len(cases) - len(healthy)} with a tumour and {len(healthy)} healthy"
     )
     document.paragraph(
         f"Config `{config['name']}`: {len(cases)} cases{split} (centres: {', '.join(centres)}), "
