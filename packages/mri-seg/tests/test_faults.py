@@ -58,3 +58,18 @@ def test_ganet_thresholds_killed_while_writing_keeps_the_previous_report(
         table = list(csv.DictReader(handle))
     assert [float(row["threshold"]) for row in table] == [row["threshold"] for row in rows]
     assert visible(report.parent) == ["thresholds.csv", "thresholds.json"]
+
+
+def test_ganet_thresholds_refuses_to_overwrite_an_input_label_map(
+    cohort: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seg = cohort / "BraTS-GLI-00000-000" / "BraTS-GLI-00000-000-seg.nii.gz"
+    before = seg.read_bytes()
+    # The GAN folder does not exist: the output check comes first, before loading anything.
+    arguments = ["ganet-thresholds", "--gan", str(tmp_path / "gan"), "--data", str(cohort)]
+    assert main([*arguments, "--out", str(seg)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"mri-seg: error: {seg}: is an input file of case ")
+    assert seg.read_bytes() == before
+    assert visible(seg.parent) == sorted(p.name for p in seg.parent.iterdir())

@@ -16,12 +16,16 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mri_io.errors import OutputCollisionError
+
+if TYPE_CHECKING:
+    from mri_io.layouts import CaseFiles
 
 #: Multi-part suffixes kept whole on temporary files, so writers that choose a format (or gzip
 #: compression) from the suffix still see the right one.
@@ -159,3 +163,20 @@ def check_apart(source: str | PathLike[str], out: str | PathLike[str]) -> None:
         raise OutputCollisionError(
             out, f"output folder holds the input folder {source}; choose a folder outside it"
         )
+
+
+def check_not_an_input(out: str | PathLike[str], cases: Iterable[CaseFiles]) -> None:
+    """Refuse an output file ``out`` that is one of the ``cases``' own files (a sequence, a
+    label map or an extra such as a bias-corrected copy), with
+    :class:`~mri_io.errors.OutputCollisionError` naming it and the case: writing a report
+    there would destroy the input. Paths are compared resolved, so a relative path or a link
+    to an input is refused too. Commands that read cases and write one file check this
+    before any work."""
+    target = Path(out).resolve()
+    for case in cases:
+        inputs = [*case.sequences.values(), *case.extras.values()]
+        inputs += [] if case.seg is None else [case.seg]
+        if any(path.resolve() == target for path in inputs):
+            raise OutputCollisionError(
+                out, f"is an input file of case {case.case_id}; writing there would destroy it"
+            )

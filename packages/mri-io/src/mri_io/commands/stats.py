@@ -15,6 +15,7 @@ from typing import Any
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from mri_io.atomic import check_not_an_input
 from mri_io.errors import EmptyCohortError, OutputCollisionError
 from mri_io.intensity import DEFAULT_PERCENTILE, StatsAccumulator, save_stats
 from mri_io.layouts import CaseFiles, scan_cases
@@ -56,18 +57,11 @@ def _sequences(cases: Sequence[CaseFiles], description: str) -> Iterator[tuple[s
             yield name, volume.data
 
 
-def _check_not_an_input(out: Path, cases: Sequence[CaseFiles]) -> None:
-    """Refuse an output path that is one of the cohort's own files (or an existing folder)."""
+def _check_output(out: Path, cases: Sequence[CaseFiles]) -> None:
+    """Refuse an output path that is an existing folder or one of the cohort's own files."""
     if out.is_dir():
         raise OutputCollisionError(out, "is a folder; give the statistics JSON file to write")
-    target = out.resolve()
-    for case in cases:
-        inputs = [*case.sequences.values(), *case.extras.values()]
-        inputs += [] if case.seg is None else [case.seg]
-        if any(path.resolve() == target for path in inputs):
-            raise OutputCollisionError(
-                out, f"is an input file of case {case.case_id}; writing there would destroy it"
-            )
+    check_not_an_input(out, cases)
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -76,7 +70,7 @@ def run_stats(args: argparse.Namespace) -> int:
     if not 0 <= args.percentile <= 100:
         raise ValueError(f"--percentile must lie in [0, 100], got {args.percentile}")
     cases = scan_cases(folder)
-    _check_not_an_input(args.out, cases)
+    _check_output(args.out, cases)
     accumulators: dict[str, StatsAccumulator] = {}
     for name, data in _sequences(cases, "statistics, pass 1/2"):
         accumulators.setdefault(name, StatsAccumulator(args.percentile)).add_first_pass(data)

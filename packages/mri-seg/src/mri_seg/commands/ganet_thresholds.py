@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mri_io.atomic import check_not_an_input
 from mri_io.cli_support import add_device_option
 from mri_io.layouts import scan_cases
 from mri_io.training import resolve_device
@@ -45,10 +46,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace) -> int:
     """Score the slices and write the table."""
+    every_case = scan_cases(args.data)
+    check_not_an_input(args.out, every_case)  # before any work
     folder = args.gan / PRETRAIN if (args.gan / PRETRAIN).is_dir() else args.gan
     device = resolve_device(args.device)
     gan = load_gan(folder, device=device)
-    cases = [case for case in scan_cases(args.data) if case.seg is not None]
+    cases = [case for case in every_case if case.seg is not None]
     scores, truth = slice_scores(gan, cases, args.min_brain_fraction, device)
     rows = threshold_table(scores, truth, args.thresholds)
     about = {
