@@ -52,6 +52,8 @@ def test_run_folder_holds_a_loadable_model_and_a_log(cohort: Path, tmp_path: Pat
     assert document["config"]["stats"]["t1c"]["clip"] == 8664.0
     # The half-grid cohort's 2 mm voxels: inference resamples other grids to them.
     assert document["config"]["spacing"] == [2.0, 2.0, 2.0]
+    assert document["config"]["orientation"] == ["L", "P", "S"]
+    assert document["config"]["normalisation"] == "zscore-dataset"
     assert Synthesiser.from_pretrained(folder).spacing == (2.0, 2.0, 2.0)
     assert HFGANGenerator.from_pretrained(folder).config == MODEL.generator
 

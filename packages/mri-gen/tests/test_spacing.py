@@ -1,5 +1,6 @@
-"""Generators record the voxel size they were trained at; completion resamples a case of
-another voxel size to it, generates there, and returns the results on the case's own grid."""
+"""Generators record the grid they were trained on (voxel size, orientation) and their input
+preprocessing; completion brings a case on another grid to it, generates there, and returns
+the results on the case's own grid."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from mri_gen.ummgat.networks import UMMGATModel
 from mri_io.case import Case, load_case
 from mri_io.intensity import PRESETS as STATS_PRESETS
 from mri_io.layouts import scan_cases
+from mri_io.nifti import Volume
+from mri_io.orientation import reorient
 from mri_io.synthetic import FULL_GRID, write_cohort
 
 #: The model's voxel size: the BraTS field of view at 4 mm is 60 x 60 x 39 voxels, which fits
@@ -115,3 +118,76 @@ def _recording_volume(method: Any, seen: list[tuple[int, ...]]) -> Any:
         return method(volume, *args, **kwargs)
 
     return wrapped
+
+
+TRAINED = ["L", "P", "S"]  # the synthetic cohort's axis codes
+TURNED = ("I", "R", "P")  # the same anatomy with the array's axes permuted and flipped
+
+
+def _turned(case: Case) -> Case:
+    images = {name: reorient(volume, TURNED)[0] for name, volume in case.images.items()}
+    return Case(case.case_id, images, None, case.missing, case.label_profile)
+
+
+def _as_turned(array: np.ndarray, case: Case) -> np.ndarray:
+    """An output on ``case``'s grid as it lies on the grid of ``_turned(case)``."""
+    reference = next(iter(case.images.values()))
+    return reorient(Volume(array, reference.affine, reference.header), TURNED)[0].data
+
+
+@pytest.fixture(scope="module")
+def coarse(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    """One case at the models' 4 mm voxel size, without T2-FLAIR."""
+    return _without(_case(tmp_path_factory.mktemp("coarse"), 4), "t2f")
+
+
+def test_hfgan_completes_a_case_in_another_orientation_in_its_training_orientation(
+    coarse: Case, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    generator = HFGANGenerator(HFGAN_PRESETS["tiny"].with_image_size(64).generator)
+    stats = {name: vars(value) for name, value in STATS_PRESETS["brasyn25"].items()}
+    grid = {"spacing": MODEL_SPACING, "orientation": TRAINED}
+    generator.save_pretrained(tmp_path / "model", {"stats": stats, **grid})
+    model = Synthesiser.from_pretrained(tmp_path / "model")
+    assert model.orientation == tuple(TRAINED)
+    expected = _as_turned(model.complete(coarse)["t2f"], coarse)
+    np.testing.assert_array_equal(model.complete(_turned(coarse))["t2f"], expected)
+    # Without the recorded orientation the generator slices the turned arrays as they are.
+    model.orientation = None
+    assert not np.allclose(model.complete(_turned(coarse))["t2f"], expected, atol=1e-3)
+
+
+def test_ummgat_completes_a_case_in_another_orientation_in_its_training_orientation(
+    coarse: Case, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    config = replace(UMMGAT_PRESETS["tiny"], domains=DOMAINS, image_size=64)
+    grid = {"spacing": MODEL_SPACING, "orientation": TRAINED}
+    UMMGATModel(config).save_pretrained(tmp_path / "model", grid)
+    model = Translator.from_pretrained(tmp_path / "model")
+    assert model.orientation == tuple(TRAINED)
+    out = model.complete(coarse, ["t2f"], centre="research-3t")["t2f"]
+    expected = _as_turned(out, coarse)
+    answer = model.complete(_turned(coarse), ["t2f"], centre="research-3t")["t2f"]
+    np.testing.assert_array_equal(answer, expected)
+    model.orientation = None
+    answer = model.complete(_turned(coarse), ["t2f"], centre="research-3t")["t2f"]
+    assert not np.allclose(answer, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize(("key", "value"), [("normalisation", "minmax-1-1"), ("crop", "whole")])
+def test_a_model_prepared_otherwise_is_refused_naming_the_file(
+    key: str, value: str, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    generator = HFGANGenerator(HFGAN_PRESETS["tiny"].with_image_size(64).generator)
+    stats = {name: vars(v) for name, v in STATS_PRESETS["brasyn25"].items()}
+    generator.save_pretrained(tmp_path / "hfgan", {"stats": stats, key: value})
+    with pytest.raises(ConfigError, match=value) as caught:
+        Synthesiser.from_pretrained(tmp_path / "hfgan")
+    assert "config.json" in str(caught.value)
+    config = replace(UMMGAT_PRESETS["tiny"], domains=DOMAINS, image_size=64)
+    UMMGATModel(config).save_pretrained(tmp_path / "ummgat", {key: value})
+    with pytest.raises(ConfigError, match=value):
+        Translator.from_pretrained(tmp_path / "ummgat")

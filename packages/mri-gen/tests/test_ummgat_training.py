@@ -180,7 +180,8 @@ def test_same_seed_same_weights(cohort: Path, config: UMMGATConfig, tmp_path: Pa
         assert torch.equal(p, q), name
     assert json.loads((tmp_path / "a" / ASSIGNMENT_NAME).read_text())
     # The half-grid cohort's 2 mm voxels are recorded for inference to resample other grids.
-    assert Translator.from_pretrained(first).spacing == (2.0, 2.0, 2.0)
+    translator = Translator.from_pretrained(first)
+    assert (translator.spacing, translator.orientation) == ((2.0, 2.0, 2.0), ("L", "P", "S"))
     other = UMMGATTrainer(config.with_domains(a.config.domains), TrainConfig(seed=5), CPU)
     assert any(
         not torch.equal(p, q) for p, q in zip(other.model.parameters(), a.parameters(), strict=True)

@@ -11,12 +11,15 @@ import pytest
 from mri_io.case import Case
 from mri_io.errors import CorruptFileError
 from mri_io.layouts import CaseFiles
-from mri_io.nifti import new_volume, save_volume
+from mri_io.nifti import Volume, new_volume, save_volume
+from mri_io.orientation import axis_codes, reorient
 from mri_io.spacing import (
     SPACING_TOLERANCE,
     case_at_spacing,
+    model_orientation,
     model_spacing,
     resampling_for,
+    training_orientation,
     training_spacing,
     zoom_factors,
 )
@@ -122,9 +125,88 @@ def test_the_training_spacing_is_the_median_voxel_size_of_the_cohort(tmp_path: P
         training_spacing(cases)
 
 
+def _grid(shape: tuple[int, int, int], spacing: tuple[float, float, float]) -> Volume:
+    return new_volume(np.zeros(shape, np.float32), np.diag([*spacing, 1.0]))
+
+
 def test_resampling_for_a_grid() -> None:
-    assert resampling_for((80, 80, 52), (3.0, 3.0, 3.0), None).identity
-    assert resampling_for((80, 80, 52), (3.0, 3.0, 3.0), (3.0, 3.0, 3.0)).identity
-    halved = resampling_for((80, 80, 52), (3.0, 3.0, 3.0), (6.0, 6.0, 6.0))
+    assert resampling_for(_grid((80, 80, 52), (3.0, 3.0, 3.0)), None).identity
+    assert resampling_for(_grid((80, 80, 52), (3.0, 3.0, 3.0)), (3.0, 3.0, 3.0)).identity
+    halved = resampling_for(_grid((80, 80, 52), (3.0, 3.0, 3.0)), (6.0, 6.0, 6.0))
     assert (halved.shape, halved.model_shape) == ((80, 80, 52), (40, 40, 26))
-    assert resampling_for((1, 10, 10), (1.0, 1.0, 1.0), (4.0, 2.0, 2.0)).model_shape == (1, 5, 5)
+    thin = _grid((1, 10, 10), (1.0, 1.0, 1.0))
+    assert resampling_for(thin, (4.0, 2.0, 2.0)).model_shape == (1, 5, 5)
+    # Already in the model's orientation: nothing to do.
+    assert resampling_for(_grid((8, 6, 4), (1.0, 2.0, 3.0)), None, ("R", "A", "S")).identity
+
+
+def test_model_orientation_is_checked() -> None:
+    assert model_orientation(None) is None
+    assert model_orientation(["l", "p", "s"]) == ("L", "P", "S")
+    for bad in (["L", "R", "S"], ["L", "P"], ["X", "P", "S"]):
+        with pytest.raises(ValueError, match="axis codes"):
+            model_orientation(bad)
+
+
+def _permuted_case(case: Case) -> Case:
+    """``case`` with its axes permuted and flipped (I-L-A instead of L-P-S, say): the same
+    anatomy in world terms, a different array."""
+    images = {name: reorient(volume, ("I", "R", "P"))[0] for name, volume in case.images.items()}
+    seg = None if case.seg is None else reorient(case.seg, ("I", "R", "P"))[0]
+    return Case(case.case_id, images, seg, case.missing, case.label_profile)
+
+
+def test_a_case_in_another_orientation_reaches_the_model_as_its_training_arrays(
+    synthetic_cases: dict[str, list[SyntheticCase]],
+) -> None:
+    case = _case(synthetic_cases["gbm"][0])
+    reference = next(iter(case.images.values()))
+    codes = axis_codes(reference.affine)
+    turned = _permuted_case(case)
+    assert next(iter(turned.images.values())).shape != reference.shape
+    moved, resampling = case_at_spacing(turned, reference.spacing, codes)
+    assert resampling.transform is not None
+    assert resampling.model_shape == reference.shape
+    for name, volume in moved.images.items():
+        np.testing.assert_array_equal(volume.data, case.images[name].data)
+        np.testing.assert_allclose(volume.affine, reference.affine, atol=1e-9)
+    assert moved.seg is not None and case.seg is not None
+    np.testing.assert_array_equal(moved.seg.data, case.seg.data)
+    # Outputs (leading channel axis allowed) go back onto the permuted case's own grid.
+    turned_seg = turned.seg
+    assert turned_seg is not None
+    np.testing.assert_array_equal(resampling.back(case.seg.data, order=0), turned_seg.data)
+    stack = np.stack([case.images[n].data for n in sorted(case.images)])
+    turned_stack = np.stack([turned.images[n].data for n in sorted(case.images)])
+    np.testing.assert_array_equal(resampling.forward(turned_stack), stack)
+    np.testing.assert_array_equal(resampling.back(stack), turned_stack)
+
+
+def test_reorientation_and_resampling_combine_and_invert(
+    synthetic_cases: dict[str, list[SyntheticCase]],
+) -> None:
+    case = _case(synthetic_cases["none"][0])
+    reference = next(iter(case.images.values()))
+    turned = _permuted_case(case)
+    moved, resampling = case_at_spacing(turned, (6.0, 6.0, 6.0), axis_codes(reference.affine))
+    direct, _ = case_at_spacing(case, (6.0, 6.0, 6.0))
+    image = next(iter(moved.images.values()))
+    assert image.shape == resampling.model_shape == (40, 40, 26)
+    np.testing.assert_allclose(image.affine, next(iter(direct.images.values())).affine, atol=1e-6)
+    np.testing.assert_allclose(image.data, next(iter(direct.images.values())).data, atol=1e-4)
+    x, y, z = np.meshgrid(*(np.linspace(0, 1, n) for n in resampling.shape), indexing="ij")
+    smooth = (x + 2 * y - z).astype(np.float32)
+    np.testing.assert_allclose(resampling.back(resampling.forward(smooth)), smooth, atol=1e-5)
+    with pytest.raises(ValueError, match="case's grid"):
+        resampling.forward(np.zeros(resampling.model_shape, np.float32))
+
+
+def test_the_training_orientation_is_the_one_every_case_shares(tmp_path: Path) -> None:
+    cases = []
+    for index, affine in enumerate([np.diag([-1.0, -1.0, 1.0, 1.0])] * 2 + [np.eye(4)]):
+        folder = tmp_path / f"case-{index}"
+        image = folder / "t1n.nii.gz"
+        save_volume(new_volume(np.ones((4, 4, 4), np.float32), affine), image)
+        cases.append(CaseFiles(f"case-{index}", folder, "brats2023", {"t1n": image}, None, ()))
+    assert training_orientation(cases[:2]) == ("L", "P", "S")
+    assert training_orientation(cases) is None

@@ -75,7 +75,8 @@ def test_learns_whole_tumour_with_the_gan_feedback(
     assert result.best_dice["WT"] > 0.55
     model = load_segmenter(tmp_path / "run")
     assert isinstance(model, GANetSeg)
-    assert model.spacing == (4.0, 4.0, 4.0)  # the cohort's voxel size, for inference
+    # The cohort's voxel size and axis codes, for inference to bring other grids to.
+    assert (model.spacing, model.orientation) == ((4.0, 4.0, 4.0), ("L", "P", "S"))
     assert (tmp_path / "run" / "pretrain" / "last" / "model.safetensors").is_file()
 
 

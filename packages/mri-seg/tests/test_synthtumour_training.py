@@ -74,6 +74,7 @@ def test_run_folder_holds_both_stages(reference_run: Path, unlabelled: Path) -> 
         model = load_segmenter(reference_run / stage)
         assert isinstance(model, SynthTumourUNet)
         assert model.stage == stage
+        assert (model.spacing, model.orientation) == ((4.0, 4.0, 4.0), ("L", "P", "S"))
 
 
 def test_unlabelled_labels_never_leak(

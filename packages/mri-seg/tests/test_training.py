@@ -58,7 +58,10 @@ def test_run_folder_contents(full_run: Path, cohort: Path) -> None:
     state = torch.load(full_run / "state.pt", weights_only=True)
     assert state["epoch"] == 2
     assert str(state["best_epoch"]) == best_epoch
-    assert isinstance(UNet3D.from_pretrained(full_run / "best"), UNet3D)
+    model = UNet3D.from_pretrained(full_run / "best")
+    assert isinstance(model, UNet3D)
+    # The cohort's grid, for inference to bring other grids to.
+    assert (model.spacing, model.orientation) == ((4.0, 4.0, 4.0), ("L", "P", "S"))
 
 
 def test_training_changes_weights_and_is_seeded(

@@ -54,6 +54,14 @@ def _validate_codes(codes: tuple[str, ...]) -> AxisCodes:
     return upper[0], upper[1], upper[2]
 
 
+def orientation_transform(affine: npt.ArrayLike, codes: tuple[str, ...]) -> npt.NDArray[np.float64]:
+    """nibabel's orientation transform (``(3, 2)``: target axis and flip of each source axis)
+    that takes an array on ``affine``'s grid to one whose axes point along ``codes``."""
+    start = _nib.io_orientation(np.asarray(affine, dtype=np.float64))
+    target = _nib.axcodes2ornt(_validate_codes(codes))
+    return np.asarray(_nib.ornt_transform(start, target), dtype=np.float64)
+
+
 def reorient(
     volume: Volume, codes: tuple[str, str, str] = ("R", "A", "S")
 ) -> tuple[Volume, Reorientation]:
@@ -64,8 +72,7 @@ def reorient(
     :func:`undo_reorient` needs.
     """
     target = _validate_codes(codes)
-    start = _nib.io_orientation(volume.affine)
-    transform = np.asarray(_nib.ornt_transform(start, _nib.axcodes2ornt(target)), dtype=float)
+    transform = orientation_transform(volume.affine, target)
     data = np.ascontiguousarray(_nib.apply_orientation(volume.data, transform))
     affine = volume.affine @ _nib.inv_ornt_aff(transform, volume.shape)
     record = Reorientation(

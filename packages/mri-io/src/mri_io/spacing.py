@@ -1,4 +1,5 @@
-"""Run a model at the voxel size it learnt, and hand its output back on the case's own grid.
+"""Run a model on the grid it learnt (voxel size and orientation), and hand its output back on
+the case's own grid.
 
 A network learns features in voxels: a model trained on 2 mm cases meets 1 mm data at half
 the scale it knows, and its output degrades (measured: WT Dice 0.63 at 2 mm, 0.36 on the same
@@ -8,15 +9,21 @@ suite's models record the voxel size of their training cases, and inference goes
 the model runs, and :meth:`Resampling.back` returns each output to the case's exact shape, so
 it is written with the case's own affine and header.
 
-Orientation is not changed (bring cases to one orientation first: ``mri-io conform``), and a
-case within :data:`SPACING_TOLERANCE` of the model's voxel size is not touched at all.
-Resampling is scipy's spline ``zoom`` with corner-aligned grids (its default), whose
-factors make the output shape exact; an axis of one voxel is kept as it is.
+The same holds for orientation: a network trained on L-P-S arrays has learnt which array axis
+is left-right; an R-A-S case (or one with its axes permuted) hands it the brain mirrored or on
+its side. Models record the axis codes of their training cases (:func:`training_orientation`),
+and a case in another orientation is first reoriented to them, which only permutes and flips
+axes (exact, no interpolation), then resampled, and outputs undo both.
+
+A case already in the model's orientation and within :data:`SPACING_TOLERANCE` of its voxel
+size is not touched at all. Resampling is scipy's spline ``zoom`` with corner-aligned grids
+(its default), whose factors make the output shape exact; an axis of one voxel is kept as it
+is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +37,19 @@ from mri_io.case import Case
 from mri_io.errors import CorruptFileError
 from mri_io.layouts import CaseFiles
 from mri_io.nifti import Volume
+from mri_io.orientation import AxisCodes, axis_codes, orientation_transform, reorient
 
 __all__ = [
     "SPACING_TOLERANCE",
     "Resampling",
     "case_at_spacing",
+    "grid_record",
+    "model_orientation",
     "model_spacing",
+    "recorded_choice",
+    "recorded_grid",
     "resampling_for",
+    "training_orientation",
     "training_spacing",
     "zoom_factors",
 ]
@@ -69,22 +82,67 @@ def _zoom_to(array: NDArray[Any], shape: Sequence[int], order: int) -> NDArray[A
     return result
 
 
+#: nibabel orientation transform rows: (target axis, flip) of each source axis.
+Transform = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+
+
+def _orient(array: NDArray[Any], transform: Transform) -> NDArray[Any]:
+    """``array`` with its last three axes permuted and flipped by ``transform``."""
+    lead = array.ndim - 3
+    spatial = list(range(lead, array.ndim))
+    for axis, (_, flip) in enumerate(transform):
+        if flip == -1:
+            array = np.flip(array, axis=lead + axis)
+    order = [*range(lead), 0, 0, 0]
+    for axis, (target, _) in enumerate(transform):
+        order[lead + target] = spatial[axis]
+    return np.ascontiguousarray(array.transpose(order))
+
+
+def _inverse(transform: Transform) -> Transform:
+    """The transform that undoes ``transform`` (flip each target axis back, then permute)."""
+    rows = [(0, 1)] * 3
+    for axis, (target, flip) in enumerate(transform):
+        rows[target] = (axis, flip)
+    return rows[0], rows[1], rows[2]
+
+
 @dataclass(frozen=True)
 class Resampling:
-    """How a case was brought to a model's voxel size: its own spatial ``shape`` and the
-    ``shape`` the model saw (``model_shape``; equal when nothing was resampled)."""
+    """How a case was brought to a model's grid: its own spatial ``shape``, the axis
+    ``transform`` that reoriented it (``None``: its orientation was kept) and the ``shape``
+    the model saw (``model_shape``)."""
 
     shape: tuple[int, int, int]
     model_shape: tuple[int, int, int]
+    transform: Transform | None = None
+
+    @property
+    def oriented_shape(self) -> tuple[int, int, int]:
+        """The case's shape after reorientation, before resampling."""
+        if self.transform is None:
+            return self.shape
+        sizes = [0, 0, 0]
+        for size, (target, _) in zip(self.shape, self.transform, strict=True):
+            sizes[target] = size
+        return sizes[0], sizes[1], sizes[2]
 
     @property
     def identity(self) -> bool:
         """Whether the model saw the case on its own grid."""
-        return self.shape == self.model_shape
+        return self.transform is None and self.shape == self.model_shape
 
     def forward(self, array: NDArray[Any], *, order: int = 1) -> NDArray[Any]:
         """An array on the case's grid (leading axes allowed) on the model's grid."""
-        return array if self.identity else _zoom_to(array, self.model_shape, order)
+        if array.shape[array.ndim - 3 :] != self.shape:
+            raise ValueError(
+                f"expected an array on the case's grid {self.shape}, got {array.shape}"
+            )
+        if self.transform is not None:
+            array = _orient(array, self.transform)
+        if self.oriented_shape == self.model_shape:
+            return array
+        return _zoom_to(array, self.model_shape, order)
 
     def back(self, array: NDArray[Any], *, order: int = 1) -> NDArray[Any]:
         """An output on the model's grid (leading axes allowed) on the case's exact grid:
@@ -93,7 +151,11 @@ class Resampling:
             raise ValueError(
                 f"expected an output on the model's grid {self.model_shape}, got {array.shape}"
             )
-        return array if self.identity else _zoom_to(array, self.shape, order)
+        if self.oriented_shape != self.model_shape:
+            array = _zoom_to(array, self.oriented_shape, order)
+        if self.transform is not None:
+            array = _orient(array, _inverse(self.transform))
+        return array
 
 
 def _resampled(volume: Volume, shape: tuple[int, int, int], order: int) -> Volume:
@@ -108,34 +170,57 @@ def _resampled(volume: Volume, shape: tuple[int, int, int], order: int) -> Volum
 
 
 def resampling_for(
-    shape: Sequence[int], spacing: Sequence[float], target: Sequence[float] | None
+    reference: Volume,
+    spacing: Sequence[float] | None,
+    orientation: Sequence[str] | None = None,
 ) -> Resampling:
-    """The :class:`Resampling` that takes a grid of ``shape`` and voxel size ``spacing`` to
-    voxel size ``target`` over the same field of view (identity when :func:`zoom_factors`
-    finds none needed)."""
-    x, y, z = (int(n) for n in shape)
-    factors = zoom_factors(spacing, target)
+    """The :class:`Resampling` that takes the grid of ``reference`` (a case's image) to axis
+    codes ``orientation`` (``None``: kept) and voxel size ``spacing`` over the same field of
+    view (``None``, or within :data:`SPACING_TOLERANCE`: not resampled)."""
+    shape, sizes = reference.shape, reference.spacing
+    transform: Transform | None = None
+    if orientation is not None:
+        rows = orientation_transform(reference.affine, tuple(orientation))
+        moved = tuple((int(target), int(flip)) for target, flip in rows)
+        if moved != ((0, 1), (1, 1), (2, 1)):
+            transform = (moved[0], moved[1], moved[2])
+            oriented = [0.0, 0.0, 0.0]
+            for size, (target, _) in zip(sizes, transform, strict=True):
+                oriented[target] = size
+            sizes = (oriented[0], oriented[1], oriented[2])
+    oriented_shape = Resampling(shape, shape, transform).oriented_shape
+    factors = zoom_factors(sizes, spacing)
     if factors is None:
-        return Resampling((x, y, z), (x, y, z))
-    a, b, c = (max(1, round(n * f)) for n, f in zip((x, y, z), factors, strict=True))
-    return Resampling((x, y, z), (a, b, c))
+        return Resampling(shape, oriented_shape, transform)
+    a, b, c = (max(1, round(n * f)) for n, f in zip(oriented_shape, factors, strict=True))
+    return Resampling(shape, (a, b, c), transform)
 
 
-def case_at_spacing(case: Case, spacing: Sequence[float] | None) -> tuple[Case, Resampling]:
-    """``case`` with its images (linear) and segmentation (nearest) resampled to voxel size
-    ``spacing`` (mm; ``None``: left as it is), and the :class:`Resampling` that maps outputs
-    back to its grid. The case itself is not changed."""
+def case_at_spacing(
+    case: Case, spacing: Sequence[float] | None, orientation: Sequence[str] | None = None
+) -> tuple[Case, Resampling]:
+    """``case`` reoriented to axis codes ``orientation`` (exact) with its images (linear) and
+    segmentation (nearest) resampled to voxel size ``spacing`` (mm); ``None`` leaves either as
+    it is. Returns it and the :class:`Resampling` that maps outputs back to the case's grid.
+    The case itself is not changed."""
     if not case.images:
         raise ValueError(f"case {case.case_id} has no image to take the grid from")
     reference = next(iter(case.images.values()))
-    resampling = resampling_for(reference.shape, reference.spacing, spacing)
+    codes = model_orientation(orientation)
+    resampling = resampling_for(reference, spacing, codes)
     if resampling.identity:
         return case, resampling
-    shape = resampling.model_shape
-    images = {name: _resampled(volume, shape, 1) for name, volume in case.images.items()}
-    seg = None if case.seg is None else _resampled(case.seg, shape, 0)
-    moved = Case(case.case_id, images, seg, case.missing, case.label_profile)
-    return moved, resampling
+
+    def moved(volume: Volume, order: int) -> Volume:
+        if codes is not None and resampling.transform is not None:
+            volume, _ = reorient(volume, codes)
+        if volume.shape == resampling.model_shape:
+            return volume
+        return _resampled(volume, resampling.model_shape, order)
+
+    images = {name: moved(volume, 1) for name, volume in case.images.items()}
+    seg = None if case.seg is None else moved(case.seg, 0)
+    return Case(case.case_id, images, seg, case.missing, case.label_profile), resampling
 
 
 def model_spacing(value: Sequence[float] | None) -> tuple[float, float, float] | None:
@@ -149,11 +234,20 @@ def model_spacing(value: Sequence[float] | None) -> tuple[float, float, float] |
     return sizes[0], sizes[1], sizes[2]
 
 
-def training_spacing(cases: Sequence[CaseFiles]) -> tuple[float, float, float]:
-    """The voxel size a model trained on ``cases`` learns at, to record in its model folder:
-    the median over the cases of each axis's voxel size (nnU-Net's choice of target spacing),
-    read from the first image's header of each case (its affine, as :class:`Volume` does)."""
-    sizes = []
+def model_orientation(value: Sequence[str] | None) -> AxisCodes | None:
+    """A model config's recorded axis codes (``None``: the model takes any orientation),
+    checked: each of L/R, A/P, S/I once."""
+    if value is None:
+        return None
+    codes = tuple(str(code) for code in value)
+    # A transform to the codes validates them and names what is wrong.
+    orientation_transform(np.eye(4), codes)
+    return codes[0].upper(), codes[1].upper(), codes[2].upper()
+
+
+def _header_affines(cases: Sequence[CaseFiles]) -> list[NDArray[np.float64]]:
+    """The affine of the first image of each case, read from its header alone."""
+    affines = []
     for files in cases:
         if not files.sequences:
             continue
@@ -162,9 +256,69 @@ def training_spacing(cases: Sequence[CaseFiles]) -> tuple[float, float, float]:
             image: Any = nib.load(path)  # the header only: the data is not read
         except (OSError, ImageFileError) as exc:
             raise CorruptFileError(path, f"cannot read its header: {exc}") from None
-        affine = np.asarray(image.affine, dtype=np.float64)
-        sizes.append(np.sqrt(np.sum(affine[:3, :3] ** 2, axis=0)))
-    if not sizes:
-        raise ValueError("no case with an image to take the voxel size from")
+        affines.append(np.asarray(image.affine, dtype=np.float64))
+    if not affines:
+        raise ValueError("no case with an image to take the grid from")
+    return affines
+
+
+def training_spacing(cases: Sequence[CaseFiles]) -> tuple[float, float, float]:
+    """The voxel size a model trained on ``cases`` learns at, to record in its model folder:
+    the median over the cases of each axis's voxel size (nnU-Net's choice of target spacing),
+    read from the first image's header of each case (its affine, as :class:`Volume` does)."""
+    sizes = [np.sqrt(np.sum(affine[:3, :3] ** 2, axis=0)) for affine in _header_affines(cases)]
     x, y, z = np.median(np.stack(sizes), axis=0)
     return float(x), float(y), float(z)
+
+
+def training_orientation(cases: Sequence[CaseFiles]) -> AxisCodes | None:
+    """The axis codes a model trained on ``cases`` learns, to record in its model folder:
+    those every case shares; ``None`` when the cases disagree, since the network then saw
+    every one of them and inference should not reorient."""
+    codes = {axis_codes(affine) for affine in _header_affines(cases)}
+    return codes.pop() if len(codes) == 1 else None
+
+
+def recorded_choice(name: str, value: str | None, applied: str) -> str:
+    """A preprocessing choice a model folder records (``name``: its intensity normalisation,
+    its crop/pad policy), checked against the one the family's code ``applied`` today.
+
+    A network only works on inputs prepared as in its training; a folder written by a version
+    that normalised differently would load and produce confident nonsense, so it is refused
+    (``ValueError``, which the loaders report naming the ``config.json``). ``None``: a folder
+    written before the choice was recorded, taken as today's.
+    """
+    if value is not None and value != applied:
+        raise ValueError(
+            f"the model was trained with {name} {value!r}, but this version applies {applied!r}; "
+            "retrain it or use the version that wrote it"
+        )
+    return applied
+
+
+def grid_record(
+    spacing: Sequence[float] | None,
+    orientation: Sequence[str] | None,
+    normalisation: str,
+    crop: str,
+) -> dict[str, Any]:
+    """What a model folder's config records of the inputs it learnt on, for
+    :func:`recorded_grid` to read back: voxel size, axis codes, intensity normalisation (an
+    :mod:`mri_io.intensity` scheme) and crop/pad policy."""
+    return {
+        "spacing": None if spacing is None else [float(v) for v in spacing],
+        "orientation": None if orientation is None else [str(c) for c in orientation],
+        "normalisation": normalisation,
+        "crop": crop,
+    }
+
+
+def recorded_grid(
+    config: Mapping[str, Any], normalisation: str, crop: str
+) -> tuple[tuple[float, float, float] | None, AxisCodes | None]:
+    """The voxel size and axis codes a model config records (``None`` where absent), after
+    checking its normalisation and crop/pad policy against the family's (``normalisation``,
+    ``crop``: :func:`recorded_choice`); ``ValueError`` says what is wrong."""
+    recorded_choice("normalisation", config.get("normalisation"), normalisation)
+    recorded_choice("crop/pad policy", config.get("crop"), crop)
+    return model_spacing(config.get("spacing")), model_orientation(config.get("orientation"))

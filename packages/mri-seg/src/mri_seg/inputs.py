@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from mri_io.case import Case, load_case
 from mri_io.errors import MissingSequenceError
-from mri_io.intensity import Normaliser
+from mri_io.intensity import Normaliser, Scheme
 from mri_io.layouts import CaseFiles
 from mri_seg.errors import TrainingDataError
 from mri_seg.targets import TargetSpec
@@ -26,9 +26,14 @@ from mri_seg.targets import TargetSpec
 Array = NDArray[Any]
 
 
+#: The intensity scheme (:class:`mri_io.intensity.Normaliser`) of every mri-seg family's
+#: inputs, recorded in their model folders.
+NORMALISATION: Scheme = "zscore-volume"
+
+
 def normalise(volume: Array) -> NDArray[np.float32]:
     """One sequence z-scored on its non-zero voxels; background becomes -1."""
-    return Normaliser("zscore-volume").forward(volume).data
+    return Normaliser(NORMALISATION).forward(volume).data
 
 
 def image_stack(

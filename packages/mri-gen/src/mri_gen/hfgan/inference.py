@@ -28,10 +28,17 @@ from mri_gen.hfgan.dataset import normalised_stack
 from mri_gen.hfgan.generator import BACKGROUND, MODEL_KIND, HFGANGenerator
 from mri_gen.training.pretrained import read_model
 from mri_io.case import Case
-from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser
+from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser, Scheme
+from mri_io.orientation import AxisCodes
 from mri_io.slicing import SliceLayout, View, background_majority, iter_batches
-from mri_io.spacing import case_at_spacing, model_spacing
+from mri_io.spacing import case_at_spacing, recorded_grid
 from mri_io.training import resolve_device
+
+#: The inputs' intensity scheme (the training cohort's statistics) and how a case meets the
+#: network (square slices of each view, padded with the background to the model's size),
+#: recorded in the model folder.
+NORMALISATION: Scheme = "zscore-dataset"
+CROP = "view-slices"
 
 
 @dataclass
@@ -40,10 +47,10 @@ class Synthesiser:
 
     ``trained_inputs`` is the training's input scheme when known (``config.json`` of a run
     records it): a model trained with all other sequences as inputs (``"others"``) has never
-    seen a case missing two or three sequences, so completing one warns. ``spacing`` is the
-    voxel size it was trained at (``None``: unknown, cases are taken as they are):
-    :meth:`complete` resamples each case to it and the outputs back
-    (:func:`mri_io.spacing.case_at_spacing`).
+    seen a case missing two or three sequences, so completing one warns. ``spacing`` and
+    ``orientation`` are the voxel size and axis codes it was trained at (``None``: unknown,
+    cases are taken as they are): :meth:`complete` brings each case to them and the outputs
+    back (:func:`mri_io.spacing.case_at_spacing`).
     """
 
     generator: HFGANGenerator
@@ -54,6 +61,7 @@ class Synthesiser:
     trained_inputs: str | None = None
     views: tuple[View, ...] = ("axial",)
     spacing: tuple[float, float, float] | None = None
+    orientation: AxisCodes | None = None
     kind: ClassVar[str] = MODEL_KIND
 
     @classmethod
@@ -75,10 +83,12 @@ class Synthesiser:
         generator = HFGANGenerator.from_pretrained(saved.path, device=chosen)
         inputs = saved.config.get("trained_inputs")
         try:
-            spacing = model_spacing(saved.config.get("spacing"))
+            spacing, orientation = recorded_grid(saved.config, NORMALISATION, CROP)
         except ValueError as exc:
             raise ConfigError(saved.path / "config.json", str(exc)) from None
-        return cls(generator, stats, chosen, batch_size, bf16, inputs, tuple(views), spacing)
+        return cls(
+            generator, stats, chosen, batch_size, bf16, inputs, tuple(views), spacing, orientation
+        )
 
     @property
     def sequences(self) -> tuple[str, ...]:
@@ -163,7 +173,8 @@ class Synthesiser:
         HF-GAN has one model for every site, so ``centre`` and ``seed`` do not change the
         result; it cannot translate between centres, so ``target_centre`` is refused. A case
         of another voxel size than :attr:`spacing` is generated at that voxel size and the
-        results resampled back to the case's grid.
+        results resampled back to the case's grid; one in another orientation is reoriented to
+        the model's and back.
         """
         del centre, seed  # one deterministic model for every site
         if target_centre is not None:
@@ -174,6 +185,6 @@ class Synthesiser:
             raise ConfigError(None, f"the model does not generate sequences {unknown}")
         if not wanted:
             return {}
-        at_model, resampling = case_at_spacing(case, self.spacing)
+        at_model, resampling = case_at_spacing(case, self.spacing, self.orientation)
         generated = self.synthesise(at_model, self.views)
         return {name: resampling.back(generated[name]) for name in wanted}

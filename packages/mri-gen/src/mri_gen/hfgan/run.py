@@ -21,6 +21,7 @@ from tqdm import tqdm
 from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import HFGANConfig
 from mri_gen.hfgan.dataset import BatchStream, SliceDataset, SliceSource
+from mri_gen.hfgan.inference import CROP, NORMALISATION
 from mri_gen.hfgan.segmenter import FrozenSegmenter
 from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
 from mri_gen.training import open_log
@@ -29,7 +30,7 @@ from mri_io.intensity import PRESETS as STATS_PRESETS
 from mri_io.intensity import IntensityStats, dataset_stats, load_stats, save_stats
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.slicing import View
-from mri_io.spacing import training_spacing
+from mri_io.spacing import grid_record, training_orientation, training_spacing
 from mri_io.training import DistributedEnv, RunFolder, barrier, mean_over_ranks
 
 STATS_NAME = "stats.json"
@@ -121,7 +122,8 @@ def train_hfgan(
             # run reads its statistics.
             save_stats(intensity, run.path / STATS_NAME)
             run.begin(settings, resume=False)
-    spacing = training_spacing(cases)  # recorded so inference resamples other grids to it
+    # Recorded so inference brings other grids to the one the model learnt on.
+    grid = grid_record(training_spacing(cases), training_orientation(cases), NORMALISATION, CROP)
     source = SliceSource(
         tuple(cases), intensity, sequences, spec.views, spec.model.generator.image_size
     )
@@ -161,7 +163,7 @@ def train_hfgan(
             if on_step is not None:
                 on_step(step, values)
             if step % spec.checkpoint_every == 0 or step == last:
-                _checkpoint(trainer, stream, run, intensity, spacing, env)
+                _checkpoint(trainer, stream, run, intensity, grid, env)
     finally:
         bar.close()
         if log is not None:
@@ -174,7 +176,7 @@ def _checkpoint(
     stream: BatchStream,
     run: RunFolder,
     intensity: Mapping[str, IntensityStats],
-    spacing: tuple[float, float, float],
+    grid: Mapping[str, Any],
     env: DistributedEnv,
 ) -> None:
     if env.is_main:
@@ -186,7 +188,7 @@ def _checkpoint(
                 "stats": stats,
                 "step": trainer.step_count,
                 "trained_inputs": inputs,
-                "spacing": list(spacing),
+                **grid,
             },
         )
         # The state last: a run killed between the two resumes from the previous state and

@@ -35,13 +35,21 @@ from mri_gen.ummgat.config import domain_name, split_domain
 from mri_gen.ummgat.dataset import normalised_uint8, to_model_range
 from mri_gen.ummgat.networks import MODEL_KIND, UMMGATModel
 from mri_io.case import Case
+from mri_io.intensity import Scheme
+from mri_io.orientation import AxisCodes
 from mri_io.slicing import SliceLayout, iter_batches
-from mri_io.spacing import case_at_spacing, model_spacing
+from mri_io.spacing import case_at_spacing, recorded_grid
 from mri_io.training import resolve_device
 
 #: Order in which available sequences are chosen as the source of a completion (paper: T1 and
 #: T2 are the routinely available ones, so they are preferred).
 SOURCE_PREFERENCE: Final = ("t1n", "t2w", "t1c", "t2f")
+
+#: The inputs' intensity scheme (each volume to ``[0, 255]`` at its own clip) and how a case
+#: meets the network (axial slices centre-cropped or background-padded to the model's size),
+#: recorded in the model folder.
+NORMALISATION: Scheme = "uint8-0-255"
+CROP = "axial-slices"
 
 
 @dataclass
@@ -54,9 +62,10 @@ class Translator:
     latent_samples: int = 64
     #: The model folder it was loaded from, named in errors.
     source: Path | None = None
-    #: The voxel size it was trained at (``None``: unknown, cases are taken as they are);
-    #: :meth:`complete` resamples each case to it and the outputs back.
+    #: The voxel size and axis codes it was trained at (``None``: unknown, cases are taken as
+    #: they are); :meth:`complete` brings each case to them and the outputs back.
     spacing: tuple[float, float, float] | None = None
+    orientation: AxisCodes | None = None
     kind: ClassVar[str] = MODEL_KIND
 
     @classmethod
@@ -71,10 +80,12 @@ class Translator:
         model = UMMGATModel.from_pretrained(folder, device=chosen)
         saved = read_model(folder, MODEL_KIND)
         try:
-            spacing = model_spacing(saved.config.get("spacing"))
+            spacing, orientation = recorded_grid(saved.config, NORMALISATION, CROP)
         except ValueError as exc:
             raise ConfigError(saved.path / "config.json", str(exc)) from None
-        return cls(model, chosen, batch_size, source=saved.path, spacing=spacing)
+        return cls(
+            model, chosen, batch_size, source=saved.path, spacing=spacing, orientation=orientation
+        )
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -117,7 +128,8 @@ class Translator:
         sequences are also translated into that centre's domains (:func:`harmonise_case`).
         Domains the model lacks are refused, naming them, before anything is generated. A
         case of another voxel size than :attr:`spacing` is processed at that voxel size and the
-        results resampled back to the case's grid.
+        results resampled back to the case's grid; one in another orientation is reoriented to
+        the model's and back.
         """
         if centre is None:
             raise ConfigError(
@@ -137,7 +149,7 @@ class Translator:
         elif not set(inputs) & set(self.domains):
             raise self._unknown(inputs, case, "read")
         self._require([domain_name(goal, s) for s in wanted], case, "complete")
-        at_model, resampling = case_at_spacing(case, self.spacing)
+        at_model, resampling = case_at_spacing(case, self.spacing, self.orientation)
         out: dict[str, NDArray[np.float32]] = {}
         if wanted:
             out.update(

@@ -29,6 +29,10 @@ from mri_seg.postprocess import finish_labels
 from mri_seg.segmenter2d.inference import class_labels
 from mri_seg.targets import TargetSpec
 
+#: How a case meets the network, recorded in the model folder: square axial slices, the
+#: volume padded with the background to the slice side.
+CROP = "axial-slices"
+
 if TYPE_CHECKING:
     from mri_seg.ganet.networks import GANetSeg
 
@@ -89,12 +93,13 @@ def segment_case(
 ) -> Volume:
     """The label map of ``case`` on its grid (BraTS 2023 unless ``settings.label_profile``).
 
-    A case of another voxel size than the model's is segmented at the model's (its normalised
-    stack resampled linearly) and the class probabilities resampled back before decoding."""
+    A case of another voxel size or orientation than the model's is segmented on the model's
+    grid (its normalised stack reoriented and resampled linearly) and the class probabilities
+    brought back before decoding."""
     chosen = settings or InferenceSettings()
     stack = image_stack(case, model.sequences, completion)
     reference = next(iter(case.images.values()))
-    resampling = resampling_for(reference.shape, reference.spacing, model.spacing)
+    resampling = resampling_for(reference, model.spacing, model.orientation)
     at_model = resampling.forward(stack).astype(np.float32)
     probabilities = resampling.back(predict_probabilities(model, at_model, chosen.device))
     labels = decode(probabilities, model.classes)

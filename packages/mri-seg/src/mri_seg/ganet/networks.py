@@ -27,13 +27,14 @@ from mri_io.case import Case
 from mri_io.model_folder import load_weights, read_model_folder, write_model_folder
 from mri_io.nifti import Volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
-from mri_io.spacing import model_spacing
+from mri_io.spacing import model_orientation, model_spacing, recorded_choice
 from mri_io.training import resolve_device
 from mri_seg.__about__ import __version__
 from mri_seg.contract import InferenceSettings
 from mri_seg.errors import ModelFileError
 from mri_seg.ganet.config import CLASS_MODES, GANET_PRESETS
-from mri_seg.ganet.inference import LABEL_PROFILE, segment_case
+from mri_seg.ganet.inference import CROP, LABEL_PROFILE, segment_case
+from mri_seg.inputs import NORMALISATION
 from mri_seg.loader import PACKAGE, PretrainedModel, register_model
 
 #: The model-folder kind of a pre-trained inpainting GAN (generator + discriminator).
@@ -177,6 +178,9 @@ class GANetSeg(PretrainedModel):
         enhance: bool = False,
         sequences: Sequence[str] = SEQUENCES,
         spacing: Sequence[float] | None = None,
+        orientation: Sequence[str] | None = None,
+        normalisation: str | None = None,
+        crop: str | None = None,
     ) -> None:
         super().__init__()
         if preset not in GANET_PRESETS:
@@ -186,16 +190,22 @@ class GANetSeg(PretrainedModel):
         self.sequences = _sequences(sequences)
         self.classes = CLASSES[classes]
         self.enhance = bool(enhance)
-        #: The voxel size it was trained at: inference resamples other grids to it.
+        #: The voxel size and axis codes it was trained at: inference brings other grids to them.
         self.spacing = model_spacing(spacing)
+        self.orientation = model_orientation(orientation)
         self.config = {
             "preset": preset,
             "classes": classes,
             "enhance": self.enhance,
             "sequences": list(self.sequences),
+            "normalisation": recorded_choice("normalisation", normalisation, NORMALISATION),
+            "crop": recorded_choice("crop/pad policy", crop, CROP),
         }
-        if self.spacing is not None:  # folders written before voxel sizes were recorded
+        # Absent from folders written before the grid was recorded.
+        if self.spacing is not None:
             self.config["spacing"] = list(self.spacing)
+        if self.orientation is not None:
+            self.config["orientation"] = list(self.orientation)
         self.net = _unet(len(self.sequences), len(self.classes), GANET_PRESETS[preset].segmenter)
 
     @property

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from mri_io.labels import get_label_profile
 from mri_io.layouts import CaseFiles, scan_cases
-from mri_io.spacing import training_spacing
+from mri_io.spacing import training_orientation, training_spacing
 from mri_io.training import DistributedEnv, RunFolder, resolve_device, seed_everything
 from mri_seg.checkpoint import TrainingParts, TrainResult
 from mri_seg.epochs import Batch, EpochPlan, train_epochs
@@ -289,6 +289,7 @@ def _train_segmenter(
         enhance=settings.enhance,
         sequences=gan.sequences,
         spacing=training_spacing(train_files),
+        orientation=training_orientation(train_files),
     ).to(device)
     slices = labelled_slices(train_files, model.sequences, settings)
     spec = TargetSpec("labels")

@@ -22,11 +22,16 @@ from mri_io.intensity import BACKGROUND
 from mri_io.labels import get_label_profile
 from mri_io.nifti import Volume
 from mri_io.slicing import SliceLayout, View, view_axis
+from mri_io.spacing import resampling_for
 from mri_seg.contract import InferenceSettings
 from mri_seg.inputs import image_stack
 from mri_seg.postprocess import finish_labels
 from mri_seg.segmenter2d.data import tumour_type_of
 from mri_seg.targets import TargetSpec
+
+#: How a case meets the network, recorded in the model folder: square slices of each view, the
+#: volume padded with the background to a multiple of the network's divisor.
+CROP = "view-slices"
 
 if TYPE_CHECKING:
     from mri_seg.segmenter2d.networks import Segmenter2D
@@ -85,10 +90,16 @@ def segment_case(
     completion: Mapping[str, NDArray[Any]] | None = None,
     tumour_type: str | None = None,
 ) -> Volume:
-    """The label map of ``case`` (BraTS 2023 labels unless ``settings.label_profile``)."""
+    """The label map of ``case`` (BraTS 2023 labels unless ``settings.label_profile``).
+
+    A case of another voxel size or orientation than the model's is segmented on the model's
+    grid and the class probabilities brought back before the most probable class is taken."""
     chosen = settings or InferenceSettings()
     images = image_stack(case, model.sequences, completion)
     kind = tumour_type or tumour_type_of(case.case_id)
-    probabilities = predict_probabilities(model, images, kind, chosen.device)
+    reference = next(iter(case.images.values()))
+    resampling = resampling_for(reference, model.spacing, model.orientation)
+    at_model = resampling.forward(images).astype(np.float32)
+    probabilities = resampling.back(predict_probabilities(model, at_model, kind, chosen.device))
     labels = class_labels(model.classes)[probabilities.argmax(axis=0)]
     return finish_labels(case, labels, chosen, TargetSpec("labels", LABEL_PROFILE))

@@ -30,9 +30,11 @@ from mri_io.case import Case
 from mri_io.nifti import Volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
 from mri_io.slicing import VIEWS as SLICE_VIEWS
+from mri_io.spacing import model_orientation, model_spacing, recorded_choice
 from mri_seg.contract import InferenceSettings
+from mri_seg.inputs import NORMALISATION
 from mri_seg.loader import PretrainedModel, register_model
-from mri_seg.segmenter2d.inference import LABEL_PROFILE, segment_case
+from mri_seg.segmenter2d.inference import CROP, LABEL_PROFILE, segment_case
 
 #: Slice orientations in the order of the one-hot view code: mri-io's, by voxel axis cut.
 VIEWS: tuple[str, ...] = SLICE_VIEWS
@@ -85,6 +87,10 @@ class Segmenter2D(PretrainedModel):
         views: Sequence[str] = VIEWS,
         tumour_types: Sequence[str] = TUMOUR_TYPES,
         classes: Sequence[str] = CLASSES,
+        spacing: Sequence[float] | None = None,
+        orientation: Sequence[str] | None = None,
+        normalisation: str | None = None,
+        crop: str | None = None,
     ) -> None:
         super().__init__()
         if len(features) < 2:
@@ -99,7 +105,17 @@ class Segmenter2D(PretrainedModel):
             "views": list(self.views),
             "tumour_types": list(self.tumour_types),
             "classes": list(self.classes),
+            "normalisation": recorded_choice("normalisation", normalisation, NORMALISATION),
+            "crop": recorded_choice("crop/pad policy", crop, CROP),
         }
+        #: The voxel size and axis codes it was trained at: inference brings other grids to
+        #: them. Absent from folders written before the grid was recorded.
+        self.spacing = model_spacing(spacing)
+        self.orientation = model_orientation(orientation)
+        if self.spacing is not None:
+            self.config["spacing"] = list(self.spacing)
+        if self.orientation is not None:
+            self.config["orientation"] = list(self.orientation)
         inputs = len(self.sequences) + len(self.views) + len(self.tumour_types)
         widths = [int(f) for f in features]
         self.encoder = nn.ModuleList(

@@ -22,6 +22,7 @@ import torch
 
 from mri_io.layouts import scan_cases
 from mri_io.sequences import SEQUENCES
+from mri_io.spacing import training_orientation, training_spacing
 from mri_io.training import DistributedEnv, RunFolder, resolve_device, seed_everything
 from mri_metrics import dice
 from mri_seg.checkpoint import (
@@ -85,7 +86,13 @@ def train_segmenter2d(
     resuming = run.begin(settings.to_json(), resume=resume, resumable=RESUMABLE)
     train_files, val_files = load_split(run, cases, settings.val_fraction, settings.seed)
     seed_everything(settings.seed)
-    model = Segmenter2D(sequences=SEQUENCES, tumour_types=TUMOUR_TYPES, classes=CLASSES).to(device)
+    model = Segmenter2D(
+        sequences=SEQUENCES,
+        tumour_types=TUMOUR_TYPES,
+        classes=CLASSES,
+        spacing=training_spacing(train_files),
+        orientation=training_orientation(train_files),
+    ).to(device)
     train_slices = tumour_slices(train_files, settings, model, tumour_types)
     val_slices = tumour_slices(val_files, settings, model, tumour_types) if val_files else None
     write_split(run, train_files, val_files)

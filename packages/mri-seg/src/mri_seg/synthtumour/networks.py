@@ -42,9 +42,11 @@ class SynthTumourUNet(UNet3D):
         *,
         sequences: Sequence[str] = SEQUENCES,
         spacing: Sequence[float] | None = None,
+        orientation: Sequence[str] | None = None,
     ) -> SynthTumourUNet:
         """A freshly initialised model of ``stage`` with the U-Net ``preset``, emitting the
-        BraTS regions (WT, TC, ET) of cases of voxel size ``spacing``."""
+        BraTS regions (WT, TC, ET) of cases of voxel size ``spacing`` and axis codes
+        ``orientation``."""
         if preset not in UNET_PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(UNET_PRESETS)}")
         chosen = UNET_PRESETS[preset]
@@ -58,4 +60,5 @@ class SynthTumourUNet(UNet3D):
             target=TargetSpec().to_json(),
             preset=preset,
             spacing=spacing,
+            orientation=orientation,
         )

@@ -33,6 +33,7 @@ from monai.transforms.compose import Compose
 from monai.transforms.transform import Transform
 
 from mri_io.layouts import CaseFiles, scan_cases
+from mri_io.orientation import axis_codes
 from mri_io.training import (
     DistributedEnv,
     RunFolder,
@@ -218,7 +219,11 @@ def _train_stage(
     device = env.device
     seed_everything(settings.seed)
     model = SynthTumourUNet.for_stage(
-        stage, settings.preset, sequences=settings.sequences, spacing=brains[0].spacing
+        stage,
+        settings.preset,
+        sequences=settings.sequences,
+        spacing=brains[0].spacing,
+        orientation=axis_codes(brains[0].reference.affine),
     ).to(device)
     optimiser = torch.optim.Adam(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay

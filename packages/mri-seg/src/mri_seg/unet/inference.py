@@ -3,8 +3,8 @@
 A network learns features at the voxel size it was trained on; a case of another voxel size
 (1 mm data for a model trained at 2 mm) is resampled to the model's ``spacing`` (linear), run,
 and its probabilities resampled back to the case's own grid (linear) before decoding, so the
-labels share the input's exact geometry. Orientation is not changed: bring cases to one
-orientation first (``mri-io conform``).
+labels share the input's exact geometry. A case in another orientation than the model's
+training cases is first reoriented to it (axes permuted and flipped, exact) and back.
 
 MONAI's ``sliding_window_inference`` does the tiling with Gaussian blending (windows weigh
 their centre more than their border, where a U-Net sees less context). ``device`` runs the
@@ -29,6 +29,10 @@ from mri_seg.contract import InferenceSettings
 from mri_seg.inputs import image_stack, missing_sequence_error
 from mri_seg.postprocess import finish_labels
 from mri_seg.unet.robust import encode
+
+#: How a case of any shape meets the network, recorded in the model folder: the whole volume,
+#: in sliding windows of ``roi_size`` (padded where the volume is smaller).
+CROP = "sliding-window"
 
 if TYPE_CHECKING:
     from mri_seg.unet.networks import UNet3D
@@ -86,7 +90,7 @@ def segment_case(
     chosen = settings or InferenceSettings()
     images = case_inputs(model, case, completion)
     reference = next(iter(case.images.values()))
-    resampling = resampling_for(reference.shape, reference.spacing, model.spacing)
+    resampling = resampling_for(reference, model.spacing, model.orientation)
     if resampling.identity:
         probabilities = predict_probabilities(model, images, chosen)
     else:

@@ -20,10 +20,12 @@ from numpy.typing import NDArray
 from mri_io.case import Case
 from mri_io.nifti import Volume
 from mri_io.sequences import SEQUENCES, canonical_sequence
+from mri_io.spacing import model_orientation, model_spacing, recorded_choice
 from mri_seg.contract import InferenceSettings
+from mri_seg.inputs import NORMALISATION
 from mri_seg.loader import PretrainedModel, register_model
 from mri_seg.targets import TargetSpec
-from mri_seg.unet.inference import segment_case
+from mri_seg.unet.inference import CROP, segment_case
 from mri_seg.unet.kle import KLEBasis
 
 
@@ -85,6 +87,9 @@ class UNet3D(PretrainedModel):
         spacing: Sequence[float] | None = None,
         kle: dict[str, Any] | None = None,
         availability: bool = False,
+        orientation: Sequence[str] | None = None,
+        normalisation: str | None = None,
+        crop: str | None = None,
     ) -> None:
         super().__init__()
         keys = tuple(canonical_sequence(name) for name in sequences)
@@ -98,10 +103,10 @@ class UNet3D(PretrainedModel):
         self.sequences = keys
         self.target = spec
         self.roi_size = (int(roi_size[0]), int(roi_size[1]), int(roi_size[2]))
-        if spacing is not None and (len(spacing) != 3 or min(spacing) <= 0):
-            raise ValueError(f"spacing must be 3 positive voxel sizes in mm, got {spacing}")
-        #: Voxel size (mm) of the training cases; inference resamples other cases to it.
-        self.spacing = None if spacing is None else tuple(float(s) for s in spacing)
+        #: Voxel size (mm) and axis codes of the training cases; inference brings other
+        #: cases to them (:func:`mri_io.spacing.resampling_for`).
+        self.spacing = model_spacing(spacing)
+        self.orientation = model_orientation(orientation)
         self.config = {
             "preset": preset,
             "channels": [int(c) for c in channels],
@@ -112,6 +117,9 @@ class UNet3D(PretrainedModel):
             "target": spec.to_json(),
             "dropout": float(dropout),
             "spacing": None if self.spacing is None else list(self.spacing),
+            "orientation": None if self.orientation is None else list(self.orientation),
+            "normalisation": recorded_choice("normalisation", normalisation, NORMALISATION),
+            "crop": recorded_choice("crop/pad policy", crop, CROP),
         }
         if kle is not None and availability:
             raise ValueError("a KLE model needs every sequence: kle and availability exclude")
@@ -183,10 +191,12 @@ class UNet3D(PretrainedModel):
         spacing: Sequence[float] | None = None,
         kle: KLEBasis | None = None,
         availability: bool = False,
+        orientation: Sequence[str] | None = None,
     ) -> UNet3D:
         """A freshly initialised network of preset ``"brats"`` or ``"tiny"`` for cases of voxel
-        size ``spacing`` (mm; ``None``: any, never resampled), taking the anomaly channel of
-        ``kle`` and/or the availability code if given."""
+        size ``spacing`` (mm) and axis codes ``orientation`` (``None``: any, never resampled or
+        reoriented), taking the anomaly channel of ``kle`` and/or the availability code if
+        given."""
         if preset not in UNET_PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(UNET_PRESETS)}")
         chosen = UNET_PRESETS[preset]
@@ -201,6 +211,7 @@ class UNet3D(PretrainedModel):
             spacing=spacing,
             kle=None if kle is None else kle.describe(),
             availability=availability,
+            orientation=orientation,
         )
         if kle is not None:
             with torch.no_grad():

@@ -30,7 +30,7 @@ import torch
 
 from mri_io.errors import RunFolderError
 from mri_io.layouts import CaseFiles, scan_cases
-from mri_io.nifti import load_volume
+from mri_io.spacing import training_orientation, training_spacing
 from mri_io.training import (
     DistributedEnv,
     RunFolder,
@@ -134,15 +134,15 @@ def _train(
     transform = training_transforms(settings, spec)
 
     seed_everything(settings.seed)
-    # The voxel size the network learns at, recorded so inference resamples other cases to it.
-    spacing = load_volume(next(iter(train_files[0].sequences.values()))).spacing
+    # The grid the network learns on, recorded so inference brings other cases to it.
     model = UNet3D.from_preset(
         settings.preset,
         sequences=settings.sequences,
         target=spec,
-        spacing=spacing,
+        spacing=training_spacing(train_files),
         kle=kle,
         availability=settings.robust,
+        orientation=training_orientation(train_files),
     ).to(device)
     optimiser = torch.optim.Adam(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
