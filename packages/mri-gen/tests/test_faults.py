@@ -213,16 +213,19 @@ TRAINING = ["--steps", "2", "--batch-size", "2", "--image-size", "32", "--device
 TRAINING += ["--threads", "1", "--checkpoint-every", "1"]
 
 
-@pytest.mark.parametrize(
-    "family", [["hfgan", "--preset", "tiny", "--views", "axial", "--stats", "brasyn25"], ["ummgat"]]
-)
+#: Each family's command-line options besides TRAINING.
+FAMILIES = [
+    ["hfgan", "--preset", "tiny", "--views", "axial", "--stats", "brasyn25"],
+    ["ummgat", "--preset", "tiny"],
+]
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=[options[0] for options in FAMILIES])
 def test_training_killed_while_saving_its_model_keeps_the_last_one_and_resumes(
     coarse: Path, tmp_path: Path, family: list[str]
 ) -> None:
     run = tmp_path / "run"
     arguments = ["train", *family, "--data", str(coarse), "--out", str(run), *TRAINING]
-    if family[0] == "ummgat":
-        arguments += ["--preset", "tiny"]
     command = f"from mri_gen.cli import main\nmain({arguments!r})"
     run_killed(kill_in_model_save(2), command)  # killed inside the second step's model
     # last/ is the first step's model, whole: load_generator checks its weights' hash.
@@ -235,20 +238,28 @@ def test_training_killed_while_saving_its_model_keeps_the_last_one_and_resumes(
     load_generator(run)
 
 
-def test_hfgan_killed_just_after_starting_its_run_folder_resumes(
-    coarse: Path, tmp_path: Path
+#: What a run folder of each family holds once its run has finished.
+RUN_FILES = {
+    "hfgan": ["last", "log.csv", "run.json", "state.pt", "stats.json"],
+    "ummgat": ["assignment.json", "last", "log.csv", "run.json", "state.pt"],
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=[options[0] for options in FAMILIES])
+def test_training_killed_just_after_starting_its_run_folder_resumes(
+    coarse: Path, tmp_path: Path, family: list[str]
 ) -> None:
     run = tmp_path / "run"
-    arguments = ["train", "hfgan", "--preset", "tiny", "--views", "axial", "--stats", "brasyn25"]
-    arguments += ["--data", str(coarse), "--out", str(run), *TRAINING]
+    arguments = ["train", *family, "--data", str(coarse), "--out", str(run), *TRAINING]
     # Killed at the first rename after run.json's: a folder with a run.json is a run to
-    # resume, so everything a resumed run reads must be there by then.
+    # resume, so everything a resumed run reads must be there by then, or be written then.
     command = f"from mri_gen.cli import main\nmain({arguments!r})"
     run_killed(kill_at_rename(1, after="run.json"), command)
     assert (run / "run.json").is_file()
     assert main([*arguments, "--resume"]) == 0
     assert logged_steps(run) == ["1", "2"]
     assert read_model_folder(run / "last").config["step"] == 2
+    assert visible(run) == RUN_FILES[family[0]]
 
 
 DOMAINS = tuple(f"research-3t:{name}" for name in ("t1c", "t1n", "t2f", "t2w"))

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from mri_io.layouts import scan_cases
+from mri_io.synthetic.cohort import write_cohort
 from mri_io.testing import kill_at_rename, kill_in_model_save, run_killed, visible
 from mri_seg import load_segmenter
 from mri_seg.cli import main
 from mri_seg.ganet.networks import InpaintingGAN
+
+from .conftest import SMALL_GRID
 
 
 def test_unet_training_killed_while_saving_last_keeps_a_whole_model_and_resumes(
@@ -33,6 +37,49 @@ def test_unet_training_killed_while_saving_last_keeps_a_whole_model_and_resumes(
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2"]
     load_segmenter(run / "last")
     load_segmenter(run)
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three tumour-free cases on the cohort's grid."""
+    folder = tmp_path_factory.mktemp("healthy")
+    write_cohort(
+        folder, 3, seed=12, centres=["research-3t"], tumour="none", grid=SMALL_GRID, progress=False
+    )
+    return folder
+
+
+def test_synthtumour_killed_while_drawing_its_validation_cases_resumes_with_whole_ones(
+    cohort: Path, healthy: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    arguments = ["train", "synthtumour", "--healthy", str(healthy), "--unlabelled", str(cohort)]
+    arguments += ["--out", str(run), "--preset", "tiny", "--epochs", "1", "1"]
+    arguments += ["--steps-per-epoch", "1", "--batch-size", "1", "--device", "cpu"]
+    # Five files per validation case: the seventh is the second case's second.
+    run_killed(
+        "import os, signal",
+        f"""
+        from mri_seg.synthtumour import data
+        real, calls = data.save_volume, []
+        def dying(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 7:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(*args, **kwargs)
+        data.save_volume = dying
+        from mri_seg.cli import main
+        main({arguments!r})
+        """,
+    )
+    drawn = scan_cases(run / "validation")
+    assert [case.case_id for case in drawn] == ["BraTS-SYN-00000-000"]
+    assert all(case.missing == () and case.seg is not None for case in drawn)
+    assert main([*arguments, "--resume"]) == 0
+    drawn = scan_cases(run / "validation")
+    assert [case.case_id for case in drawn] == ["BraTS-SYN-00000-000", "BraTS-SYN-00001-000"]
+    assert all(case.missing == () and case.seg is not None for case in drawn)
+    load_segmenter(run / "senior")
 
 
 @pytest.mark.parametrize("commit", [1, 2])

@@ -29,6 +29,7 @@ import numpy as np
 from monai.transforms.transform import Randomizable, Transform
 from numpy.typing import NDArray
 
+from mri_io.atomic import atomic_folder
 from mri_io.case import Case, load_case
 from mri_io.layouts import CaseFiles, brats2023_filename, scan_cases
 from mri_io.nifti import Volume, save_volume
@@ -166,14 +167,16 @@ def write_validation_cases(
             rng = np.random.default_rng([seed, 104729, index])
             images, labels = synthesise(brain, sequences, shape, rng, hard=True)
             case_id = VALIDATION_ID.format(index)
-            for key, image in zip(sequences, images, strict=True):
-                volume = brain.reference.with_data(image)
+            # Each case whole: a run killed mid-case must not leave a case, missing files, that
+            # a resumed run counts and reads back.
+            with atomic_folder(folder / case_id) as written:
+                for key, image in zip(sequences, images, strict=True):
+                    volume = brain.reference.with_data(image)
+                    path = written / brats2023_filename(case_id, key)
+                    save_volume(volume, path, dtype=np.float32)
                 save_volume(
-                    volume, folder / case_id / brats2023_filename(case_id, key), dtype=np.float32
+                    brain.reference.with_data(labels),
+                    written / brats2023_filename(case_id, "seg"),
+                    dtype=np.uint8,
                 )
-            save_volume(
-                brain.reference.with_data(labels),
-                folder / case_id / brats2023_filename(case_id, "seg"),
-                dtype=np.uint8,
-            )
     return scan_cases(folder)
