@@ -23,10 +23,11 @@ from tqdm import tqdm
 from mri_gen.training import open_log
 from mri_gen.ummgat.config import UMMGATConfig
 from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired
+from mri_gen.ummgat.inference import CROP, NORMALISATION
 from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
 from mri_io.atomic import atomic_write_text
 from mri_io.layouts import scan_cases
-from mri_io.spacing import training_spacing
+from mri_io.spacing import grid_record, training_orientation, training_spacing
 from mri_io.training import DistributedEnv, RunFolder, barrier, mean_over_ranks
 
 ASSIGNMENT_NAME = "assignment.json"
@@ -85,7 +86,9 @@ def train_ummgat(
         progress=progress and env.is_main,
     )
     model = spec.model.with_domains(slices.domains)
-    spacing = training_spacing(scan_cases(data))  # inference resamples other grids to it
+    # Recorded so inference brings other grids to the one the model learnt on.
+    cases = scan_cases(data)
+    grid = grid_record(training_spacing(cases), training_orientation(cases), NORMALISATION, CROP)
     settings = _document(model, spec.train)
     resumed = run.begin(settings, resume=resume, env=env)
     # Written again by a resumed run that lacks it (one killed just after run.json): the same
@@ -131,9 +134,7 @@ def train_ummgat(
                 if env.is_main:
                     # The model before the state: a run killed between the two resumes from
                     # the previous state and writes last/ again.
-                    trainer.shared_model.save_pretrained(
-                        run.last, {"step": step, "spacing": list(spacing)}
-                    )
+                    trainer.shared_model.save_pretrained(run.last, {"step": step, **grid})
                     run.save_state({**trainer.state_dict(), "sampler": sampler.state_dict()})
                 barrier(env)
     finally:
