@@ -29,6 +29,7 @@ from mri_io import (
 )
 from mri_io.atomic import atomic_folder
 from mri_io.cli import main
+from mri_io.conform import RECORD_FILE
 from mri_io.intensity import load_stats
 from mri_io.layouts import brats2023_filename
 from mri_io.nifti import MAX_IMAGE_BYTES_ENV
@@ -292,6 +293,45 @@ def test_stats_refuses_to_overwrite_an_input_label_map(
     assert main(["stats", str(cohort), "--out", seg.name]) == 2
     one_line_error(capsys, seg.name, "input file of case BraTS-GLI-00001-000")
     assert seg.read_bytes() == before
+
+
+@pytest.fixture
+def conformed(cohort: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The first case's T1 conformed to a 2 mm grid of 8x8x8 voxels, and its record."""
+    options = ["--out", str(tmp_path / "conformed"), "--spacing", "2", "--shape", "8", "8", "8"]
+    assert main(["conform", str(cohort), *options]) == 0
+    case = tmp_path / "conformed" / "BraTS-GLI-00000-000"
+    return case / brats2023_filename(case.name, "t1n"), case / RECORD_FILE
+
+
+def test_conform_inverse_killed_while_writing_keeps_the_previous_file_whole(
+    conformed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    image, record = conformed
+    out = tmp_path / "back" / "t1n.nii.gz"
+    out.parent.mkdir()
+    out.write_bytes(b"previous")
+    arguments = ["conform", "--inverse", str(image), "--record", str(record), "--out", str(out)]
+    arguments.append("--linear")
+    run_killed(kill_at_rename(1), f"from mri_io.cli import main\nmain({arguments!r})")
+    assert out.read_bytes() == b"previous"
+    assert visible(out.parent) == ["t1n.nii.gz"]
+    assert main(arguments) == 0
+    assert load_volume(out).shape == SHAPE
+    assert visible(out.parent) == ["t1n.nii.gz"]
+
+
+@pytest.mark.parametrize("option", ["--inverse", "--record"])
+def test_conform_inverse_refuses_to_overwrite_its_input(
+    conformed: tuple[Path, Path], capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    image, record = conformed
+    victim = image if option == "--inverse" else record
+    before = victim.read_bytes()
+    arguments = ["conform", "--inverse", str(image), "--record", str(record), "--out", str(victim)]
+    assert main(arguments) == 2
+    one_line_error(capsys, str(victim), f"is the {option} file")
+    assert victim.read_bytes() == before
 
 
 #: The model of the model-folder tests: ``{"w": VALUE everywhere}``, configured with its value.

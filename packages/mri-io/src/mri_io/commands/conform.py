@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from mri_io.atomic import check_apart
 from mri_io.conform import DEFAULT_SPACING, RECORD_FILE, ConformRecord, conform_case, unconform
+from mri_io.errors import OutputCollisionError
 from mri_io.layouts import check_unique_case_ids, scan_cases
 from mri_io.nifti import BRATS_SHAPE, load_volume, save_volume
 
@@ -85,6 +86,11 @@ def run_conform(args: argparse.Namespace) -> int:
 def _run_inverse(args: argparse.Namespace) -> int:
     if args.record is None:
         raise ValueError(f"--inverse needs --record, the case's {RECORD_FILE}")
+    for given, option in ((args.inverse, "--inverse"), (args.record, "--record")):
+        if args.out.resolve() == given.resolve():
+            raise OutputCollisionError(
+                args.out, f"is the {option} file; writing there would destroy it"
+            )
     record = ConformRecord.load(args.record)
     volume = load_volume(args.inverse, dtype=None)
     if volume.shape != record.shape:
