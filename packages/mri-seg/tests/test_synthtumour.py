@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.ndimage import binary_dilation, binary_erosion
+from scipy.ndimage import binary_dilation, binary_erosion, gaussian_filter
 
 from mri_io.intensity import Normaliser
 from mri_io.layouts import scan_cases
@@ -24,6 +24,7 @@ from mri_seg.synthtumour import (
     preset_config,
 )
 from mri_seg.synthtumour.data import BrainStack, read_stack, synthesise
+from mri_seg.synthtumour.tumours import smooth_noise
 
 SEQUENCES = ("t1n", "t1c", "t2w", "t2f")
 SMALL_GRID = FULL_GRID.coarsened(4)
@@ -47,6 +48,11 @@ def test_same_seed_same_tumour_other_seed_other_tumour(brain: BrainStack) -> Non
     np.testing.assert_array_equal(first[1], again[1])
     assert not np.array_equal(first[1], other[1])
     assert not np.array_equal(first[0], other[0])
+    # The brain's depth map, kept between samples, draws the tumour computing it afresh draws.
+    kept = draw_tumour(brain.brain, brain.spacing, np.random.default_rng(7), depth=brain.depth)
+    np.testing.assert_array_equal(
+        kept, draw_tumour(brain.brain, brain.spacing, np.random.default_rng(7))
+    )
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -113,6 +119,55 @@ def test_soft_painting_brightens_smoothly_and_keeps_the_background(brain: BrainS
     # The blur (at most 4 mm, one voxel here) fades within a few voxels of the tumour.
     far = ~binary_dilation(whole, iterations=4)
     np.testing.assert_allclose(painted[far & (image > 0)], image[far & (image > 0)], rtol=1e-3)
+
+
+def _painted_on_the_whole_volume(
+    image: np.ndarray, labels: np.ndarray, factors: dict[int, float], spacing, rng
+) -> np.ndarray:
+    """The soft painting written plainly over the whole volume: the reference the boxed
+    computation must equal."""
+    source = np.asarray(image, dtype=np.float64)
+    step = np.asarray(spacing, dtype=np.float64)
+    blur = rng.uniform(1.0, 4.0) / step
+    weight = gaussian_filter((labels > 0).astype(np.float64), blur)
+    weighted = sum(
+        value * gaussian_filter((labels == label).astype(np.float64), blur)
+        for label, value in factors.items()
+    )
+    factor = np.where(weight > 1e-6, weighted / np.maximum(weight, 1e-6), 1.0)
+    texture = np.clip(
+        1.0 + rng.uniform(0.05, 0.2) * smooth_noise(source.shape, 2.0 / step, rng), 0.5, 1.5
+    )
+    copy = gaussian_filter(source, rng.uniform(0.5, 1.5) / step) * factor * texture
+    painted = (1.0 - weight) * source + weight * np.maximum(copy, 0.0)
+    return np.where(source > 0, painted, 0.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_soft_painting_in_the_tumour_box_equals_painting_the_whole_volume(
+    brain: BrainStack, seed: int
+) -> None:
+    rng = np.random.default_rng(100 + seed)
+    labels = draw_tumour(brain.brain, brain.spacing, rng, depth=brain.depth)
+    if seed == 3:  # a tumour against the volume's border: the filters reflect there
+        labels = np.zeros_like(labels)
+        labels[:3, 20:30, 10:20] = 2
+        labels[:2, 22:26, 12:16] = 3
+    factors = {1: 0.5, 2: 2.0, 3: 3.0}
+    spacing = (4.0, 4.0, 4.0) if seed != 2 else (1.0, 1.0, 1.0)  # reaches of 4-16 voxels
+    for image in brain.images:
+        boxed = paint_tumour(image, labels, factors, spacing, np.random.default_rng(seed))
+        plain = _painted_on_the_whole_volume(
+            image, labels, factors, spacing, np.random.default_rng(seed)
+        )
+        np.testing.assert_array_equal(boxed, plain)
+    # Nothing to paint: the image as it is (background 0), and the random stream used alike.
+    empty = np.zeros_like(labels)
+    image = brain.images[0]
+    np.testing.assert_array_equal(
+        paint_tumour(image, empty, factors, spacing, np.random.default_rng(seed)),
+        _painted_on_the_whole_volume(image, empty, factors, spacing, np.random.default_rng(seed)),
+    )
 
 
 def test_carve_mix_pastes_the_donor_tumour_in_healthy_units(brain: BrainStack) -> None:

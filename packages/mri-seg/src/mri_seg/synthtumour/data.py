@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,13 @@ from mri_io.layouts import CaseFiles, brats2023_filename, scan_cases
 from mri_io.nifti import Volume, save_volume
 from mri_seg.inputs import normalise
 from mri_seg.synthtumour.mixing import carve_mix
-from mri_seg.synthtumour.tumours import ShapeModel, draw_factors, draw_tumour, paint_tumour
+from mri_seg.synthtumour.tumours import (
+    ShapeModel,
+    brain_depth,
+    draw_factors,
+    draw_tumour,
+    paint_tumour,
+)
 from mri_seg.unet.data import IMAGE, LABEL
 
 #: The validation cases' ids: BraTS 2023 names of their own, ``BraTS-SYN-00000-000``, ...
@@ -53,10 +60,16 @@ class BrainStack:
     reference: Volume
     labels: NDArray[np.uint8] | None = None
 
-    @property
+    @cached_property
     def brain(self) -> NDArray[np.bool_]:
         """Voxels with signal in any sequence."""
         return np.asarray((self.images > 0).any(axis=0), dtype=bool)
+
+    @cached_property
+    def depth(self) -> NDArray[np.float64]:
+        """:func:`~mri_seg.synthtumour.tumours.brain_depth` of :attr:`brain`, computed once for
+        every tumour drawn in this brain."""
+        return brain_depth(self.brain, self.spacing)
 
 
 def unlabelled(files: CaseFiles) -> CaseFiles:
@@ -114,7 +127,7 @@ def synthesise(
     hard: bool,
 ) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
     """A stage-1 tumour case drawn from ``rng`` in ``brain``: scanner images and labels."""
-    labels = draw_tumour(brain.brain, brain.spacing, rng, shape)
+    labels = draw_tumour(brain.brain, brain.spacing, rng, shape, depth=brain.depth)
     factors = draw_factors(sequences, rng)
     images = np.stack(
         [

@@ -116,17 +116,27 @@ def _radius(
     return radius
 
 
+def brain_depth(brain: NDArray[np.bool_], spacing: Sequence[float]) -> Array:
+    """Distance (mm) of every brain voxel to the nearest non-brain voxel: where a tumour's
+    centre may lie. The same for every tumour drawn in one brain, so callers keep it."""
+    depth: Array = distance_transform_edt(brain, sampling=np.asarray(spacing, dtype=np.float64))
+    return depth
+
+
 def draw_tumour(
     brain: NDArray[np.bool_],
     spacing: Sequence[float],
     rng: np.random.Generator,
     model: ShapeModel | None = None,
+    *,
+    depth: Array | None = None,
 ) -> NDArray[np.uint8]:
     """A label map (0, 1 necrosis, 2 edema, 3 enhancing) of one random tumour in ``brain``.
 
     The whole tumour holds the drawn volume (rounded to whole voxels) unless the brain is
     smaller; every tumour voxel is a brain voxel; the core lies inside the whole tumour and the
-    necrosis inside the core.
+    necrosis inside the core. ``depth`` is :func:`brain_depth` of ``brain`` when the caller
+    keeps it (computed here otherwise).
     """
     shape_model = model or ShapeModel()
     step = np.asarray(spacing, dtype=np.float64)
@@ -137,7 +147,8 @@ def draw_tumour(
     semi = radius * np.array([1.0, ratio, 1.0 / ratio])
     rotation = random_rotation(rng)
     # Centres deep enough in the brain that most of the ellipsoid fits.
-    depth = distance_transform_edt(brain, sampling=step)
+    if depth is None:
+        depth = brain_depth(brain, spacing)
     deep = np.argwhere(depth >= min(0.6 * radius, float(depth.max())))
     centre = deep[rng.integers(len(deep))].astype(np.float64)
     sigma = 0.4 * radius / step
@@ -170,6 +181,37 @@ def draw_factors(sequences: Sequence[str], rng: np.random.Generator) -> dict[str
     }
 
 
+def _around(mask: NDArray[np.bool_], margin: Sequence[int]) -> tuple[slice, ...]:
+    """The bounding box of ``mask`` grown by ``margin`` voxels per axis, inside the volume."""
+    found = np.argwhere(mask)
+    low, high = found.min(axis=0), found.max(axis=0) + 1
+    return tuple(
+        slice(max(0, int(a) - m), min(n, int(b) + m))
+        for a, b, m, n in zip(low, high, margin, mask.shape, strict=True)
+    )
+
+
+def _reach(sigma: Sequence[float] | Array) -> list[int]:
+    """How far (voxels) scipy's Gaussian filter reaches: its kernel radius at ``truncate=4``."""
+    return [int(4.0 * float(s) + 0.5) for s in sigma]
+
+
+def _blurred(array: Array, sigma: Sequence[float] | Array, box: tuple[slice, ...]) -> Array:
+    """``gaussian_filter(array, sigma)[box]``, computed on ``box`` grown by the kernel's reach
+    only: every value in ``box`` sees the same inputs in the same order as on the whole volume
+    (and, at a volume border, the same reflection), so the result is identical."""
+    reach = _reach(sigma)
+    grown = tuple(
+        slice(max(0, b.start - r), min(n, b.stop + r))
+        for b, r, n in zip(box, reach, array.shape, strict=True)
+    )
+    inner = tuple(
+        slice(b.start - g.start, b.stop - g.start) for b, g in zip(box, grown, strict=True)
+    )
+    filtered: Array = gaussian_filter(array[grown], sigma)[inner]
+    return filtered
+
+
 def paint_tumour(
     image: NDArray[np.floating],
     labels: NDArray[np.uint8],
@@ -184,6 +226,11 @@ def paint_tumour(
     Soft (training): blurred blend weight and factors, smoothed and textured copy. Hard
     (distribution-shifted validation): binary mask, exact factors, original texture. The
     background stays 0.
+
+    The blend weight is exactly 0 farther from the tumour than the blur's kernel reaches, and
+    there the image is kept as it is; so the blurs and the copy are computed only in the
+    tumour's box grown by that reach (:func:`_blurred`), with the same result as on the whole
+    volume, which a sample at 1 mm makes several times faster.
     """
     source = np.asarray(image, dtype=np.float64)
     whole = labels > 0
@@ -194,16 +241,20 @@ def paint_tumour(
         return np.where(whole, source * factor, source).astype(np.float32)
     step = np.asarray(spacing, dtype=np.float64)
     blur = rng.uniform(1.0, 4.0) / step
-    weight = gaussian_filter(whole.astype(np.float64), blur)
-    weighted = sum(
-        value * gaussian_filter((labels == label).astype(np.float64), blur)
-        for label, value in factors.items()
-    )
-    factor = np.where(weight > 1e-6, weighted / np.maximum(weight, 1e-6), 1.0)
-    # Clipped so that no brain voxel turns into background.
-    texture = np.clip(
-        1.0 + rng.uniform(0.05, 0.2) * smooth_noise(source.shape, 2.0 / step, rng), 0.5, 1.5
-    )
-    copy = gaussian_filter(source, rng.uniform(0.5, 1.5) / step) * factor * texture
-    painted = (1.0 - weight) * source + weight * np.maximum(copy, 0.0)
+    amplitude = rng.uniform(0.05, 0.2)
+    # Drawn over the whole volume (its scale is the whole field's), so every sample is the
+    # same as one painted without boxes.
+    texture = np.clip(1.0 + amplitude * smooth_noise(source.shape, 2.0 / step, rng), 0.5, 1.5)
+    sharpness = rng.uniform(0.5, 1.5) / step
+    painted = source.copy()
+    if whole.any():
+        box = _around(whole, _reach(blur))
+        weight = _blurred(whole.astype(np.float64), blur, box)
+        weighted = sum(
+            value * _blurred((labels == label).astype(np.float64), blur, box)
+            for label, value in factors.items()
+        )
+        factor = np.where(weight > 1e-6, weighted / np.maximum(weight, 1e-6), 1.0)
+        copy = _blurred(source, sharpness, box) * factor * texture[box]
+        painted[box] = (1.0 - weight) * source[box] + weight * np.maximum(copy, 0.0)
     return np.where(source > 0, painted, 0.0).astype(np.float32)
