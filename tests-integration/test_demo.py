@@ -74,7 +74,7 @@ def test_demo_on_gpu_with_paper_networks(tmp_path: Path) -> None:
     argv = [
         "demo", "--out", str(out), "--device", "cuda", "--presets", "paper",
         "--voxel-mm", "2", "--train-cases", "12", "--test-cases", "8",
-        "--segmenter-minutes", "8", "--generator-minutes", "8", "--generator-steps", "2000",
+        "--segmenter-epochs", "40", "--generator-steps", "2000",
     ]  # fmt: skip
     assert main(argv) == 0
     timings = check_demo(out, n_test=8)

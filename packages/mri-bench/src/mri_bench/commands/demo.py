@@ -12,8 +12,11 @@ DESCRIPTION = """\
 Generate a small synthetic cohort, train the tiny 3D U-Net (the fixed segmenter) and the tiny
 HF-GAN (the generator) on its training cases, run the 15 missing-sequence scenarios on the
 held-out cases with the copy baselines and the generator, and write the report
-(OUT/report.md and OUT/report.html). Needs mri-bench[gen,seg]. About 15-20 minutes on
-two CPU cores; rerunning with the same --out continues where an interrupted run stopped."""
+(OUT/report.md and OUT/report.html). Needs mri-bench[gen,seg]. Training is fixed in steps
+(the same models on a loaded or an idle machine); --workers processes of one torch thread
+each (set it to the number of cores). The defaults' measured cost and quality:
+docs/mri-bench/demo-design.md. Rerunning with the same --out continues where an interrupted
+run stopped."""
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -40,15 +43,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="MNI152 template brains (needs mri-io[synthetic]) or the procedural phantom",
     )
     parser.add_argument("--segmenter-epochs", type=int, default=defaults.segmenter_epochs)
-    parser.add_argument("--segmenter-steps", type=int, default=defaults.segmenter_steps)
-    parser.add_argument("--segmenter-minutes", type=float, default=defaults.segmenter_minutes)
+    parser.add_argument(
+        "--segmenter-steps",
+        type=int,
+        default=defaults.segmenter_steps,
+        help="U-Net optimiser steps per epoch (it trains epochs x steps)",
+    )
     parser.add_argument(
         "--generator-steps",
         type=int,
         default=defaults.generator_steps,
-        help="length of the generator's schedule (it may stop earlier, see --generator-minutes)",
+        help="HF-GAN optimiser steps",
     )
-    parser.add_argument("--generator-minutes", type=float, default=defaults.generator_minutes)
     parser.add_argument(
         "--baselines",
         type=_names,
@@ -79,9 +85,7 @@ def handle(args: argparse.Namespace) -> int:
         anatomy=args.anatomy,
         segmenter_epochs=args.segmenter_epochs,
         segmenter_steps=args.segmenter_steps,
-        segmenter_minutes=args.segmenter_minutes,
         generator_steps=args.generator_steps,
-        generator_minutes=args.generator_minutes,
         strategies=args.baselines,
         workers=args.workers,
         device=args.device,
