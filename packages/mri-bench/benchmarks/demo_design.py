@@ -1,0 +1,372 @@
+"""Measure candidate designs of ``mri-bench demo`` and write docs/mri-bench/demo-design.json.
+
+    python packages/mri-bench/benchmarks/demo_design.py --work /tmp/demo-design \\
+        --design 4:400:150 --design 3:400:150
+    python packages/mri-bench/benchmarks/demo_design.py --render   # the page from the JSON
+
+A design is ``voxel_mm:unet_steps:hfgan_steps`` on top of the demo's defaults
+(:class:`mri_bench.demo.DemoSettings`: cases, seed, batches, centres). Each design runs the
+demo's own stages with the demo's own functions, one at a time in this process on one torch
+thread: the synthetic cohorts (shared by every design on the same grid), the U-Net and HF-GAN
+trainings (shared by designs with the same grid and steps), and the benchmark on the first
+``--bench-cases`` held-out cases (its cost per case is extrapolated to all of them: each case
+is the same 15 scenarios x strategies). The quality of each design is measured directly on
+every held-out case: the U-Net's WT/TC/ET Dice on the complete cases (segmented as the
+benchmark segments them), and HF-GAN against ``copy-matched`` when t2w or t2f alone is
+missing (foreground SSIM and MAE on BraSyn's [0, 1] scale, as the benchmark scores them).
+
+Every stage records its wall and CPU seconds and the load average before and after. The
+machine these numbers come from may be shared: CPU seconds do not depend on the other jobs,
+wall seconds do. The idle wall time of the demo is estimated from the CPU seconds
+(:func:`idle_estimate`). Stages already recorded in the JSON are not run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mri_bench import CopyMatched, estimate_reference, run_benchmark, write_report
+from mri_bench.config import parse_config
+from mri_bench.demo import (
+    DemoSettings,
+    benchmark_document,
+    one_thread,
+    train_generator,
+    train_segmenter,
+    write_cohorts,
+)
+from mri_bench.reference import unit_scale
+from mri_bench.store import STORE_NAME
+from mri_io.case import load_case
+from mri_io.layouts import scan_cases
+from mri_io.training import RunFolder
+from mri_metrics import mae, ssim
+
+ROOT = Path(__file__).resolve().parents[3]
+RESULTS = ROOT / "docs" / "mri-bench" / "demo-design.json"
+PAGE = RESULTS.with_suffix(".md")
+TARGETS = ("t2w", "t2f")
+#: Installing the packages and torch into a fresh venv (``nox -s demo``), measured once.
+INSTALL_SECONDS = 180
+#: The product owner's targets for the demo.
+GOALS = {"idle wall minutes": 20.0, "WT Dice": 0.8, "held-out cases": 20}
+
+
+def measured(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``work()``'s result plus its wall and CPU seconds (this process and its children) and
+    the load average before and after."""
+    load = os.getloadavg()
+    before, wall = os.times(), time.perf_counter()
+    result = work()
+    after = os.times()
+    cpu = sum(after[:4]) - sum(before[:4])
+    result["cost"] = {
+        "wall_seconds": round(time.perf_counter() - wall, 1),
+        "cpu_seconds": round(cpu, 1),
+        "load_average_before": [round(x, 2) for x in load],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
+    return result
+
+
+def settings_of(design: str, defaults: DemoSettings) -> DemoSettings:
+    voxel, unet, hfgan = (int(part) for part in design.split(":"))
+    if unet % defaults.segmenter_steps:
+        raise SystemExit(f"U-Net steps {unet} are not a multiple of {defaults.segmenter_steps}")
+    return replace(
+        defaults,
+        voxel_mm=voxel,
+        segmenter_epochs=unet // defaults.segmenter_steps,
+        generator_steps=hfgan,
+        workers=1,
+    )
+
+
+def segmenter_quality(model: Path, test: Path, settings: DemoSettings) -> dict[str, Any]:
+    """Mean Dice per region on the complete held-out cases, segmented as the benchmark's
+    fixed segmenter segments them (one window over the volume, overlap 0.25)."""
+    from mri_seg import InferenceSettings, load_segmenter, score_cases
+
+    segmenter = load_segmenter(model)
+    window = InferenceSettings(roi_size=settings.window, overlap=0.25, device="cpu")
+    scores = score_cases(segmenter, scan_cases(test), window)
+    regions = ("WT", "TC", "ET")
+    return {
+        "dice": {r: round(float(np.mean([s[r] for s in scores.values()])), 4) for r in regions},
+        "dice_min": {r: round(float(min(s[r] for s in scores.values())), 4) for r in regions},
+        "cases": len(scores),
+    }
+
+
+def generator_quality(run: Path, train: Path, test: Path) -> dict[str, Any]:
+    """HF-GAN against ``copy-matched`` on each held-out case with one of :data:`TARGETS`
+    missing (the other three sequences given): foreground SSIM and MAE, and on how many
+    cases the generator's SSIM is the higher."""
+    from mri_gen.hfgan import Synthesiser
+
+    arrays = []
+    for files in scan_cases(train):
+        case = load_case(files)
+        arrays.append({k: np.asarray(v.data, dtype=np.float32) for k, v in case.images.items()})
+    baseline = CopyMatched(estimate_reference(arrays))
+    synthesiser = Synthesiser.from_pretrained(RunFolder(run).last)
+    scores: dict[str, dict[str, list[float]]] = {t: {} for t in TARGETS}
+    for files in scan_cases(test):
+        case = load_case(files)
+        for target in TARGETS:
+            truth = np.asarray(case.images[target].data, dtype=np.float64)
+            brain = truth > 0
+            real = unit_scale(truth, brain)
+            given = replace(case, images={k: v for k, v in case.images.items() if k != target})
+            candidates = {
+                "gen": synthesiser.synthesise(given)[target],
+                "copy": baseline.complete(given, [target])[target],
+            }
+            for name, image in candidates.items():
+                made = unit_scale(np.asarray(image, dtype=np.float64), brain)
+                row = scores[target]
+                row.setdefault(f"ssim_{name}", []).append(
+                    float(ssim(made, real, mask=brain, data_range=1.0))
+                )
+                row.setdefault(f"mae_{name}", []).append(float(mae(made, real, mask=brain)))
+    summary: dict[str, Any] = {}
+    for target, row in scores.items():
+        summary[target] = {k: round(float(np.mean(v)), 4) for k, v in row.items()}
+        wins = sum(g > c for g, c in zip(row["ssim_gen"], row["ssim_copy"], strict=True))
+        summary[target]["ssim_wins"] = f"{wins}/{len(row['ssim_gen'])}"
+    return {"scores": summary}
+
+
+def benchmark_sample(
+    work: Path, train: Path, test: Path, segmenter: Path, generator: Path, settings: DemoSettings,
+    cases: int,
+) -> dict[str, Any]:  # fmt: skip
+    """The demo's benchmark and report on the first ``cases`` held-out cases, in this
+    process (one worker, one thread)."""
+    chosen = sorted(files.case_id for files in scan_cases(test))[:cases]
+    # settings.workers is 1 here: one process, as every stage of this measurement.
+    document = benchmark_document(train, test, segmenter, generator, settings)
+    document |= {"cases": chosen, "device": "cpu"}
+    out = work / "benchmark"
+    config = parse_config(document, out / "config.json")
+    store = run_benchmark(config, out, resume=(out / STORE_NAME).is_file(), progress=False)
+    started = time.process_time()
+    write_report(out)
+    return {
+        "cases": len(chosen),
+        "tasks": len(chosen) * 15 * (len(settings.strategies) + 1),
+        "store": store.name,
+        "report_cpu_seconds": round(time.process_time() - started, 1),
+    }
+
+
+class Recorder:
+    """The JSON document: one record per stage, saved after every stage, so an interrupted
+    measurement keeps what it finished and a rerun skips it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.document: dict[str, Any] = (
+            json.loads(path.read_text()) if path.is_file() else {"stages": {}, "designs": {}}
+        )
+
+    def stage(self, key: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        stages = self.document["stages"]
+        if key not in stages:
+            print(f"[design] {key} ...", flush=True)
+            stages[key] = {**measured(work), "measured": datetime.now(UTC).isoformat()}
+            self.save()
+            print(f"[design] {key}: {json.dumps(stages[key])}", flush=True)
+        return stages[key]  # type: ignore[no-any-return]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staging = self.path.with_name(self.path.name + ".partial")
+        staging.write_text(json.dumps(self.document, indent=1, sort_keys=True) + "\n")
+        staging.replace(self.path)
+
+
+def measure_design(
+    recorder: Recorder, work: Path, design: str, defaults: DemoSettings, bench_cases: int
+) -> None:
+    settings = settings_of(design, defaults)
+    grid = work / f"{settings.voxel_mm}mm"
+    unet_steps = settings.segmenter_epochs * settings.segmenter_steps
+    seg_run = grid / f"unet-{unet_steps}"
+    gen_run = grid / f"hfgan-{settings.generator_steps}"
+    cohort_key = f"cohort {settings.voxel_mm}mm {settings.n_train}+{settings.n_test}"
+    recorder.stage(cohort_key, lambda: {"folders": [str(p) for p in write_cohorts(grid, settings)]})
+    # write_cohorts' folders, also when the stage was recorded by an earlier invocation.
+    train, test = grid / "cohort" / "train", grid / "cohort" / "test"
+    seg_key = f"segmenter {settings.voxel_mm}mm {unet_steps} steps"
+    recorder.stage(
+        seg_key,
+        lambda: {"run": str(train_segmenter(train, seg_run, settings)), "steps": unet_steps},
+    )
+    seg_eval = recorder.stage(
+        f"{seg_key}: quality",
+        lambda: segmenter_quality(RunFolder(seg_run).best, test, settings),
+    )
+    gen_key = f"generator {settings.voxel_mm}mm {settings.generator_steps} steps"
+    recorder.stage(
+        gen_key,
+        lambda: {
+            "run": str(train_generator(train, gen_run, settings)),
+            "steps": settings.generator_steps,
+        },
+    )
+    gen_eval = recorder.stage(
+        f"{gen_key}: quality", lambda: generator_quality(gen_run, train, test)
+    )
+    bench_key = f"benchmark {design} on {bench_cases} cases"
+    recorder.stage(
+        bench_key,
+        lambda: benchmark_sample(
+            work / design.replace(":", "-"),
+            train,
+            test,
+            RunFolder(seg_run).best,
+            gen_run,
+            settings,
+            bench_cases,
+        ),
+    )
+    stages = {"cohort": cohort_key, "segmenter": seg_key, "generator": gen_key}
+    recorder.document["designs"][design] = {
+        "settings": asdict(settings),
+        "stages": {**stages, "benchmark": bench_key},
+        "segmenter": seg_eval["dice"],
+        "generator": gen_eval["scores"],
+    }
+    recorder.save()
+
+
+def cpu(recorder_document: dict[str, Any], key: str) -> float:
+    return float(recorder_document["stages"][key]["cost"]["cpu_seconds"])
+
+
+def idle_estimate(document: dict[str, Any], design: str, workers: int = 2) -> dict[str, float]:
+    """The demo's wall seconds on an idle machine with ``workers`` cores, from CPU seconds:
+    installs, the cohort (its cases spread over the workers), the two trainings side by side
+    (the longer one), the benchmark over all held-out cases spread over the workers (its CPU
+    per case measured on a sample) and the report. Assumes each one-thread process has a
+    core of its own, i.e. wall = CPU."""
+    row = document["designs"][design]
+    stages, settings = row["stages"], row["settings"]
+    bench = document["stages"][stages["benchmark"]]
+    per_case = (bench["cost"]["cpu_seconds"] - bench["report_cpu_seconds"]) / bench["cases"]
+    parts = {
+        "installs": float(INSTALL_SECONDS),
+        "cohort": cpu(document, stages["cohort"]) / workers,
+        "training": max(cpu(document, stages["segmenter"]), cpu(document, stages["generator"])),
+        "benchmark": per_case * settings["n_test"] / workers,
+        "report": float(bench["report_cpu_seconds"]),
+    }
+    parts["total"] = sum(parts.values())
+    return {k: round(v, 1) for k, v in parts.items()}
+
+
+def render(document: dict[str, Any]) -> str:
+    """The page's measured table, from the JSON document only."""
+    lines = [
+        "| design (grid, U-Net steps, HF-GAN steps) | WT / TC / ET Dice | "
+        "t2w SSIM HF-GAN vs copy-matched | t2f SSIM HF-GAN vs copy-matched | "
+        "CPU s: cohort / U-Net / HF-GAN / benchmark per case | idle wall estimate (min) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for design, row in document["designs"].items():
+        stages = row["stages"]
+        bench = document["stages"][stages["benchmark"]]
+        per_case = (bench["cost"]["cpu_seconds"] - bench["report_cpu_seconds"]) / bench["cases"]
+        dice = " / ".join(f"{row['segmenter'][r]:.3f}" for r in ("WT", "TC", "ET"))
+        gen = [
+            f"{row['generator'][t]['ssim_gen']:.3f} vs {row['generator'][t]['ssim_copy']:.3f} "
+            f"({row['generator'][t]['ssim_wins']} cases)"
+            for t in TARGETS
+        ]
+        costs = " / ".join(
+            f"{cpu(document, stages[s]):.0f}" for s in ("cohort", "segmenter", "generator")
+        )
+        estimate = idle_estimate(document, design)["total"] / 60
+        voxel, unet, hfgan = design.split(":")
+        lines.append(
+            f"| {voxel} mm, {unet}, {hfgan} | {dice} | {gen[0]} | {gen[1]} "
+            f"| {costs} / {per_case:.0f} | {estimate:.1f} |"
+        )
+    lines += [
+        "",
+        "| stage (every one measured, including designs not finished) | result | CPU s "
+        "| wall s | load average before / after |",
+        "|---|---|---|---|---|",
+    ]
+    for key, stage in sorted(document["stages"].items(), key=lambda kv: kv[1]["measured"]):
+        cost = stage["cost"]
+        load = f"{cost['load_average_before'][0]:.1f} / {cost['load_average_after'][0]:.1f}"
+        lines.append(
+            f"| {key} | {summary(stage)} | {cost['cpu_seconds']:.0f} "
+            f"| {cost['wall_seconds']:.0f} | {load} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def summary(stage: dict[str, Any]) -> str:
+    """One stage's result in a few words."""
+    if "dice" in stage:
+        return "Dice " + ", ".join(f"{r} {v:.3f}" for r, v in stage["dice"].items())
+    if "scores" in stage:
+        return "; ".join(
+            f"{t} SSIM {row['ssim_gen']:.3f} vs {row['ssim_copy']:.3f}, "
+            f"MAE {row['mae_gen']:.4f} vs {row['mae_copy']:.4f}"
+            for t, row in stage["scores"].items()
+        )
+    if "tasks" in stage:
+        return f"{stage['tasks']} tasks, report {stage['report_cpu_seconds']:.0f} CPU s"
+    return f"{stage['steps']} steps" if "steps" in stage else "cases written"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, help="folder for cohorts, runs and benchmarks")
+    parser.add_argument(
+        "--design", action="append", default=[], help="voxel_mm:unet_steps:hfgan_steps"
+    )
+    parser.add_argument("--bench-cases", type=int, default=2)
+    parser.add_argument("--train-cases", type=int, default=DemoSettings.n_train)
+    parser.add_argument("--test-cases", type=int, default=DemoSettings.n_test)
+    parser.add_argument("--json", type=Path, default=RESULTS, help="the document to write")
+    parser.add_argument("--render", action="store_true", help="only print the table")
+    args = parser.parse_args()
+    recorder = Recorder(args.json)
+    if not args.render:
+        if args.work is None:
+            parser.error("--work is needed to measure")
+        recorder.document |= {
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
+            "one design at a time, one torch thread",
+            "date": datetime.now(UTC).date().isoformat(),
+        }
+        defaults = DemoSettings(n_train=args.train_cases, n_test=args.test_cases)
+        with one_thread():
+            for design in args.design:
+                measure_design(recorder, args.work, design, defaults, args.bench_cases)
+    estimates = {d: idle_estimate(recorder.document, d) for d in recorder.document["designs"]}
+    recorder.document["idle_estimate_seconds"] = estimates
+    recorder.save()
+    print(render(recorder.document))
+
+
+if __name__ == "__main__":
+    main()
