@@ -15,7 +15,7 @@ from mri_io.synthetic.cohort import write_cohort
 from mri_io.testing import kill_at_rename, kill_in_model_save, run_killed, visible
 from mri_seg import load_segmenter
 from mri_seg.cli import main
-from mri_seg.ganet.networks import InpaintingGAN
+from mri_seg.ganet.networks import InpaintingGAN, load_gan
 
 from .conftest import SMALL_GRID
 
@@ -33,8 +33,7 @@ def test_unet_training_killed_while_saving_last_keeps_a_whole_model_and_resumes(
     assert visible(run / "last") == ["config.json", "model.safetensors"]
     load_segmenter(run / "last")
     assert main([*arguments, "--resume"]) == 0
-    with (run / "log.csv").open() as handle:
-        assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2"]
+    assert epochs_logged(run) == ["1", "2"]
     load_segmenter(run / "last")
     load_segmenter(run)
 
@@ -80,6 +79,32 @@ def test_synthtumour_killed_while_drawing_its_validation_cases_resumes_with_whol
     assert [case.case_id for case in drawn] == ["BraTS-SYN-00000-000", "BraTS-SYN-00001-000"]
     assert all(case.missing == () and case.seg is not None for case in drawn)
     load_segmenter(run / "senior")
+
+
+def epochs_logged(run: Path) -> list[str]:
+    with (run / "log.csv").open() as handle:
+        return [row["epoch"] for row in csv.DictReader(handle)]
+
+
+def test_ganet_killed_while_pretraining_saves_its_gan_keeps_the_last_one_and_resumes(
+    cohort: Path, healthy: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    arguments = ["train", "ganet", "--healthy", str(healthy), "--data", str(cohort)]
+    arguments += ["--gan-epochs", "2", "--gan-steps-per-epoch", "1", "--gan-batch-size", "2"]
+    arguments += ["--epochs", "1", "--phase1-epochs", "1", "--steps-per-epoch", "1"]
+    arguments += ["--batch-size", "2", "--device", "cpu", "--out", str(run)]
+    command = f"from mri_seg.cli import main\nmain({arguments!r})"
+    run_killed(kill_in_model_save(2, folder="last"), command)  # the GAN of epoch 2
+    pretrain = run / "pretrain"
+    assert visible(pretrain / "last") == ["config.json", "model.safetensors"]
+    load_gan(pretrain / "last")  # whole: its weights' hash is checked
+    assert main([*arguments, "--resume"]) == 0
+    # Epoch 2's row, logged before its checkpoint, is dropped and logged again: once.
+    assert epochs_logged(pretrain) == ["1", "2"]
+    assert epochs_logged(run) == ["1"]
+    load_gan(pretrain / "last")
+    load_segmenter(run)
 
 
 @pytest.mark.parametrize("commit", [1, 2])
