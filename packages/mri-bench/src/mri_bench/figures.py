@@ -200,9 +200,12 @@ def critical_differences(
         return None
     plt = _pyplot()
     k = max(len(result.mean_ranks) for result in results.values())
-    # Panel size in data units: the rank axis (k - 1) plus room for the labels on both sides.
-    width, height = k - 1 + 4.6, 0.45 * ((k + 1) // 2) + 2.0
-    inches = 3.6 / width
+    # Panel size in data units (one rank apart = 0.55 inch): the rank axis plus room for the
+    # longest "name rank" label on both sides.
+    longest = max(len(f"{name} 0.00") for result in results.values() for name in result.mean_ranks)
+    side = 0.8 + 0.11 * longest
+    width, height = k - 1 + 2 * side, 0.45 * ((k + 1) // 2) + 2.0
+    inches = 0.55
     figure = plt.figure(figsize=(inches * width * len(regions), inches * height * len(shown)))
     axis = figure.add_axes((0, 0, 1, 1))
     axis.set_xlim(0, width * len(regions))
@@ -214,7 +217,7 @@ def critical_differences(
             if result is None:
                 continue
             title = f"{scenario}, {region} (Friedman p = {result.p_value:.2g}, n = {result.n})"
-            origin = (column * width + 2.3, -row * height - 1.2)
+            origin = (column * width + side, -row * height - 1.2)
             _cd_panel(axis, result, lower_is_better, title, origin)
     _save(figure, path)
     return path

@@ -206,7 +206,8 @@ def _healthy(
     counts = detections(rows, healthy)
     document.heading("Healthy cases: false positives")
     document.paragraph(
-        f"{len(healthy)} held-out cases have no tumour in their reference. A cell counts "
+        f"{len(healthy)} held-out {'case has' if len(healthy) == 1 else 'cases have'} no "
+        "tumour in the reference. A cell counts "
         "those given any predicted tumour (WT) by the segmenter after the strategy's "
         "completion, out of the healthy cases scored (false-positive rate)."
     )
