@@ -20,13 +20,25 @@ from mri_seg.ganet.networks import InpaintingGAN, load_gan
 from .conftest import SMALL_GRID
 
 
-def test_unet_training_killed_while_saving_last_keeps_a_whole_model_and_resumes(
-    cohort: Path, tmp_path: Path
+def epochs_logged(run: Path) -> list[str]:
+    with (run / "log.csv").open() as handle:
+        return [row["epoch"] for row in csv.DictReader(handle)]
+
+
+#: Each family's options for two epochs of one step on the small cohort.
+FAMILIES = {
+    "unet": ["--preset", "tiny", "--batch-size", "1", "--crop", "16", "16", "16"],
+    "segmenter2d": ["--views", "axial", "--batch-size", "2"],
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_training_killed_while_saving_last_keeps_a_whole_model_and_resumes(
+    cohort: Path, tmp_path: Path, family: str
 ) -> None:
     run = tmp_path / "run"
-    arguments = ["train", "unet", "--data", str(cohort), "--preset", "tiny", "--out", str(run)]
-    arguments += ["--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "1"]
-    arguments += ["--crop", "16", "16", "16", "--device", "cpu"]
+    arguments = ["train", family, "--data", str(cohort), "--out", str(run), *FAMILIES[family]]
+    arguments += ["--epochs", "2", "--steps-per-epoch", "1", "--device", "cpu"]
     command = f"from mri_seg.cli import main\nmain({arguments!r})"
     run_killed(kill_in_model_save(2, folder="last"), command)  # the second epoch's last/
     # last/ is the first epoch's model, whole: load_segmenter checks its weights' hash.
@@ -79,11 +91,6 @@ def test_synthtumour_killed_while_drawing_its_validation_cases_resumes_with_whol
     assert [case.case_id for case in drawn] == ["BraTS-SYN-00000-000", "BraTS-SYN-00001-000"]
     assert all(case.missing == () and case.seg is not None for case in drawn)
     load_segmenter(run / "senior")
-
-
-def epochs_logged(run: Path) -> list[str]:
-    with (run / "log.csv").open() as handle:
-        return [row["epoch"] for row in csv.DictReader(handle)]
 
 
 def test_ganet_killed_while_pretraining_saves_its_gan_keeps_the_last_one_and_resumes(
