@@ -170,7 +170,8 @@ def test_a_case_in_another_orientation_reaches_the_model_as_its_training_arrays(
     for name, volume in moved.images.items():
         np.testing.assert_array_equal(volume.data, case.images[name].data)
         np.testing.assert_allclose(volume.affine, reference.affine, atol=1e-9)
-    assert moved.seg is not None and case.seg is not None
+    assert moved.seg is not None
+    assert case.seg is not None
     np.testing.assert_array_equal(moved.seg.data, case.seg.data)
     # Outputs (leading channel axis allowed) go back onto the permuted case's own grid.
     turned_seg = turned.seg

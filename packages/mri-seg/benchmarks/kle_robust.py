@@ -57,7 +57,7 @@ SEEDS = (0, 1, 2)
 CENTRE = "research-3t"
 WINDOW = [64, 64, 40]
 #: What of the benchmark's run folder the docs keep (not the store or the panels' arrays).
-REPORT_FILES = ("report.md", "boxplot.png", "slices.png", "summary.json")
+REPORT_FILES = ("report.md", "paired.png", "ranks.png", "slices.png", "summary.json")
 
 
 def cohorts(work: Path) -> tuple[Path, Path]:
