@@ -17,7 +17,12 @@ from scipy import ndimage
 
 from mri_metrics.lesion import _dilate_edges
 from mri_metrics.scoring import score_segmentation
-from mri_metrics.surface import _nearest_distances, _search_reach
+from mri_metrics.surface import (
+    _MAP_RATIO,
+    _nearest_distances,
+    _offsets_by_length,
+    _search_reach,
+)
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -40,14 +45,15 @@ def brute_force_distances(
     seed=st.integers(0, 2**31 - 1),
     density=st.sampled_from([0.002, 0.02, 0.2]),
     spacing=st.sampled_from([(1.0, 1.0, 1.0), (0.7, 1.0, 2.5), (3.0, 0.5, 1.0)]),
+    query_density=st.sampled_from([0.05, 0.4]),
 )
 def test_local_search_equals_brute_force(
-    seed: int, density: float, spacing: tuple[float, float, float]
+    seed: int, density: float, spacing: tuple[float, float, float], query_density: float
 ) -> None:
     rng = np.random.default_rng(seed)
     shape = (17, 19, 13)
     target = rng.random(shape) < density
-    queries = rng.random(shape) < 0.05
+    queries = rng.random(shape) < query_density
     # The search needs its reach of background around both sets, as surface_distances pads.
     margin = [(r, r) for r in _search_reach(spacing)]
     padded_target, padded_queries = np.pad(target, margin), np.pad(queries, margin)
@@ -55,8 +61,27 @@ def test_local_search_equals_brute_force(
         padded_target, np.flatnonzero(padded_target), np.flatnonzero(padded_queries), spacing
     )
     expected = brute_force_distances(target, queries, spacing)
-    # Sparse targets send queries to the k-d tree fallback, dense ones resolve locally.
+    # Sparse targets send queries to the k-d tree fallback, dense ones resolve locally, and
+    # many queries far from sparse targets go to the distance map.
     np.testing.assert_array_equal(ours, expected)
+
+
+def test_many_far_queries_take_the_distance_map_and_agree_with_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    shape = (30, 28, 20)
+    target = np.zeros(shape, dtype=bool)
+    target[2:5, 3:6, 2:4] = True  # one small structure in a corner
+    queries = rng.random(shape) < 0.3  # a scattered false-positive cloud
+    spacing = (0.7, 1.0, 2.5)
+    margin = [(r, r) for r in _search_reach(spacing)]
+    padded_target, padded_queries = np.pad(target, margin), np.pad(queries, margin)
+    found, remaining = np.flatnonzero(padded_target), np.flatnonzero(padded_queries)
+    # The search's work left after its first offset exceeds the map's by far.
+    assert remaining.size * _offsets_by_length(spacing)[0].shape[0] > (
+        _MAP_RATIO * padded_target.size
+    )
+    ours = _nearest_distances(padded_target, found, remaining, spacing)
+    np.testing.assert_array_equal(ours, brute_force_distances(target, queries, spacing))
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3, 4])

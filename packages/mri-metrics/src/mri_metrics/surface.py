@@ -37,7 +37,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import spatial
+from scipy import ndimage, spatial
 
 from mri_metrics._boxes import bounding_box, box_union
 from mri_metrics._inputs import as_mask, as_spacing, check_same_shape
@@ -443,6 +443,11 @@ def _nearest_distances(
     # few offsets, and the rest pay a few vectorised passes instead of one per offset.
     start, size = 0, 1
     while start < steps.size:
+        if pending.size * (steps.size - start) > _MAP_RATIO * flat.size:
+            # Many queries are still unresolved (a noisy mask scattered far from the other
+            # surface): one distance map of the whole array costs less than searching on.
+            out[pending] = _distance_map(target, sampling).ravel()[remaining]
+            return out
         hits = flat[remaining[:, None] + steps[start : start + size]]
         first = np.argmax(hits, axis=1)
         found = hits[np.arange(first.size), first]
@@ -457,6 +462,21 @@ def _nearest_distances(
         np.asarray(sampling, dtype=np.float64),
     )
     return out
+
+
+#: Switch from the local search to a distance map when the search's remaining work (queries
+#: times offsets left) exceeds this many times the array's size: one gather of the search costs
+#: about a tenth to a twentieth of a voxel of scipy's distance transform (measured on 60x60x39
+#: to 240x240x155 arrays). Noisy masks of a barely trained model took 0.6 s per surface pair
+#: at 4 mm before the switch.
+_MAP_RATIO = 16
+
+
+def _distance_map(target: BoolArray, sampling: tuple[float, ...]) -> FloatArray:
+    """Distance (mm) from every element to the nearest ``target`` element: scipy's exact
+    Euclidean distance transform, whose arithmetic the local search reproduces."""
+    distances: FloatArray = ndimage.distance_transform_edt(~target, sampling=sampling)
+    return distances
 
 
 #: Prune targets only when there are at least this many per far query: many far queries are
