@@ -113,7 +113,7 @@ def atomic_folder(path: str | PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and not target.is_dir():
-        raise NotADirectoryError(f"{target}: exists and is not a folder; cannot write a case there")
+        raise NotADirectoryError(f"{target}: exists and is not a folder; cannot write one there")
     temporary = _create_temporary_folder(target, PARTIAL_INFIX)
     try:
         yield temporary
