@@ -4,7 +4,8 @@
         --design 4:400:150 --design 3:400:150
     python packages/mri-bench/benchmarks/demo_design.py --render   # the page from the JSON
 
-A design is ``voxel_mm:unet_steps:hfgan_steps`` on top of the demo's defaults
+A design is ``voxel_mm:unet_steps:hfgan_steps`` (``hfgan_steps`` ``-``: measure the cohort and
+the U-Net only) on top of the demo's defaults
 (:class:`mri_bench.demo.DemoSettings`: cases, seed, batches, centres). Each design runs the
 demo's own stages with the demo's own functions, one at a time in this process on one torch
 thread: the synthetic cohorts (shared by every design on the same grid), the U-Net and HF-GAN
@@ -58,7 +59,8 @@ ROOT = Path(__file__).resolve().parents[3]
 RESULTS = ROOT / "docs" / "mri-bench" / "demo-design.json"
 PAGE = RESULTS.with_suffix(".md")
 TARGETS = ("t2w", "t2f")
-#: Installing the packages and torch into a fresh venv (``nox -s demo``), measured once.
+#: Installing the packages and torch into a fresh venv (``nox -s demo``): about 3 minutes on
+#: the development machine (not measured by this script).
 INSTALL_SECONDS = 180
 #: The product owner's targets for the demo.
 GOALS = {"idle wall minutes": 20.0, "WT Dice": 0.8, "held-out cases": 20}
@@ -82,7 +84,9 @@ def measured(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def settings_of(design: str, defaults: DemoSettings) -> DemoSettings:
-    voxel, unet, hfgan = (int(part) for part in design.split(":"))
+    """The demo's settings of ``design``; HF-GAN steps ``-`` (only the cohort and the U-Net)
+    read as 0."""
+    voxel, unet, hfgan = (int(part.replace("-", "0")) for part in design.split(":"))
     if unet % defaults.segmenter_steps:
         raise SystemExit(f"U-Net steps {unet} are not a multiple of {defaults.segmenter_steps}")
     return replace(
@@ -219,6 +223,8 @@ def measure_design(
         f"{seg_key}: quality",
         lambda: segmenter_quality(RunFolder(seg_run).best, test, settings),
     )
+    if not settings.generator_steps:
+        return  # a partial design: its stages are in the document, it is not a candidate
     gen_key = f"generator {settings.voxel_mm}mm {settings.generator_steps} steps"
     recorder.stage(
         gen_key,
