@@ -20,14 +20,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from mri_bench import CopyMatched, estimate_reference
 from mri_gen.hfgan import Synthesiser
@@ -38,7 +37,7 @@ from mri_io.layouts import scan_cases
 from mri_io.nifti import load_labels, load_volume, new_volume, save_volume
 from mri_io.synthetic import FULL_GRID, generate_case, write_cohort
 from mri_io.synthetic.cohort import write_case
-from mri_io.training import RunFolder
+from mri_io.training import RunFolder, torch_threads
 from mri_metrics import mae, ssim
 from mri_seg import (
     InferenceSettings,
@@ -65,15 +64,9 @@ RESULTS = Path(__file__).resolve().parents[1] / "docs" / "quality" / "results.js
 # -- helpers --------------------------------------------------------------------------------
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
+def one_thread() -> AbstractContextManager[None]:
     """Torch on one CPU thread (deterministic and fair on a shared machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return torch_threads(1)
 
 
 def cohort(folder: Path, cases: int, seed: int, **options: Any) -> Path:

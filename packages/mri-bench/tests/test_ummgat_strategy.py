@@ -36,6 +36,7 @@ from mri_gen.ummgat.networks import UMMGATModel
 from mri_io.case import Case, load_case
 from mri_io.layouts import scan_cases
 from mri_io.sequences import SEQUENCES
+from mri_io.training import torch_threads
 
 CENTRES = ("clinical-1.5t", "research-3t")
 CLINICAL, RESEARCH = "BraTS-GLI-00000-000", "BraTS-GLI-00001-000"
@@ -45,10 +46,8 @@ SIZE = 32
 @pytest.fixture(autouse=True, scope="module")
 def one_thread() -> Iterator[None]:
     """Small convolutions on a shared 2-core machine: one thread avoids oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 def save_model(folder: Path, domains: tuple[str, ...]) -> Path:

@@ -25,7 +25,19 @@ from mri_io.training import (
     resolve_device,
     save_state,
     seed_everything,
+    torch_threads,
 )
+
+
+def test_torch_threads_are_set_inside_the_block_and_restored_after() -> None:
+    before = torch.get_num_threads()
+    wanted = 1 if before != 1 else 2
+    with torch_threads(wanted):
+        assert torch.get_num_threads() == wanted
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError, match="inside"), torch_threads(wanted):
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
 
 
 def test_device_names() -> None:

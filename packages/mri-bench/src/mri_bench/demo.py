@@ -126,14 +126,12 @@ def _crop(settings: DemoSettings) -> tuple[int, int, int] | None:
 def one_thread() -> Iterator[None]:
     """Torch on one CPU thread in this process (restored after): with ``workers`` such
     processes the demo uses ``workers`` cores and no process waits on another's threads."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     try:
+        from mri_io.training import torch_threads
+    except ImportError as exc:
+        raise ImportError(f"{SEG_EXTRA} ({exc})") from exc
+    with torch_threads(1):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def train_segmenter(train: Path, run: Path, settings: DemoSettings) -> Path:

@@ -8,6 +8,8 @@ machine without CUDA; ``"cuda:N"`` pins a GPU; ``"cpu"`` and ``"mps"`` are taken
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -45,3 +47,20 @@ def resolve_device(spec: str | torch.device | None = None) -> torch.device:
     if device.type not in ("cpu", "mps"):
         raise UnknownNameError(None, f"unsupported device {spec!r}; use auto, cpu, cuda:N or mps")
     return device
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Torch on ``count`` CPU threads in this process inside the block, restored after.
+
+    Processes that each use every core's threads oversubscribe a small machine: on 2 shared
+    cores two torch threads per process are many times slower than one. A job that runs
+    ``workers`` processes gives each one thread, and a measurement runs on one thread so its
+    numbers do not depend on what else shares the machine.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
