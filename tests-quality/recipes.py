@@ -32,7 +32,7 @@ from mri_bench import CopyMatched, estimate_reference
 from mri_gen.hfgan import Synthesiser
 from mri_gen.ummgat import Translator
 from mri_io.case import load_case
-from mri_io.labels import get_label_profile
+from mri_io.labels import get_label_convention
 from mri_io.layouts import scan_cases
 from mri_io.nifti import load_labels, load_volume, new_volume, save_volume
 from mri_io.synthetic import FULL_GRID, generate_case, write_cohort
@@ -233,7 +233,7 @@ def _predict_and_score(model: Path, cases: Path, predictions: Path) -> dict[str,
 
 
 def _scored(cases: Path, predictions: Path) -> dict[str, float]:
-    profile = get_label_profile("brats2023")
+    profile = get_label_convention("brats2023")
     per_case = []
     for files in scan_cases(cases):
         assert files.seg is not None

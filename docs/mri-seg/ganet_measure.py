@@ -40,7 +40,7 @@ import torch
 
 from mri_io.atomic import atomic_write_text
 from mri_io.case import load_case
-from mri_io.labels import get_label_profile, region_mask
+from mri_io.labels import get_label_convention, region_mask
 from mri_io.layouts import scan_cases
 from mri_io.synthetic import FULL_GRID, write_cohort
 from mri_io.training import RunFolder
@@ -127,17 +127,17 @@ def score(model: Segmenter, test: Path) -> dict[str, Any]:
 
 def lesion_scores(model: Segmenter, test: Path) -> dict[str, Any]:
     """Mean BraTS 2023 lesion-wise Dice and HD95 (mm) per region over the cases of ``test``."""
-    profile = get_label_profile(model.label_profile)
+    convention = get_label_convention(model.label_convention)
     dices: dict[str, list[float]] = {r: [] for r in REGIONS}
     distances: dict[str, list[float]] = {r: [] for r in REGIONS}
     for files in scan_cases(test):
-        case = load_case(files, label_profile=profile.name)
+        case = load_case(files, label_convention=convention.name)
         assert case.seg is not None
         predicted = model.segment(case).data
         for region in REGIONS:
             result = brats2023_lesion_scores(
-                region_mask(predicted, profile, region),
-                region_mask(case.seg.data, profile, region),
+                region_mask(predicted, convention, region),
+                region_mask(case.seg.data, convention, region),
                 spacing=case.seg.spacing,
             )
             dices[region].append(result.dice)
@@ -149,17 +149,17 @@ def lesion_scores(model: Segmenter, test: Path) -> dict[str, Any]:
 
 
 def _overlap_scores(model: Segmenter, test: Path) -> dict[str, Any]:
-    profile = get_label_profile(model.label_profile)
+    convention = get_label_convention(model.label_convention)
     dices: dict[str, list[float]] = {r: [] for r in REGIONS}
     distances: dict[str, list[float]] = {r: [] for r in REGIONS}
     for files in scan_cases(test):
-        case = load_case(files, label_profile=profile.name)
+        case = load_case(files, label_convention=convention.name)
         assert case.seg is not None
         predicted = model.segment(case).data
         spacing = case.seg.spacing
         for region in REGIONS:
-            pred = region_mask(predicted, profile, region)
-            ref = region_mask(case.seg.data, profile, region)
+            pred = region_mask(predicted, convention, region)
+            ref = region_mask(case.seg.data, convention, region)
             dices[region].append(dice(pred, ref, empty=1.0))
             if pred.any() and ref.any():
                 distances[region].append(hd95(pred, ref, spacing=spacing))

@@ -116,7 +116,7 @@ def segmenter_quality(model: Path, test: Path, settings: DemoSettings) -> dict[s
     present: dict[str, list[str]] = {r: [] for r in regions}
     for files in cases:
         assert files.seg is not None
-        masks = region_masks(load_labels(files.seg).data, files.label_profile or "brats2023")
+        masks = region_masks(load_labels(files.seg).data, files.label_convention or "brats2023")
         for region in regions:
             if masks[region].any():
                 present[region].append(files.case_id)

@@ -88,7 +88,7 @@ def case_of(cohort: Path, case_id: str, missing: tuple[str, ...]) -> Case:
     files = next(f for f in scan_cases(cohort) if f.case_id == case_id)
     case = load_case(files)
     kept = {k: v for k, v in case.images.items() if k not in missing}
-    return Case(case.case_id, kept, case.seg, missing, case.label_profile)
+    return Case(case.case_id, kept, case.seg, missing, case.label_convention)
 
 
 def test_completion_is_mri_gen_complete_case_at_the_case_centre(

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 
 from mri_gen.hfgan.config import PRESETS
-from mri_gen.hfgan.dataset import BatchStream, SliceDataset, SliceSource, normalised_stack
+from mri_gen.hfgan.data import BatchStream, SliceDataset, SliceSource, normalised_stack
 from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.run import cohort_stats, training_cases
-from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
+from mri_gen.hfgan.training import HFGANTrainer, TrainConfig
 from mri_io.case import load_case
 from mri_io.intensity import IntensityStats
 from mri_io.layouts import CaseFiles

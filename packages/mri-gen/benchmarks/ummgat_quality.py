@@ -13,7 +13,7 @@ t2f axial slices (whole slices, and lesion crops), from mri-metrics' seeded
 ``RandomConvEncoder`` (2D, 256 features, seed 0) in place of Inception, which is not available
 offline: the numbers rank the two models, they are not comparable with published FIDs.
 
-Training uses a named recipe of :data:`~mri_gen.ummgat.trainer.TRAIN_RECIPES`: ``short`` (the
+Training uses a named recipe of :data:`~mri_gen.ummgat.training.TRAIN_RECIPES`: ``short`` (the
 default here: a few hundred steps on a CPU, lazy R1, EMA warm-up, higher learning rate) or
 ``paper``. Each model stops at ``--steps`` (default: the recipe's) or after ``--minutes``,
 whichever comes first; compare recipes by steps, not minutes, on a shared machine. The default
@@ -45,10 +45,10 @@ import numpy as np
 import torch
 
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
-from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired, normalised_uint8
+from mri_gen.ummgat.data import UnpairedSampler, load_unpaired, normalised_uint8
 from mri_gen.ummgat.inference import Translator
 from mri_gen.ummgat.networks import UMMGATModel
-from mri_gen.ummgat.trainer import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
+from mri_gen.ummgat.training import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
 from mri_io.case import load_case
 from mri_io.layouts import scan_cases
 from mri_io.synthetic.cohort import MANIFEST, write_cohort

@@ -23,7 +23,7 @@ from datetime import date
 import torch
 
 from mri_gen.ummgat.config import PRESETS
-from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
+from mri_gen.ummgat.training import TrainConfig, UMMGATTrainer
 from mri_io.training import init_distributed
 
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from mri_gen.errors import ConfigError, MissingExtraError
 from mri_gen.hfgan import segmenter
 from mri_gen.hfgan.config import PRESETS
-from mri_gen.hfgan.dataset import BatchStream, SliceDataset, SliceSource
+from mri_gen.hfgan.data import BatchStream, SliceDataset, SliceSource
 from mri_gen.hfgan.generator import GeneratorOutput
 from mri_gen.hfgan.losses import REGION_EPS, LossWeights, feature_loss, region_mean, ssim_loss
-from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
+from mri_gen.hfgan.training import HFGANTrainer, TrainConfig
 from mri_io.intensity import IntensityStats
 from mri_io.layouts import scan_cases
 from mri_io.sequences import SEQUENCES

@@ -19,7 +19,7 @@ from mri_gen.hfgan.config import PRESETS
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.hfgan.run import RunSpec, train_hfgan
-from mri_gen.hfgan.trainer import TrainConfig
+from mri_gen.hfgan.training import TrainConfig
 from mri_io.errors import RunFolderError
 from mri_io.training import init_distributed
 

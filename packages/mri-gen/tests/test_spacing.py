@@ -126,7 +126,7 @@ TURNED = ("I", "R", "P")  # the same anatomy with the array's axes permuted and 
 
 def _turned(case: Case) -> Case:
     images = {name: reorient(volume, TURNED)[0] for name, volume in case.images.items()}
-    return Case(case.case_id, images, None, case.missing, case.label_profile)
+    return Case(case.case_id, images, None, case.missing, case.label_convention)
 
 
 def _as_turned(array: np.ndarray, case: Case) -> np.ndarray:

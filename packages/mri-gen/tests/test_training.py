@@ -12,7 +12,7 @@ import torch
 from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import HFGANConfig
 from mri_gen.hfgan.losses import LossWeights
-from mri_gen.hfgan.trainer import (
+from mri_gen.hfgan.training import (
     HFGANTrainer,
     InputScheme,
     TrainConfig,

@@ -14,7 +14,7 @@ import torch
 from mri_gen.cli import main
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
 from mri_gen.ummgat.config import PRESETS
-from mri_gen.ummgat.dataset import load_unpaired
+from mri_gen.ummgat.data import load_unpaired
 from mri_gen.ummgat.inference import (
     SOURCE_PREFERENCE,
     Translator,
@@ -81,7 +81,7 @@ def test_translate_volume_restacks_on_the_input_grid(cohort: Path, translator: T
     # forward pass differed from the batched one by 1.6e-3 on the 0-255 scale. That a sample's
     # output does not depend on its batch companions is asserted in float64 below.
     k = volume.shape[2] // 2
-    from mri_gen.ummgat.dataset import normalised_uint8
+    from mri_gen.ummgat.data import normalised_uint8
     from mri_io.geometry import CentreFit
 
     fit = CentreFit(volume.shape[:2], (128, 128))

@@ -11,9 +11,9 @@ import torch
 
 from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
-from mri_gen.ummgat.dataset import UnpairedSampler, UnpairedSlices, load_unpaired
+from mri_gen.ummgat.data import UnpairedSampler, UnpairedSlices, load_unpaired
 from mri_gen.ummgat.losses import LossWeights, lesion_crop, r1_penalty
-from mri_gen.ummgat.trainer import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
+from mri_gen.ummgat.training import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
 from mri_io.synthetic.cohort import write_cohort
 from mri_io.training import DistributedEnv
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from mri_gen.errors import CheckpointError
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
-from mri_gen.ummgat.dataset import (
+from mri_gen.ummgat.data import (
     UnpairedSampler,
     assign_domains,
     case_centres,
@@ -27,7 +27,7 @@ from mri_gen.ummgat.dataset import (
 from mri_gen.ummgat.inference import Translator
 from mri_gen.ummgat.networks import UMMGATModel
 from mri_gen.ummgat.run import ASSIGNMENT_NAME, RunSpec, train_ummgat
-from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
+from mri_gen.ummgat.training import TrainConfig, UMMGATTrainer
 from mri_io.errors import MriIoError, RunFolderError
 from mri_io.layouts import brats2023_filename, scan_cases
 from mri_io.nifti import new_volume, save_volume

@@ -49,7 +49,7 @@ def test_loads_a_consistent_case(tmp_path: Path) -> None:
     assert case.case_id == CASE
     assert sorted(case.images) == ["t1c", "t1n", "t2f", "t2w"]
     assert case.missing == ()
-    assert case.label_profile == "brats2023"
+    assert case.label_convention == "brats2023"
     assert case.seg is not None
     assert case.seg.data.dtype == np.uint8
     assert int(case.seg.data.sum()) == 4 * 4 * (1 + 2 + 3)
@@ -97,9 +97,9 @@ def test_nan_names_the_file(tmp_path: Path) -> None:
 
 def test_labels_outside_the_profile(tmp_path: Path) -> None:
     write_case(tmp_path, labels=(1, 2, 4))
-    assert load_case(tmp_path).label_profile == "brats2021"
+    assert load_case(tmp_path).label_convention == "brats2021"
     with pytest.raises(LabelError, match=r"seg\.nii\.gz: labels \[4\] are not in .*'brats2023'"):
-        load_case(tmp_path, label_profile="brats2023")
+        load_case(tmp_path, label_convention="brats2023")
     write_case(tmp_path, labels=(1, 6))
     with pytest.raises(LabelError, match=r"seg\.nii\.gz: labels \[1, 6\] match no known"):
         load_case(tmp_path)

@@ -76,7 +76,7 @@ def test_scan_json(dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(parser(), ["scan", "--json", "--no-labels", str(dataset)]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["missing"] for row in rows] == [[], ["t1c"]]
-    assert all(row["label_profile"] is None for row in rows)
+    assert all(row["label_convention"] is None for row in rows)
 
 
 @pytest.mark.parametrize(

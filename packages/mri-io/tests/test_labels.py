@@ -1,4 +1,4 @@
-"""Label profiles: data integrity, conversions, regions and checks against brute force."""
+"""Label conventions: data integrity, conversions, regions and checks against brute force."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from hypothesis.extra import numpy as hnp
 
 from mri_io.errors import LabelError, UnknownNameError
 from mri_io.labels import (
-    LABEL_PROFILES,
-    LabelProfile,
+    LABEL_CONVENTIONS,
+    LabelConvention,
     check_labels,
     convert_labels,
-    get_label_profile,
-    guess_label_profile,
+    get_label_convention,
+    guess_label_convention,
     region_mask,
 )
 
@@ -27,29 +27,29 @@ segs_2021 = hnp.arrays(np.uint8, hnp.array_shapes(min_dims=3, max_dims=3, max_si
 
 
 def test_brats_profiles_hold_the_documented_conventions() -> None:
-    assert dict(get_label_profile("brats2023").labels) == {1: "NETC", 2: "SNFH", 3: "ET"}
-    assert dict(get_label_profile("brats2023").regions) == {
+    assert dict(get_label_convention("brats2023").labels) == {1: "NETC", 2: "SNFH", 3: "ET"}
+    assert dict(get_label_convention("brats2023").regions) == {
         "WT": {1, 2, 3}, "TC": {1, 3}, "ET": {3}
     }  # fmt: skip
-    assert dict(get_label_profile("brats2021").regions) == {
+    assert dict(get_label_convention("brats2021").regions) == {
         "WT": {1, 2, 4}, "TC": {1, 4}, "ET": {4}
     }  # fmt: skip
-    post = get_label_profile("brats2024-post")
+    post = get_label_convention("brats2024-post")
     assert post.labels[4] == "RC"
     assert all(4 not in post.regions[name] for name in ("WT", "TC", "ET"))
-    ped = get_label_profile("brats2024-ped")
+    ped = get_label_convention("brats2024-ped")
     assert ped.regions["ET"] == {1}
     assert ped.regions["TC"] == {1, 2, 3}
-    for name, profile in LABEL_PROFILES.items():
-        assert profile.name == name
-        assert 0 not in profile.labels
+    for name, convention in LABEL_CONVENTIONS.items():
+        assert convention.name == name
+        assert 0 not in convention.labels
 
 
 def test_a_profile_with_regions_of_undefined_labels_is_refused() -> None:
     with pytest.raises(ValueError, match="undefined labels"):
-        LabelProfile("bad", {1: "A"}, {"WT": frozenset({1, 2})})
-    with pytest.raises(UnknownNameError, match="unknown label profile 'brats1999'"):
-        get_label_profile("brats1999")
+        LabelConvention("bad", {1: "A"}, {"WT": frozenset({1, 2})})
+    with pytest.raises(UnknownNameError, match="unknown label convention 'brats1999'"):
+        get_label_convention("brats1999")
 
 
 @settings(max_examples=50, deadline=None)
@@ -68,13 +68,13 @@ def test_conversion_2021_to_2023_keeps_every_region(seg: npt.NDArray[np.integer[
 @settings(max_examples=50, deadline=None)
 @given(seg=hnp.arrays(np.int16, (4, 5, 3), elements=st.sampled_from([0, 1, 2, 3, 4])))
 def test_region_masks_match_brute_force(seg: npt.NDArray[np.integer[Any]]) -> None:
-    profile = get_label_profile("brats2024-post")
-    for region, members in profile.regions.items():
+    convention = get_label_convention("brats2024-post")
+    for region, members in convention.regions.items():
         expected = np.zeros(seg.shape, dtype=bool)
         for index in np.ndindex(*seg.shape):
             expected[index] = int(seg[index]) in members
-        np.testing.assert_array_equal(region_mask(seg, profile, region), expected)
-    np.testing.assert_array_equal(region_mask(seg, profile, "RC"), seg == 4)
+        np.testing.assert_array_equal(region_mask(seg, convention, region), expected)
+    np.testing.assert_array_equal(region_mask(seg, convention, "RC"), seg == 4)
 
 
 def test_check_labels_names_file_and_unexpected_labels() -> None:
@@ -105,13 +105,13 @@ def test_convert_checks_the_source_and_knows_its_limits() -> None:
         ([0, 3, 4], "brats2024-post"),
     ],
 )
-def test_guess_label_profile(labels: list[int], expected: str) -> None:
-    assert guess_label_profile(np.array(labels, dtype=np.uint8).reshape(1, 1, -1)) == expected
+def test_guess_label_convention(labels: list[int], expected: str) -> None:
+    assert guess_label_convention(np.array(labels, dtype=np.uint8).reshape(1, 1, -1)) == expected
 
 
 def test_guess_refuses_unknown_labels() -> None:
     with pytest.raises(LabelError, match=r"\[1, 9\] match no known"):
-        guess_label_profile(np.array([[[0, 1, 9]]]))
+        guess_label_convention(np.array([[[0, 1, 9]]]))
 
 
 def test_region_by_label_name_and_unknown_region() -> None:

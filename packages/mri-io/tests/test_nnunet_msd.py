@@ -94,12 +94,12 @@ def test_msd_4d_cases_are_split_into_sequences_by_dataset_json(tmp_path: Path) -
     assert first.layout == "msd"
     assert first.missing == ()
     assert first.volumes == {"t1n": 1, "t1c": 2, "t2w": 3, "t2f": 0}
-    assert first.label_profile == "msd-brain"
+    assert first.label_convention == "msd-brain"
     case = load_case(first)
     for key, index in first.volumes.items():
         assert np.array_equal(case.images[key].data, _channel(index))
         assert np.array_equal(case.images[key].affine, AFFINE)
-    assert case.label_profile == "msd-brain"
+    assert case.label_convention == "msd-brain"
     assert case.seg is not None
     assert np.array_equal(case.seg.data, _labels())
     # MSD's labels keep their meaning: edema is outside the tumour core, ET inside it
@@ -108,14 +108,14 @@ def test_msd_4d_cases_are_split_into_sequences_by_dataset_json(tmp_path: Path) -
 
 def test_msd_labels_convert_to_the_brats_profiles(tmp_path: Path) -> None:
     files = scan_cases(_msd(tmp_path / "Task01"))[0]
-    case = load_case(files, label_profile="brats2023")
+    case = load_case(files, label_convention="brats2023")
     assert case.seg is not None
-    assert case.label_profile == "brats2023"
+    assert case.label_convention == "brats2023"
     expected = _labels()
     assert np.array_equal(case.seg.data == 2, expected == 1)  # edema: SNFH is 2 in BraTS 2023
     assert np.array_equal(case.seg.data == 1, expected == 2)
     assert np.array_equal(case.seg.data == 3, expected == 3)
-    legacy = load_case(files, label_profile="brats2021")
+    legacy = load_case(files, label_convention="brats2021")
     assert legacy.seg is not None
     assert set(np.unique(legacy.seg.data)) == {0, 1, 2, 4}
 
@@ -132,7 +132,7 @@ def test_nnunet_raw_dataset_channels_by_channel_names(tmp_path: Path) -> None:
     assert first.seg == root / "labelsTr" / "BRATS_001.nii.gz"
     case = load_case(first)
     assert np.array_equal(case.images["t1c"].data, _channel(2))
-    assert case.label_profile == "msd-brain"
+    assert case.label_convention == "msd-brain"
     # one of the dataset's folders, given alone, is read through the parent's dataset.json
     assert [c.case_id for c in scan_cases(root / "imagesTr")] == ["BRATS_001", "BRATS_002"]
 
@@ -148,7 +148,7 @@ def test_nnunet_region_based_labels_match_a_profile(tmp_path: Path) -> None:
     }
     root = _nnunet(tmp_path / "Dataset137_BraTS2021", content)
     first = scan_cases(root)[0]
-    assert first.label_profile == "msd-brain"
+    assert first.label_convention == "msd-brain"
     assert first.sequences["t1n"].name == "BRATS_001_0000.nii.gz"
 
 
@@ -172,7 +172,7 @@ def test_test_split_without_labels_and_a_missing_channel(tmp_path: Path) -> None
         ({"channel_names": {"0": "CT", "1": "T1w", "2": "t1gd", "3": "T2w"}}, "'CT'"),
         ({"channel_names": {"0": "T1", "1": "t1n", "2": "t1gd", "3": "T2w"}}, "repeats"),
         ({"channel_names": {"0": "FLAIR", "1": "T1w", "2": "t1gd"}}, "channel 3 is not declared"),
-        ({"labels": {"background": 0, "liver": 1, "tumour": 2}}, "match no label profile"),
+        ({"labels": {"background": 0, "liver": 1, "tumour": 2}}, "match no label convention"),
     ],
 )
 def test_a_wrong_dataset_json_is_named_in_one_line(
@@ -213,7 +213,7 @@ def test_scan_reports_the_layouts(tmp_path: Path) -> None:
     )
     rows = json.loads(result.stdout)
     assert sorted({row["layout"] for row in rows}) == ["msd", "nnunet"]
-    assert all(row["label_profile"] == "msd-brain" for row in rows)
+    assert all(row["label_convention"] == "msd-brain" for row in rows)
     assert all(row["missing"] == [] for row in rows)
     table = subprocess.run(
         [sys.executable, "-m", "mri_io", "scan", str(tmp_path / "data")],

@@ -153,7 +153,7 @@ def _permuted_case(case: Case) -> Case:
     anatomy in world terms, a different array."""
     images = {name: reorient(volume, ("I", "R", "P"))[0] for name, volume in case.images.items()}
     seg = None if case.seg is None else reorient(case.seg, ("I", "R", "P"))[0]
-    return Case(case.case_id, images, seg, case.missing, case.label_profile)
+    return Case(case.case_id, images, seg, case.missing, case.label_convention)
 
 
 def test_a_case_in_another_orientation_reaches_the_model_as_its_training_arrays(

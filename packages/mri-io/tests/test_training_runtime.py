@@ -114,6 +114,16 @@ def test_run_folders_of_earlier_versions_say_how_to_convert(
     assert advice in str(info.value)
 
 
+def test_a_run_written_with_renamed_keys_resumes(tmp_path: Path) -> None:
+    settings = {"label_convention": "brats2021", "steps": 10}
+    (tmp_path / "run.json").write_text(json.dumps({"label_profile": "brats2021", "steps": 10}))
+    run = RunFolder(tmp_path)
+    assert run.settings() == settings
+    assert run.begin(settings, resume=True) is False  # no state yet: it starts over
+    with pytest.raises(RunFolderError, match="other settings \\(label_convention\\)"):
+        run.begin({**settings, "label_convention": "brats2023"}, resume=True)
+
+
 def test_state_refuses_pickled_code(tmp_path: Path) -> None:
     path = tmp_path / "state.pt"
     torch.save({"hook": print}, path)  # a pickle that would call a function

@@ -7,7 +7,7 @@ import pytest
 
 from mri_metrics.errors import MetricInputError, UnknownLabelError
 from mri_metrics.profiles import DEFAULT_PROFILE, PROFILES, get_profile
-from mri_metrics.regions import CONVENTIONS, region_masks
+from mri_metrics.regions import LABEL_CONVENTIONS, region_masks
 
 EXPECTED = {
     "brats2023-gli": (3, 50.0),
@@ -45,8 +45,8 @@ def test_brats2023_profiles_carry_the_challenge_parameters(name: str) -> None:
 @pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
 def test_profiles_are_coherent(profile: object) -> None:
     p = get_profile(profile)  # type: ignore[arg-type]
-    assert p.convention in CONVENTIONS
-    assert set(p.regions) <= set(CONVENTIONS[p.convention].regions)
+    assert p.convention in LABEL_CONVENTIONS
+    assert set(p.regions) <= set(LABEL_CONVENTIONS[p.convention].regions)
     assert (p.hd95_method == "surfel") == (p.surface == "surfel")
     assert p.empty.dice_pred_empty == 0.0
 

@@ -162,11 +162,11 @@ def train_one(work: Path, approach: str, count: int, seed: int, steps: int) -> d
 
 def subset_scores(model: Any, test: Path, settings: Any) -> dict[str, float]:
     """Mean WT Dice of ``model`` on the held-out cases given only each proper subset."""
-    from mri_io.labels import get_label_profile
+    from mri_io.labels import get_label_convention
     from mri_seg.evaluation import region_dice
 
-    profile = get_label_profile(model.label_profile)
-    cases = [load_case(files, label_profile=profile.name) for files in scan_cases(test)]
+    convention = get_label_convention(model.label_convention)
+    cases = [load_case(files, label_convention=convention.name) for files in scan_cases(test)]
     out = {}
     for size in range(1, len(SEQUENCES)):
         for kept in combinations(SEQUENCES, size):
@@ -179,7 +179,7 @@ def subset_scores(model: Any, test: Path, settings: Any) -> dict[str, float]:
                     missing=tuple(s for s in SEQUENCES if s not in kept),
                 )
                 labels = model.segment(view, settings=settings)
-                values.append(region_dice(labels.data, case.seg.data, profile, ("WT",))["WT"])
+                values.append(region_dice(labels.data, case.seg.data, convention, ("WT",))["WT"])
             out["+".join(kept)] = round(float(np.mean(values)), 4)
     return out
 

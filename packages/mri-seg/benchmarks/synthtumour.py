@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mri_io.labels import get_label_profile
+from mri_io.labels import get_label_convention
 from mri_io.layouts import scan_cases
 from mri_io.nifti import load_labels
 from mri_io.synthetic import FULL_GRID
@@ -97,12 +97,14 @@ def mean_dice(model_folder: Path, test: Path) -> dict[str, Any]:
 def pseudo_label_dice(folder: Path, labelled: Path) -> dict[str, Any]:
     """Dice of the junior's pseudo labels against the withheld labels of the same cases (read
     only here, after training)."""
-    profile = get_label_profile("brats2023")
+    convention = get_label_convention("brats2023")
     scores = {}
     for files in scan_cases(labelled):
         assert files.seg is not None
         pseudo = load_labels(folder / f"{files.case_id}-seg.nii.gz").data
-        scores[files.case_id] = region_dice(pseudo, load_labels(files.seg).data, profile, REGIONS)
+        scores[files.case_id] = region_dice(
+            pseudo, load_labels(files.seg).data, convention, REGIONS
+        )
     return {
         "mean": {r: round(float(np.mean([s[r] for s in scores.values()])), 4) for r in REGIONS},
         "empty_cases": int(sum(not load_labels(p).data.any() for p in folder.glob("*-seg.nii.gz"))),

@@ -57,7 +57,7 @@ def test_train_then_predict_cohort(
             "--out",
             str(out),
             "--remove-small",
-            "--label-profile",
+            "--label-convention",
             "brats2021",
             "--overlap",
             "0.25",

@@ -35,7 +35,7 @@ def test_loaded_models_are_segmenters_that_label_a_case(
     model = load_segmenter(tmp_path / "model")
     assert isinstance(model, Segmenter)
     assert model.sequences == ("t1n", "t1c", "t2w", "t2f")
-    assert model.label_profile == "brats2023"
+    assert model.label_convention == "brats2023"
     case = load_case(case_dir)
     labels = model.segment(case, settings=InferenceSettings(overlap=0.25))
     reference = load_volume(case_dir / f"{case_dir.name}-t1n.nii.gz")

@@ -73,7 +73,7 @@ def test_written_prediction_keeps_input_geometry(case_dir: Path, tmp_path: Path)
     assert set(np.unique(written.data)) <= {0, 1, 2, 3}
 
 
-def test_label_profile_conversion(case_dir: Path) -> None:
+def test_label_convention_conversion(case_dir: Path) -> None:
     model = _model(roi=64)
     convolutions = [m for m in model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
     with torch.no_grad():  # bias the output layer to "yes" for every region: all ET
@@ -81,7 +81,7 @@ def test_label_profile_conversion(case_dir: Path) -> None:
         convolutions[-1].bias.fill_(1000.0)
     case = load_case(case_dir)
     brats2023 = segment_case(model, case)
-    brats2021 = segment_case(model, case, InferenceSettings(label_profile="brats2021"))
+    brats2021 = segment_case(model, case, InferenceSettings(label_convention="brats2021"))
     assert set(np.unique(brats2023.data)) == {3}
     np.testing.assert_array_equal(brats2021.data, np.where(brats2023.data == 3, 4, brats2023.data))
 

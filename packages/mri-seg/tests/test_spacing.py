@@ -117,7 +117,7 @@ TURNED = ("I", "R", "P")
 
 def _turned(case: Case) -> Case:
     images = {name: reorient(volume, TURNED)[0] for name, volume in case.images.items()}
-    return Case(case.case_id, images, None, case.missing, case.label_profile)
+    return Case(case.case_id, images, None, case.missing, case.label_convention)
 
 
 def _lopsided(images: object) -> np.ndarray:

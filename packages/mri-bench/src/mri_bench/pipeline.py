@@ -162,7 +162,7 @@ def scenario_case(case: Case, scenario: Scenario) -> tuple[Case, tuple[str, ...]
         shifted = scenario.shift.apply({k: v.data for k, v in kept.items()}, reference.spacing, rng)
         kept = {k: v.with_data(shifted[k]) for k, v in kept.items()}
     missing = tuple(s for s in SEQUENCES if s not in kept)
-    view = Case(case.case_id, kept, case.seg, missing, case.label_profile)
+    view = Case(case.case_id, kept, case.seg, missing, case.label_convention)
     return view, missing
 
 
@@ -189,7 +189,7 @@ def split_completion(
         key: volume.with_data(completion[key]) if key in completion else volume
         for key, volume in view.images.items()
     }
-    seen = Case(view.case_id, images, view.seg, view.missing, view.label_profile)
+    seen = Case(view.case_id, images, view.seg, view.missing, view.label_convention)
     return seen, {key: completion[key] for key in missing if key in completion}
 
 

@@ -7,7 +7,7 @@ from mri_gen.hfgan.discriminator import HFGANDiscriminator
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.hfgan.losses import LossWeights
-from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
+from mri_gen.hfgan.training import HFGANTrainer, TrainConfig
 from mri_gen.loader import load_generator
 from mri_gen.ummgat.inference import Translator
 

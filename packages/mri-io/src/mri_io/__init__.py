@@ -24,12 +24,13 @@ from mri_io.errors import (
     NonFiniteError,
     NotNiftiError,
     OutputCollisionError,
+    UnknownNameError,
 )
 
 # The -1 of background and missing sequences after normalisation, named apart from the
 # background *label* 0 (mri_io.labels.BACKGROUND) at the top level.
 from mri_io.intensity import BACKGROUND as NORMALISED_BACKGROUND
-from mri_io.labels import LABEL_PROFILES, LabelProfile, get_label_profile
+from mri_io.labels import LABEL_CONVENTIONS, LabelConvention, get_label_convention
 from mri_io.layouts import MANIFEST, CaseFiles, case_centres, check_unique_case_ids, scan_cases
 from mri_io.model_folder import resolve_model_folder
 from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
@@ -38,7 +39,7 @@ from mri_io.sequences import SEQUENCES, canonical_sequence
 from mri_io.slicing import VIEWS, View
 
 __all__ = [
-    "LABEL_PROFILES",
+    "LABEL_CONVENTIONS",
     "MANIFEST",
     "NORMALISED_BACKGROUND",
     "SEQUENCES",
@@ -53,8 +54,8 @@ __all__ = [
     "DimensionError",
     "GeometryMismatchError",
     "ImageTooLargeError",
+    "LabelConvention",
     "LabelError",
-    "LabelProfile",
     "LayoutError",
     "MissingSequenceError",
     "MriIoError",
@@ -62,6 +63,7 @@ __all__ = [
     "NonFiniteError",
     "NotNiftiError",
     "OutputCollisionError",
+    "UnknownNameError",
     "View",
     "Volume",
     "__version__",
@@ -70,7 +72,7 @@ __all__ = [
     "case_centres",
     "check_unique_case_ids",
     "conform_case",
-    "get_label_profile",
+    "get_label_convention",
     "load_case",
     "load_labels",
     "load_volume",

@@ -23,7 +23,7 @@ from mri_io.errors import (
     LayoutError,
     MissingSequenceError,
 )
-from mri_io.labels import check_labels, convert_labels, guess_label_profile
+from mri_io.labels import check_labels, convert_labels, guess_label_convention
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.nifti import Volume, check_finite, load_labels, load_volume
 from mri_io.nnunet import load_channels
@@ -38,13 +38,13 @@ class Case:
     images: dict[str, Volume]
     seg: Volume | None
     missing: tuple[str, ...]
-    label_profile: str | None = None
+    label_convention: str | None = None
 
 
 def load_case(
     source: CaseFiles | str | PathLike[str],
     *,
-    label_profile: str | None = None,
+    label_convention: str | None = None,
     affine_tolerance: float = 1e-4,
     require: Iterable[str] = (),
     dtype: npt.DTypeLike = np.float32,
@@ -57,9 +57,9 @@ def load_case(
     (:class:`DimensionError`, :class:`NonFiniteError`); all files share the first file's shape
     and, within ``affine_tolerance`` per matrix entry, its affine
     (:class:`GeometryMismatchError`); every sequence in ``require`` is present
-    (:class:`MissingSequenceError`); the segmentation holds only labels of ``label_profile``
+    (:class:`MissingSequenceError`); the segmentation holds only labels of ``label_convention``
     (:class:`LabelError`), which is the one the dataset declares (nnU-Net/MSD) or is guessed
-    from the labels when not given. When the dataset declares a profile and ``label_profile``
+    from the labels when not given. When the dataset declares a convention and ``label_convention``
     names another, the labels are converted (:data:`mri_io.labels.LABEL_CONVERSIONS`).
     """
     files = _case_files(source)
@@ -75,20 +75,20 @@ def load_case(
         check_finite(volume)
     for volume in volumes[1:]:
         _check_same_grid(volumes[0], volume, affine_tolerance)
-    profile = label_profile
-    declared = files.label_profile
-    if seg is not None and declared is not None and profile not in (None, declared):
+    convention = label_convention
+    declared = files.label_convention
+    if seg is not None and declared is not None and convention not in (None, declared):
         check_labels(seg.data, declared, seg.path)
-        seg = seg.with_data(convert_labels(seg.data, declared, str(profile)))
+        seg = seg.with_data(convert_labels(seg.data, declared, str(convention)))
     if seg is not None:
-        profile = profile or declared
-        if profile is None:
+        convention = convention or declared
+        if convention is None:
             try:
-                profile = guess_label_profile(seg.data)
+                convention = guess_label_convention(seg.data)
             except LabelError as exc:
                 raise LabelError(seg.path, exc.problem) from None
-        check_labels(seg.data, profile, seg.path)
-    return Case(files.case_id, images, seg, files.missing, profile)
+        check_labels(seg.data, convention, seg.path)
+    return Case(files.case_id, images, seg, files.missing, convention)
 
 
 def _load_images(files: CaseFiles, dtype: npt.DTypeLike) -> dict[str, Volume]:

@@ -93,7 +93,7 @@ class GeometryMismatchError(MriIoError):
 
 
 class LabelError(MriIoError):
-    """A segmentation holds labels that its label profile does not define."""
+    """A segmentation holds labels that its label convention does not define."""
 
 
 class MissingSequenceError(MriIoError):
@@ -105,7 +105,7 @@ class LayoutError(MriIoError):
 
 
 class UnknownNameError(MriIoError, ValueError):
-    """A name (sequence, label profile, layout) is not one that mri-io knows."""
+    """A name (sequence, label convention, layout) is not one that mri-io knows."""
 
 
 class ModelFolderError(MriIoError):

@@ -1,9 +1,9 @@
-"""Segmentation label conventions as data: one named profile per dataset convention.
+"""Segmentation label conventions as data: one named convention per dataset's label map.
 
 BraTS changed its label values over the years (enhancing tumour was 4 until 2021 and is 3 since
 2023), added a resection-cavity label for post-treatment glioma in 2024, and uses a different
-sub-region scheme for paediatric tumours in 2024. Each convention is a :class:`LabelProfile`
-in :data:`LABEL_PROFILES`; code asks a profile for its labels and regions instead of branching
+sub-region scheme for paediatric tumours in 2024. Each convention is a :class:`LabelConvention`
+in :data:`LABEL_CONVENTIONS`; code asks a convention for its labels and regions instead of branching
 on dataset names.
 
 Sources: BraTS 2021 (Baid et al. 2021), BraTS 2023 adult glioma, SSA, meningioma and
@@ -27,12 +27,12 @@ import numpy.typing as npt
 
 from mri_io.errors import LabelError, UnknownNameError
 
-#: Background label of every profile.
+#: Background label of every convention.
 BACKGROUND: Final = 0
 
 
 @dataclass(frozen=True)
-class LabelProfile:
+class LabelConvention:
     """One label convention: foreground label values and the regions scored from them."""
 
     name: str
@@ -47,22 +47,24 @@ class LabelProfile:
             if not members <= set(self.labels)
         }
         if unknown:
-            raise ValueError(f"profile {self.name!r}: regions use undefined labels {unknown}")
+            raise ValueError(
+                f"label convention {self.name!r}: regions use undefined labels {unknown}"
+            )
         if BACKGROUND in self.labels:
             raise ValueError(
-                f"profile {self.name!r}: label 0 is background, not a foreground label"
+                f"label convention {self.name!r}: label 0 is background, not a foreground label"
             )
 
     @property
     def allowed(self) -> frozenset[int]:
-        """Every value a segmentation of this profile may hold, background included."""
+        """Every value a segmentation of this convention may hold, background included."""
         return frozenset(self.labels) | {BACKGROUND}
 
 
-def _profile(
+def _convention(
     name: str, labels: dict[int, str], regions: dict[str, set[int]], description: str
-) -> LabelProfile:
-    return LabelProfile(
+) -> LabelConvention:
+    return LabelConvention(
         name=name,
         labels=MappingProxyType(labels),
         regions=MappingProxyType({key: frozenset(value) for key, value in regions.items()}),
@@ -73,66 +75,66 @@ def _profile(
 _BRATS2023_LABELS = {1: "NETC", 2: "SNFH", 3: "ET"}
 _BRATS2023_REGIONS = {"WT": {1, 2, 3}, "TC": {1, 3}, "ET": {3}}
 
-_PROFILES = (
-    _profile(
+_CONVENTIONS = (
+    _convention(
         "brats2023",
         _BRATS2023_LABELS,
         _BRATS2023_REGIONS,
         "BraTS 2023+ adult glioma (GLI): necrotic/non-enhancing core, surrounding FLAIR "
         "hyperintensity (edema), enhancing tumour",
     ),
-    _profile(
+    _convention(
         "brats2023-ssa",
         _BRATS2023_LABELS,
         _BRATS2023_REGIONS,
         "BraTS 2023 Sub-Saharan Africa glioma: the adult glioma labels",
     ),
-    _profile(
+    _convention(
         "brats2023-men",
         _BRATS2023_LABELS,
         _BRATS2023_REGIONS,
         "BraTS 2023 meningioma (MEN): the adult glioma label values and regions",
     ),
-    _profile(
+    _convention(
         "brats2023-met",
         _BRATS2023_LABELS,
         _BRATS2023_REGIONS,
         "BraTS 2023 brain metastases (MET): the adult glioma label values and regions",
     ),
-    _profile(
+    _convention(
         "brats2023-ped",
         _BRATS2023_LABELS,
         _BRATS2023_REGIONS,
         "BraTS-PEDs 2023 paediatric tumours, released with the adult glioma labels",
     ),
-    _profile(
+    _convention(
         "brats2024-post",
         {1: "NETC", 2: "SNFH", 3: "ET", 4: "RC"},
         {"WT": {1, 2, 3}, "TC": {1, 3}, "ET": {3}, "NETC": {1}, "SNFH": {2}, "RC": {4}},
         "BraTS 2024 post-treatment glioma: adds the resection cavity, which belongs to no "
         "tumour region",
     ),
-    _profile(
+    _convention(
         "brats2024-ped",
         {1: "ET", 2: "NET", 3: "CC", 4: "ED"},
         {"WT": {1, 2, 3, 4}, "TC": {1, 2, 3}, "ET": {1}, "NET": {2}, "CC": {3}, "ED": {4}},
         "BraTS-PEDs 2024 paediatric tumours: enhancing tumour, non-enhancing tumour, cystic "
         "component, edema",
     ),
-    _profile(
+    _convention(
         "brats2024-men-rt",
         {1: "GTV"},
         {"GTV": {1}},
         "BraTS 2024 meningioma radiotherapy planning: gross tumour volume",
     ),
-    _profile(
+    _convention(
         "msd-brain",
         {1: "ED", 2: "NET", 3: "ET"},
         {"WT": {1, 2, 3}, "TC": {2, 3}, "ET": {3}},
         "Medical Segmentation Decathlon Task01_BrainTumour and the nnU-Net datasets made from "
         "it or from BraTS: edema, non-enhancing (and necrotic) tumour, enhancing tumour",
     ),
-    _profile(
+    _convention(
         "brats2021",
         {1: "NCR/NET", 2: "ED", 4: "ET"},
         {"WT": {1, 2, 4}, "TC": {1, 4}, "ET": {4}},
@@ -141,12 +143,21 @@ _PROFILES = (
     ),
 )
 
-#: Every known profile by name.
-LABEL_PROFILES: Final[Mapping[str, LabelProfile]] = MappingProxyType(
-    {profile.name: profile for profile in _PROFILES}
+#: Every known convention by name.
+LABEL_CONVENTIONS: Final[Mapping[str, LabelConvention]] = MappingProxyType(
+    {convention.name: convention for convention in _CONVENTIONS}
 )
 
-#: Label value maps between profiles whose regions correspond (``(source, target) -> map``).
+#: Names used by earlier versions, still accepted by :func:`get_label_convention`.
+LABEL_CONVENTION_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
+    {"brats2024-post-treatment": "brats2024-post"}
+)
+
+#: Keys of saved settings (``run.json``, a model's ``config.json``) that earlier versions wrote
+#: under another name, with their names now: see :func:`upgrade_saved_keys`.
+RENAMED_KEYS: Final[Mapping[str, str]] = MappingProxyType({"label_profile": "label_convention"})
+
+#: Label value maps between conventions whose regions correspond (``(source, target) -> map``).
 #: Labels missing from a map are kept as they are.
 LABEL_CONVERSIONS: Final[Mapping[tuple[str, str], Mapping[int, int]]] = MappingProxyType(
     {
@@ -161,14 +172,23 @@ LABEL_CONVERSIONS: Final[Mapping[tuple[str, str], Mapping[int, int]]] = MappingP
 )
 
 
-def get_label_profile(name: str) -> LabelProfile:
-    """The profile called ``name`` (see :data:`LABEL_PROFILES`)."""
+def get_label_convention(name: str) -> LabelConvention:
+    """The convention called ``name`` (see :data:`LABEL_CONVENTIONS`) or an earlier name of it."""
     try:
-        return LABEL_PROFILES[name]
+        return LABEL_CONVENTIONS[LABEL_CONVENTION_ALIASES.get(name, name)]
     except KeyError:
         raise UnknownNameError(
-            None, f"unknown label profile {name!r}; known: {', '.join(LABEL_PROFILES)}"
+            None, f"unknown label convention {name!r}; known: {', '.join(LABEL_CONVENTIONS)}"
         ) from None
+
+
+def upgrade_saved_keys(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with every key of :data:`RENAMED_KEYS` under its name now.
+
+    Run folders and model folders written before a rename keep their old keys on disk; reading
+    them through this lets such a run resume and such a model load unchanged.
+    """
+    return {RENAMED_KEYS.get(key, key): value for key, value in fields.items()}
 
 
 def _labels_in(seg: npt.NDArray[Any]) -> set[int]:
@@ -182,10 +202,12 @@ def _labels_in(seg: npt.NDArray[Any]) -> set[int]:
 
 
 def check_labels(
-    seg: npt.NDArray[Any], profile: str | LabelProfile, path: str | PathLike[str] | None = None
+    seg: npt.NDArray[Any],
+    convention: str | LabelConvention,
+    path: str | PathLike[str] | None = None,
 ) -> None:
-    """Raise :class:`LabelError` naming ``path`` and every label ``profile`` does not define."""
-    chosen = get_label_profile(profile) if isinstance(profile, str) else profile
+    """Raise :class:`LabelError` naming ``path`` and every label ``convention`` does not define."""
+    chosen = get_label_convention(convention) if isinstance(convention, str) else convention
     try:
         present = _labels_in(seg)
     except LabelError as exc:
@@ -194,60 +216,60 @@ def check_labels(
     if unexpected:
         raise LabelError(
             path,
-            f"labels {unexpected} are not in label profile {chosen.name!r} "
+            f"labels {unexpected} are not in label convention {chosen.name!r} "
             f"(allowed: {sorted(chosen.allowed)})",
         )
 
 
 def convert_labels(
-    seg: npt.NDArray[Any], source: str | LabelProfile, target: str | LabelProfile
+    seg: npt.NDArray[Any], source: str | LabelConvention, target: str | LabelConvention
 ) -> npt.NDArray[Any]:
     """Relabel ``seg`` from ``source`` to ``target`` conventions, e.g. BraTS 2021 4 -> 3.
 
     The input is checked against ``source`` first; the output has ``seg``'s type.
     """
-    source_profile = get_label_profile(source) if isinstance(source, str) else source
-    target_profile = get_label_profile(target) if isinstance(target, str) else target
-    check_labels(seg, source_profile)
-    if source_profile.labels == target_profile.labels:
+    source_convention = get_label_convention(source) if isinstance(source, str) else source
+    target_convention = get_label_convention(target) if isinstance(target, str) else target
+    check_labels(seg, source_convention)
+    if source_convention.labels == target_convention.labels:
         return seg.copy()
-    mapping = LABEL_CONVERSIONS.get((source_profile.name, target_profile.name))
+    mapping = LABEL_CONVERSIONS.get((source_convention.name, target_convention.name))
     if mapping is None:
         raise UnknownNameError(
             None,
-            f"no label conversion from {source_profile.name!r} to {target_profile.name!r}",
+            f"no label conversion from {source_convention.name!r} to {target_convention.name!r}",
         )
-    lookup = np.arange(max(source_profile.allowed) + 1)
+    lookup = np.arange(max(source_convention.allowed) + 1)
     for old, new in mapping.items():
         lookup[old] = new
     return lookup[seg.astype(np.intp)].astype(seg.dtype)
 
 
 def region_mask(
-    seg: npt.NDArray[Any], profile: str | LabelProfile, region: str
+    seg: npt.NDArray[Any], convention: str | LabelConvention, region: str
 ) -> npt.NDArray[np.bool_]:
     """Boolean mask of a region (``"WT"``, ``"TC"``, ``"ET"``, ...) or of one label's name."""
-    chosen = get_label_profile(profile) if isinstance(profile, str) else profile
+    chosen = get_label_convention(convention) if isinstance(convention, str) else convention
     members = chosen.regions.get(region)
     if members is None:
         by_name = [value for value, name in chosen.labels.items() if name == region]
         if not by_name:
             raise UnknownNameError(
                 None,
-                f"profile {chosen.name!r} has no region or label {region!r}; "
+                f"label convention {chosen.name!r} has no region or label {region!r}; "
                 f"regions: {', '.join(chosen.regions)}",
             )
         members = frozenset(by_name)
     return np.isin(seg, sorted(members))
 
 
-def guess_label_profile(seg: npt.NDArray[Any]) -> str:
-    """The most likely profile from the label values present.
+def guess_label_convention(seg: npt.NDArray[Any]) -> str:
+    """The most likely convention from the label values present.
 
     Labels alone cannot tell datasets that share values apart: ``{1, 2, 3}`` is answered
     ``"brats2023"`` (also the meningioma, metastasis and paediatric 2023 convention), ``4``
     without ``3`` is ``"brats2021"``, and ``3`` with ``4`` is ``"brats2024-post"`` (the
-    paediatric 2024 convention uses the same values: pass that profile explicitly).
+    paediatric 2024 convention uses the same values: pass that convention explicitly).
     """
     present = _labels_in(seg) - {BACKGROUND}
     if present <= {1, 2, 3}:
@@ -256,4 +278,4 @@ def guess_label_profile(seg: npt.NDArray[Any]) -> str:
         return "brats2021"
     if present <= {1, 2, 3, 4}:
         return "brats2024-post"
-    raise LabelError(None, f"labels {sorted(present)} match no known label profile")
+    raise LabelError(None, f"labels {sorted(present)} match no known label convention")

@@ -58,8 +58,8 @@ class CaseFiles:
     extras: dict[str, Path] = field(default_factory=dict)
     #: Volume index of each sequence inside a 4D file (MSD layout); empty for 3D files.
     volumes: dict[str, int] = field(default_factory=dict)
-    #: Label profile the dataset declares (nnU-Net/MSD ``dataset.json``); None: guess.
-    label_profile: str | None = None
+    #: Label convention the dataset declares (nnU-Net/MSD ``dataset.json``); None: guess.
+    label_convention: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ Both describe themselves in a ``dataset.json`` beside ``imagesTr/``, ``labelsTr/
   ``imagesTr/CASE.nii.gz``; e.g. Task01_BrainTumour stores FLAIR, T1w, t1gd, T2w.
 
 Channel names become canonical sequence keys (:func:`mri_io.sequences.canonical_sequence`);
-the ``"labels"`` entry is matched, as data, against the suite's label profiles
-(:data:`mri_io.labels.LABEL_PROFILES`): Task01's 1 edema, 2 non-enhancing tumour, 3 enhancing
-tumour is ``"msd-brain"``, which :func:`mri_io.load_case` converts to any profile a caller asks
+the ``"labels"`` entry is matched, as data, against the suite's label conventions
+(:data:`mri_io.labels.LABEL_CONVENTIONS`): Task01's 1 edema, 2 non-enhancing tumour, 3 enhancing
+tumour is ``"msd-brain"``, which :func:`mri_io.load_case` converts to any convention a caller asks
 for. A ``dataset.json`` that cannot be read this way raises :class:`LayoutError` naming it.
 """
 
@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mri_io.errors import DimensionError, LayoutError
-from mri_io.labels import BACKGROUND, LABEL_PROFILES
+from mri_io.labels import BACKGROUND, LABEL_CONVENTIONS
 from mri_io.layouts import CaseFiles
 from mri_io.nifti import Volume, _apply_scaling, _convert, _read_nifti, _untyped
 from mri_io.sequences import SEQUENCES, canonical_sequence, is_sequence_name
@@ -43,7 +43,7 @@ _CHANNEL = re.compile(r"^(?P<case>.+)_(?P<channel>\d{4})$")
 _SUFFIXES = (".nii.gz", ".nii")
 
 #: Label names (lower case, words only, "tumour" spelt "tumor") by the role they play. A
-#: dataset's labels match a profile when every value has the role of the profile's label.
+#: dataset's labels match a convention when every value has the role of the convention's label.
 _ROLES: Final[Mapping[str, frozenset[str]]] = {
     "edema": frozenset(
         {"edema", "oedema", "ed", "snfh", "peritumoral edema", "surrounding flair hyperintensity"}
@@ -143,8 +143,8 @@ def dataset_channels(path: Path, content: Mapping[str, Any]) -> dict[int, str]:
     return dict(sorted(channels.items()))
 
 
-def dataset_label_profile(path: Path, content: Mapping[str, Any]) -> str | None:
-    """The label profile that ``content["labels"]`` describes (None when it has no labels)."""
+def dataset_label_convention(path: Path, content: Mapping[str, Any]) -> str | None:
+    """The label convention that ``content["labels"]`` describes (None when it has no labels)."""
     declared = content.get("labels")
     if declared is None:
         return None
@@ -169,28 +169,28 @@ def dataset_label_profile(path: Path, content: Mapping[str, Any]) -> str | None:
     foreground = {value: name for value, name in values.items() if value != BACKGROUND}
     if not foreground:
         return None
-    profile = _profile_by_roles(foreground) or _profile_by_regions(regions)
-    if profile is None:
+    convention = _convention_by_roles(foreground) or _convention_by_regions(regions)
+    if convention is None:
         described = ", ".join(f"{value} {name}" for value, name in sorted(foreground.items()))
         raise LayoutError(
             path,
-            f"labels ({described}) match no label profile of the suite "
-            f"({', '.join(LABEL_PROFILES)}); see mri_io.labels",
+            f"labels ({described}) match no label convention of the suite "
+            f"({', '.join(LABEL_CONVENTIONS)}); see mri_io.labels",
         )
-    return profile
+    return convention
 
 
-def _profile_by_roles(labels: Mapping[int, str]) -> str | None:
+def _convention_by_roles(labels: Mapping[int, str]) -> str | None:
     roles = {value: _role(name) for value, name in labels.items()}
     if not roles or None in roles.values():
         return None
-    for name, profile in LABEL_PROFILES.items():
-        if {value: _role(label) for value, label in profile.labels.items()} == roles:
+    for name, convention in LABEL_CONVENTIONS.items():
+        if {value: _role(label) for value, label in convention.labels.items()} == roles:
             return name
     return None
 
 
-def _profile_by_regions(regions: Mapping[str, frozenset[int]]) -> str | None:
+def _convention_by_regions(regions: Mapping[str, frozenset[int]]) -> str | None:
     wanted: dict[str, frozenset[int]] = {}
     for name, members in regions.items():
         words = _words(name)
@@ -200,8 +200,8 @@ def _profile_by_regions(regions: Mapping[str, frozenset[int]]) -> str | None:
         wanted[region] = members
     if not wanted:
         return None
-    for name, profile in LABEL_PROFILES.items():
-        if all(profile.regions.get(region) == members for region, members in wanted.items()):
+    for name, convention in LABEL_CONVENTIONS.items():
+        if all(convention.regions.get(region) == members for region, members in wanted.items()):
             return name
     return None
 
@@ -240,7 +240,7 @@ def scan_dataset(dataset_json: Path, only: Path | None = None) -> tuple[list[Cas
     root = dataset_json.parent
     content = _read_json(dataset_json)
     channels = dataset_channels(dataset_json, content)
-    profile = dataset_label_profile(dataset_json, content)
+    convention = dataset_label_convention(dataset_json, content)
     ending = str(content.get("file_ending", ".nii.gz"))
     cases: list[CaseFiles] = []
     claimed: set[Path] = set()
@@ -270,7 +270,7 @@ def scan_dataset(dataset_json: Path, only: Path | None = None) -> tuple[list[Cas
                     seg=seg,
                     missing=tuple(key for key in SEQUENCES if key not in sequences),
                     volumes=volumes,
-                    label_profile=profile,
+                    label_convention=convention,
                 )
             )
             claimed.update(sequences.values())

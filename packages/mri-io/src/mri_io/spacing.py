@@ -220,7 +220,7 @@ def case_at_spacing(
 
     images = {name: moved(volume, 1) for name, volume in case.images.items()}
     seg = None if case.seg is None else moved(case.seg, 0)
-    return Case(case.case_id, images, seg, case.missing, case.label_profile), resampling
+    return Case(case.case_id, images, seg, case.missing, case.label_convention), resampling
 
 
 def model_spacing(value: Sequence[float] | None) -> tuple[float, float, float] | None:

@@ -34,7 +34,7 @@ from mri_metrics.overlap import (
     volume_difference,
 )
 from mri_metrics.profiles import PROFILES, EmptyMaskError, Profile, get_profile
-from mri_metrics.regions import CONVENTIONS, LabelConvention, region_masks
+from mri_metrics.regions import LABEL_CONVENTIONS, LabelConvention, region_masks
 from mri_metrics.scoring import score_segmentation
 from mri_metrics.similarity import scoring_mask, ssim, ssim_map
 from mri_metrics.surface import SurfaceDistances, assd, hausdorff, hd95, nsd, surface_distances
@@ -45,7 +45,7 @@ lesion_wise = brats2023_lesion_scores
 fid = frechet_distance
 
 __all__ = [
-    "CONVENTIONS",
+    "LABEL_CONVENTIONS",
     "PROFILES",
     "BratsLesionResult",
     "ConfusionCounts",

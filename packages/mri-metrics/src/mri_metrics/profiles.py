@@ -7,8 +7,8 @@ and above all on what an empty mask scores. A profile pins all of these as data,
 ``profile="brats2023-met"`` the BraTS 2023 metastasis leaderboard, while the default
 ``"mri-suite"`` is the combination we consider correct. Adding a profile never adds a code path.
 
-A scoring profile is not a *label* profile: which labels form which region is mri-io's
-(:data:`mri_io.LABEL_PROFILES`), which a scoring profile names in its ``convention`` field.
+A scoring profile is not a label convention: which labels form which region is mri-io's
+(:data:`mri_io.LABEL_CONVENTIONS`), which a scoring profile names in its ``convention`` field.
 
 Empty-mask answers are written as the peer gives them. ``None`` means the peer raises (MedPy's
 ``hd95``); :func:`mri_metrics.scoring.score_segmentation` then raises :class:`EmptyMaskError`.

@@ -1,51 +1,25 @@
-"""Tumour regions per BraTS label map, read from mri-io's label profiles.
+"""Tumour regions per BraTS label map, read from mri-io's label conventions.
 
 Challenges score overlapping *regions* (whole tumour, tumour core, enhancing tumour), not the raw
 labels, and the label numbers behind each region changed between editions: BraTS 2017-2021 used
 4 for enhancing tumour, BraTS 2023 harmonised GLI, MEN, MET, PED and SSA on 1/2/3, the 2024
 post-treatment glioma task added 4 for the resection cavity, and BraTS-PED 2024 renumbered its
-four tissue classes. These tables are data with one home, :data:`mri_io.LABEL_PROFILES`, so the
-files mri-io checks and the regions mri-metrics scores can never disagree; this module only
-splits a label map into region masks. A label convention here is mri-io's label profile (the
-word "profile" in mri-metrics means a peer's scoring settings, :mod:`mri_metrics.profiles`).
+four tissue classes. These tables are data with one home, :data:`mri_io.LABEL_CONVENTIONS`
+(re-exported here), so the files mri-io checks and the regions mri-metrics scores can never
+disagree; this module only splits a label map into region masks. A label convention says which
+labels form which region; a *profile* (:mod:`mri_metrics.profiles`) is a peer's scoring settings
+and names the label convention it scores under.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
-
 import numpy as np
 import numpy.typing as npt
 
-from mri_io import LABEL_PROFILES, LabelProfile
+from mri_io import LABEL_CONVENTIONS, LabelConvention, UnknownNameError, get_label_convention
 from mri_metrics.errors import MetricInputError, UnknownLabelError
 
-__all__ = ["CONVENTIONS", "CONVENTION_ALIASES", "LabelConvention", "get_convention", "region_masks"]
-
-#: A label convention: which labels a map may hold and which labels make up each region. It is
-#: :class:`mri_io.LabelProfile`; the name stays because mri-metrics users build their own.
-LabelConvention = LabelProfile
-
-#: Every known label convention by name: :data:`mri_io.LABEL_PROFILES` itself.
-CONVENTIONS: Final[Mapping[str, LabelProfile]] = LABEL_PROFILES
-
-#: Names mri-metrics used before its conventions came from mri-io, still accepted wherever a
-#: convention is passed by name (``labels=``, ``mri-metrics seg --labels``).
-CONVENTION_ALIASES: Final[Mapping[str, str]] = {"brats2024-post-treatment": "brats2024-post"}
-
-
-def get_convention(name: str) -> LabelProfile:
-    """Return the convention registered as ``name`` (or under an old name, see the aliases).
-
-    Raises:
-        MetricInputError: no such convention (the message lists the known ones).
-    """
-    try:
-        return CONVENTIONS[CONVENTION_ALIASES.get(name, name)]
-    except KeyError:
-        known = ", ".join(sorted(CONVENTIONS))
-        raise MetricInputError(f"unknown label convention {name!r}; known: {known}") from None
+__all__ = ["LABEL_CONVENTIONS", "LabelConvention", "region_masks"]
 
 
 def region_masks(
@@ -59,7 +33,8 @@ def region_masks(
 
     Args:
         label_map: integer (or integral float, as nibabel returns) label array.
-        convention: a name of :data:`CONVENTIONS` (or an alias) or a :class:`LabelConvention`.
+        convention: a name of :data:`LABEL_CONVENTIONS` (or an earlier name of one, see
+            :data:`mri_io.labels.LABEL_CONVENTION_ALIASES`) or a :class:`LabelConvention`.
         name: how error messages refer to ``label_map`` (a file name, ``"pred"``...).
         regions: the regions to return, in this order; default: all of the convention's.
 
@@ -67,9 +42,16 @@ def region_masks(
         UnknownLabelError: the map holds a label the convention does not define (a BraTS 2021
             map with label 4 scored under ``brats2023`` would otherwise silently lose its
             enhancing tumour), or a non-integral value.
-        MetricInputError: ``regions`` names a region the convention lacks.
+        MetricInputError: no convention has that name, or ``regions`` names a region the
+            convention lacks.
     """
-    conv = convention if isinstance(convention, LabelConvention) else get_convention(convention)
+    if isinstance(convention, LabelConvention):
+        conv = convention
+    else:
+        try:
+            conv = get_label_convention(convention)
+        except UnknownNameError as exc:
+            raise MetricInputError(exc.problem) from None
     wanted = tuple(conv.regions) if regions is None else regions
     missing = [r for r in wanted if r not in conv.regions]
     if missing:

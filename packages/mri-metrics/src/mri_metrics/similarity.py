@@ -422,7 +422,7 @@ def scoring_mask(
     are exactly 0 outside the brain), plus any labelled voxel; ``"tumour"``: voxels with a
     non-zero label; ``"healthy"``: brain minus tumour. (Named apart from
     ``mri_io.labels.region_mask``, which selects one tumour sub-region (WT, TC, ET...) of a
-    label map under a label profile; :func:`mri_metrics.regions.region_masks` here.)
+    label map under a label convention; :func:`mri_metrics.regions.region_masks` here.)
 
     Raises:
         MetricInputError: unknown region, ``labels`` missing for tumour/healthy, or shapes differ.

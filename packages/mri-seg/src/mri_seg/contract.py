@@ -28,7 +28,7 @@ class InferenceSettings:
     ``mode`` (window blending) tile the volume for sliding-window families; ``device`` runs
     the network and ``output_device`` holds the full-volume probabilities; ``min_sizes``
     removes smaller components per region (:func:`mri_seg.remove_small_components`) and
-    ``label_profile`` converts the written labels (the model's profile when None).
+    ``label_convention`` converts the written labels (the model's convention when None).
     """
 
     roi_size: tuple[int, int, int] | None = None
@@ -38,7 +38,7 @@ class InferenceSettings:
     device: str = "cpu"
     output_device: str = "cpu"
     min_sizes: Mapping[str, int] = field(default_factory=dict)
-    label_profile: str | None = None
+    label_convention: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.overlap < 1:
@@ -52,7 +52,7 @@ class Segmenter(Protocol):
     """Anything that labels a case: every network :func:`mri_seg.load_segmenter` returns.
 
     ``sequences`` are the inputs it needs (canonical keys, in channel order) and
-    ``label_profile`` the labels it writes (:mod:`mri_io.labels`).
+    ``label_convention`` the labels it writes (:mod:`mri_io.labels`).
     """
 
     @property
@@ -61,8 +61,8 @@ class Segmenter(Protocol):
         ...
 
     @property
-    def label_profile(self) -> str:
-        """The label profile of the maps it returns (before ``settings.label_profile``)."""
+    def label_convention(self) -> str:
+        """The label convention of the maps it returns (before ``settings.label_convention``)."""
         ...
 
     def segment(

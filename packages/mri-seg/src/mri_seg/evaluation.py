@@ -13,7 +13,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from mri_io.case import load_case
-from mri_io.labels import LabelProfile, get_label_profile, region_mask
+from mri_io.labels import LabelConvention, get_label_convention, region_mask
 from mri_io.layouts import CaseFiles
 from mri_metrics import dice
 from mri_seg.contract import InferenceSettings, Segmenter
@@ -21,12 +21,12 @@ from mri_seg.errors import TrainingDataError
 
 
 def region_dice(
-    pred: NDArray[Any], ref: NDArray[Any], profile: LabelProfile, regions: Sequence[str]
+    pred: NDArray[Any], ref: NDArray[Any], convention: LabelConvention, regions: Sequence[str]
 ) -> dict[str, float]:
-    """Dice of each region of ``profile`` between two label maps (both empty: 1)."""
+    """Dice of each region of ``convention`` between two label maps (both empty: 1)."""
     return {
         region: dice(
-            region_mask(pred, profile, region), region_mask(ref, profile, region), empty=1.0
+            region_mask(pred, convention, region), region_mask(ref, convention, region), empty=1.0
         )
         for region in regions
     }
@@ -36,20 +36,20 @@ def score_cases(
     model: Segmenter, cases: Sequence[CaseFiles], settings: InferenceSettings | None = None
 ) -> dict[str, dict[str, float]]:
     """Dice per region of any segmenter on each case (which needs a segmentation), by case
-    id; regions of the segmenter's label profile."""
-    profile = get_label_profile(model.label_profile)
+    id; regions of the segmenter's label convention."""
+    convention = get_label_convention(model.label_convention)
     chosen = InferenceSettings() if settings is None else settings
-    if chosen.label_profile is not None and chosen.label_profile != model.label_profile:
-        raise ValueError("scoring compares labels in the model's own profile")
+    if chosen.label_convention is not None and chosen.label_convention != model.label_convention:
+        raise ValueError("scoring compares labels in the model's own convention")
     scores = {}
     for files in cases:
-        case = load_case(files, label_profile=profile.name)
+        case = load_case(files, label_convention=convention.name)
         if case.seg is None:
             raise TrainingDataError(
                 files.folder, f"case {files.case_id} has no segmentation to score"
             )
         labels = model.segment(case, settings=chosen)
         scores[files.case_id] = region_dice(
-            labels.data, case.seg.data, profile, tuple(profile.regions)
+            labels.data, case.seg.data, convention, tuple(convention.regions)
         )
     return scores

@@ -102,7 +102,7 @@ def load_training_case(
     files: CaseFiles, sequences: Sequence[str], target: TargetSpec
 ) -> TrainingCase:
     """Read, check and encode one case; it must have every sequence and a segmentation."""
-    case = load_case(files, label_profile=target.label_profile, require=sequences)
+    case = load_case(files, label_convention=target.label_convention, require=sequences)
     if case.seg is None:
         raise TrainingDataError(files.folder, f"case {files.case_id} has no segmentation file")
     labels = case.seg.data.astype(np.uint8)

@@ -36,7 +36,7 @@ class PretrainedModel(torch.nn.Module):
 
     Subclasses set :attr:`model_type` (the folder's ``kind``), keep their constructor arguments
     as a JSON-ready dict in :attr:`config` (rebuilt with ``cls(**config)``), set
-    :attr:`sequences`, and implement :attr:`label_profile` and :meth:`segment`.
+    :attr:`sequences`, and implement :attr:`label_convention` and :meth:`segment`.
     """
 
     model_type: str = ""
@@ -44,8 +44,8 @@ class PretrainedModel(torch.nn.Module):
     sequences: tuple[str, ...]
 
     @property
-    def label_profile(self) -> str:
-        """The label profile of the maps :meth:`segment` returns."""
+    def label_convention(self) -> str:
+        """The label convention of the maps :meth:`segment` returns."""
         raise NotImplementedError
 
     @property

@@ -38,12 +38,12 @@ def remove_small_components(
 ) -> NDArray[np.uint8]:
     """A copy of ``labels`` without the components smaller than ``min_sizes[region]`` voxels.
 
-    ``target`` gives the label profile and the nesting of its regions (BraTS WT ⊃ TC ⊃ ET by
+    ``target`` gives the label convention and the nesting of its regions (BraTS WT ⊃ TC ⊃ ET by
     default). A removed component takes the label of the next larger region that is not
     itself (0 for the largest).
     """
     spec = target or TargetSpec()
-    profile = spec.profile
+    convention = spec.convention
     unknown = sorted(set(min_sizes) - set(spec.regions))
     if unknown:
         raise ValueError(f"no region {unknown} among {spec.regions}")
@@ -53,7 +53,7 @@ def remove_small_components(
         minimum = int(min_sizes.get(region, 0))
         if minimum <= 0:
             continue
-        mask = np.isin(result, sorted(profile.regions[region]))
+        mask = np.isin(result, sorted(convention.regions[region]))
         components, count = ndimage.label(mask, structure=_CONNECTIVITY)
         if count == 0:
             continue
@@ -69,15 +69,15 @@ def remove_small_components(
 def finish_labels(
     case: Case, labels: NDArray[Any], settings: InferenceSettings, target: TargetSpec
 ) -> Volume:
-    """``labels`` (in ``target``'s profile) after ``settings.min_sizes`` and
-    ``settings.label_profile``, as a uint8 volume with the geometry (affine and header) of the
+    """``labels`` (in ``target``'s convention) after ``settings.min_sizes`` and
+    ``settings.label_convention``, as a uint8 volume with the geometry (affine and header) of the
     case's first image, so it lies exactly on the input grid (BraTS 2021 files want label 4 for
     ET, BraTS 2023 label 3)."""
     if settings.min_sizes:
         labels = remove_small_components(labels, settings.min_sizes, target)
-    profile = target.label_profile
-    if settings.label_profile is not None and settings.label_profile != profile:
-        labels = convert_labels(labels, profile, settings.label_profile)
+    convention = target.label_convention
+    if settings.label_convention is not None and settings.label_convention != convention:
+        labels = convert_labels(labels, convention, settings.label_convention)
     for reference in case.images.values():
         return reference.with_data(np.asarray(labels).astype(np.uint8))
     raise ValueError(f"case {case.case_id} has no image to take the geometry from")

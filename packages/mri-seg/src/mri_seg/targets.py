@@ -10,7 +10,7 @@ Two encodings of the same labels (SPEC §4 mri-seg):
 
 Decoding regions follows the BraTS convention (nnU-Net's ``regions_class_order``): regions are
 painted from the largest to the smallest, each with the label it holds that no smaller region
-holds (WT -> 2 edema, TC -> 1 necrosis, ET -> 3 enhancing). That works for any profile whose
+holds (WT -> 2 edema, TC -> 1 necrosis, ET -> 3 enhancing). That works for any convention whose
 regions form a chain of nested sets differing by one label, which :class:`TargetSpec` checks.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from mri_io.labels import LabelProfile, get_label_profile
+from mri_io.labels import LabelConvention, get_label_convention, upgrade_saved_keys
 
 OutputKind = Literal["regions", "labels"]
 OUTPUT_KINDS: tuple[OutputKind, ...] = ("regions", "labels")
@@ -34,10 +34,10 @@ BRATS_REGIONS = ("WT", "TC", "ET")
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """The output encoding of a model: kind, label profile and (for ``regions``) which regions."""
+    """A model's output encoding: kind, label convention and (for ``regions``) which regions."""
 
     kind: OutputKind = "regions"
-    label_profile: str = "brats2023"
+    label_convention: str = "brats2023"
     regions: tuple[str, ...] = BRATS_REGIONS
 
     def __post_init__(self) -> None:
@@ -47,14 +47,14 @@ class TargetSpec:
             self.region_labels()  # validates the chain
 
     @property
-    def profile(self) -> LabelProfile:
-        """The label profile the model's labels follow."""
-        return get_label_profile(self.label_profile)
+    def convention(self) -> LabelConvention:
+        """The label convention the model's labels follow."""
+        return get_label_convention(self.label_convention)
 
     @property
     def labels(self) -> tuple[int, ...]:
         """Foreground label values in channel order (``labels`` kind: channel i + 1)."""
-        return tuple(sorted(self.profile.labels))
+        return tuple(sorted(self.convention.labels))
 
     @property
     def channels(self) -> int:
@@ -63,21 +63,21 @@ class TargetSpec:
 
     def region_labels(self) -> tuple[int, ...]:
         """For each region (largest first), the one label it adds to the next smaller region."""
-        profile = self.profile
+        convention = self.convention
         sets = []
         for region in self.regions:
-            if region not in profile.regions:
+            if region not in convention.regions:
                 raise ValueError(
-                    f"label profile {profile.name!r} has no region {region!r}; "
-                    f"regions: {', '.join(profile.regions)}"
+                    f"label convention {convention.name!r} has no region {region!r}; "
+                    f"regions: {', '.join(convention.regions)}"
                 )
-            sets.append(profile.regions[region])
+            sets.append(convention.regions[region])
         own = []
         for larger, smaller in zip(sets, [*sets[1:], frozenset()], strict=True):
             extra = larger - smaller
             if not smaller < larger or len(extra) != 1:
                 raise ValueError(
-                    f"regions {self.regions} of profile {profile.name!r} are not nested sets "
+                    f"regions {self.regions} of convention {convention.name!r} are not nested sets "
                     "that each add one label, so sigmoid outputs cannot be decoded to labels"
                 )
             own.append(next(iter(extra)))
@@ -87,14 +87,15 @@ class TargetSpec:
         """JSON-ready fields (stored in a model's ``config.json``)."""
         return {
             "kind": self.kind,
-            "label_profile": self.label_profile,
+            "label_convention": self.label_convention,
             "regions": list(self.regions),
         }
 
     @classmethod
     def from_json(cls, fields: dict[str, Any]) -> TargetSpec:
-        """The spec :meth:`to_json` wrote."""
-        return cls(str(fields["kind"]), str(fields["label_profile"]), tuple(fields["regions"]))  # type: ignore[arg-type]
+        """The spec :meth:`to_json` wrote (or an earlier version, see ``upgrade_saved_keys``)."""
+        fields = upgrade_saved_keys(fields)
+        return cls(str(fields["kind"]), str(fields["label_convention"]), tuple(fields["regions"]))  # type: ignore[arg-type]
 
     def encode(self, seg: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         """Training target for a label map (spatial shape ``S``).
@@ -103,10 +104,10 @@ class TargetSpec:
         ``(1, *S)`` class indices (0 background, i + 1 for the i-th label).
         """
         if self.kind == "regions":
-            profile = self.profile
-            masks = [np.isin(seg, sorted(profile.regions[r])) for r in self.regions]
+            convention = self.convention
+            masks = [np.isin(seg, sorted(convention.regions[r])) for r in self.regions]
             return np.stack(masks).astype(np.float32)
-        lookup = np.zeros(max(self.profile.allowed) + 1, dtype=np.float32)
+        lookup = np.zeros(max(self.convention.allowed) + 1, dtype=np.float32)
         for index, label in enumerate(self.labels, start=1):
             lookup[label] = index
         return lookup[seg.astype(np.intp)][None]

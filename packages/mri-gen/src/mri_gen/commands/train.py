@@ -19,7 +19,7 @@ from mri_gen.hfgan.config import PRESETS, preset
 from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.run import RunSpec, train_hfgan
 from mri_gen.hfgan.segmenter import FrozenSegmenter
-from mri_gen.hfgan.trainer import TrainConfig
+from mri_gen.hfgan.training import TrainConfig
 from mri_io import add_device_option
 from mri_io.training import init_distributed, shutdown
 

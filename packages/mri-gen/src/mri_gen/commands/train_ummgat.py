@@ -15,7 +15,7 @@ from mri_gen.errors import ConfigError
 from mri_gen.ummgat.config import PRESETS, preset
 from mri_gen.ummgat.losses import LossWeights
 from mri_gen.ummgat.run import RunSpec, train_ummgat
-from mri_gen.ummgat.trainer import TRAIN_RECIPES
+from mri_gen.ummgat.training import TRAIN_RECIPES
 from mri_io import add_device_option
 from mri_io.training import init_distributed, shutdown
 

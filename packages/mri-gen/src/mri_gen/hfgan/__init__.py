@@ -8,7 +8,7 @@ from mri_gen.hfgan.config import PRESETS, HFGANConfig, preset
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.hfgan.run import RunSpec, train_hfgan
-from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
+from mri_gen.hfgan.training import HFGANTrainer, TrainConfig
 
 __all__ = [
     "PRESETS",

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
 from mri_gen.hfgan.config import VIEW_NAMES
-from mri_gen.hfgan.dataset import normalised_stack
+from mri_gen.hfgan.data import normalised_stack
 from mri_gen.hfgan.generator import BACKGROUND, MODEL_KIND, HFGANGenerator
 from mri_gen.training.pretrained import read_model
 from mri_io.case import Case

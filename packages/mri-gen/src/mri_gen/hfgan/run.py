@@ -20,10 +20,10 @@ from tqdm import tqdm
 
 from mri_gen.errors import ConfigError
 from mri_gen.hfgan.config import HFGANConfig
-from mri_gen.hfgan.dataset import BatchStream, SliceDataset, SliceSource
+from mri_gen.hfgan.data import BatchStream, SliceDataset, SliceSource
 from mri_gen.hfgan.inference import CROP, NORMALISATION
 from mri_gen.hfgan.segmenter import FrozenSegmenter
-from mri_gen.hfgan.trainer import HFGANTrainer, TrainConfig
+from mri_gen.hfgan.training import HFGANTrainer, TrainConfig
 from mri_gen.training import open_log
 from mri_io.case import load_case
 from mri_io.intensity import PRESETS as STATS_PRESETS

@@ -9,7 +9,7 @@ generator's: mri-seg trains it on each sequence z-scored on its own volume (mri-
 ``zscore-volume``), in its own sequence order, with the tumour type that mri-seg reads from
 the case id, while the generator works on dataset-wide z-scores. So the real sequences come from
 the training slices already normalised as mri-seg does
-(:class:`~mri_gen.hfgan.dataset.SliceDataset`), the synthesised one is mapped into that range by
+(:class:`~mri_gen.hfgan.data.SliceDataset`), the synthesised one is mapped into that range by
 :func:`segmenter_inputs`, and :class:`FrozenSegmenter` puts the channels in the network's order
 and looks up the tumour type with mri-seg's own rule.
 """
@@ -50,7 +50,7 @@ def segmenter_inputs(
 
     ``seg_images`` are the real slices as the segmenter was trained on them and ``seg_map``
     ``(B, S, 4)`` the ``[a, b, low, high]`` of
-    :func:`~mri_gen.hfgan.dataset.segmenter_map`: ``fake`` (generator range, ``(B, 1, H, W)``)
+    :func:`~mri_gen.hfgan.data.segmenter_map`: ``fake`` (generator range, ``(B, 1, H, W)``)
     becomes ``clamp(a * fake + b, low, high)`` on the real target's brain and the background
     elsewhere, so a synthesis equal to the real slice gives the real slice's input.
     """

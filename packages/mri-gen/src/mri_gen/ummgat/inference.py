@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
 from mri_gen.training.pretrained import read_model
 from mri_gen.ummgat.config import domain_name, split_domain
-from mri_gen.ummgat.dataset import normalised_uint8, to_model_range
+from mri_gen.ummgat.data import normalised_uint8, to_model_range
 from mri_gen.ummgat.networks import MODEL_KIND, UMMGATModel
 from mri_io.case import Case
 from mri_io.intensity import Scheme

@@ -22,9 +22,9 @@ from tqdm import tqdm
 
 from mri_gen.training import open_log
 from mri_gen.ummgat.config import UMMGATConfig
-from mri_gen.ummgat.dataset import UnpairedSampler, load_unpaired
+from mri_gen.ummgat.data import UnpairedSampler, load_unpaired
 from mri_gen.ummgat.inference import CROP, NORMALISATION
-from mri_gen.ummgat.trainer import TrainConfig, UMMGATTrainer
+from mri_gen.ummgat.training import TrainConfig, UMMGATTrainer
 from mri_io.atomic import atomic_write_text
 from mri_io.layouts import scan_cases
 from mri_io.spacing import grid_record, training_orientation, training_spacing

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mri_gen.errors import MissingExtraError
-from mri_gen.ummgat.dataset import UnpairedSlices
+from mri_gen.ummgat.data import UnpairedSlices
 from mri_gen.ummgat.inference import Translator
 from mri_io.atomic import atomic_write
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from mri_io.errors import LabelError
-from mri_io.labels import guess_label_profile
+from mri_io.labels import guess_label_convention
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.nifti import load_labels
 from mri_io.sequences import SEQUENCES
@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "scan",
         help=HELP,
         description=(
-            f"{HELP[0].upper()}{HELP[1:]} and the label profile their segmentations suggest. "
+            f"{HELP[0].upper()}{HELP[1:]} and the label convention their segmentations suggest. "
             "Understands BraTS 2019-2021, BraTS 2023+ (GLI, MEN, MET, PED, SSA, GoAT), "
             "UCSF-PDGM, CASE_SEQUENCE names, nnU-Net raw datasets and Medical Segmentation "
             "Decathlon 4D files (both read through their dataset.json); other files are ignored."
@@ -32,17 +32,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--no-labels",
         action="store_true",
-        help="do not read segmentations to guess their label profile (faster)",
+        help="do not read segmentations to guess their label convention (faster)",
     )
     parser.set_defaults(handler=run_scan)
 
 
 def summarise(case: CaseFiles, *, read_labels: bool) -> dict[str, Any]:
     """The facts ``scan`` prints about one case, as JSON-ready values."""
-    profile = case.label_profile  # declared by an nnU-Net/MSD dataset.json
-    if read_labels and case.seg is not None and profile is None:
+    convention = case.label_convention  # declared by an nnU-Net/MSD dataset.json
+    if read_labels and case.seg is not None and convention is None:
         try:
-            profile = guess_label_profile(load_labels(case.seg).data)
+            convention = guess_label_convention(load_labels(case.seg).data)
         except LabelError as exc:
             raise LabelError(case.seg, exc.problem) from None
     return {
@@ -52,7 +52,7 @@ def summarise(case: CaseFiles, *, read_labels: bool) -> dict[str, Any]:
         "present": [key for key in SEQUENCES if key in case.sequences],
         "missing": list(case.missing),
         "seg": None if case.seg is None else str(case.seg),
-        "label_profile": profile,
+        "label_convention": convention,
         "extras": sorted(case.extras),
     }
 
@@ -66,7 +66,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             ",".join(row["present"]) or "-",
             ",".join(row["missing"]) or "-",
             "yes" if row["seg"] else "no",
-            row["label_profile"] or "-",
+            row["label_convention"] or "-",
         )
         for row in rows
     ]

@@ -32,6 +32,7 @@ import torch
 
 from mri_io.atomic import atomic_write_text
 from mri_io.errors import RunFolderError
+from mri_io.labels import upgrade_saved_keys
 from mri_io.training.distributed import DistributedEnv, barrier
 from mri_io.training.metric_log import MetricLog
 from mri_io.training.state import load_state, save_state
@@ -152,7 +153,8 @@ class RunFolder:
         return self.state_file.is_file()
 
     def settings(self) -> dict[str, Any]:
-        """The parsed ``run.json``; errors name the file."""
+        """The parsed ``run.json`` (keys renamed since it was written under their names now,
+        :func:`mri_io.labels.upgrade_saved_keys`); errors name the file."""
         self._refuse_legacy()
         try:
             document = json.loads(self.run_file.read_text(encoding="utf-8"))
@@ -162,7 +164,7 @@ class RunFolder:
             raise RunFolderError(self.run_file, f"not valid JSON ({exc})") from None
         if not isinstance(document, dict):
             raise RunFolderError(self.run_file, "expected a JSON object")
-        return document
+        return upgrade_saved_keys(document)
 
     def save_state(self, state: Mapping[str, Any]) -> Path:
         """Write the resumable state atomically."""

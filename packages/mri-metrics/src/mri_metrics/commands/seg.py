@@ -68,7 +68,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--labels",
         default=None,
-        help="label map overriding the profile's: an mri-io label profile name, e.g. brats2021 "
+        help="label map overriding the profile's: an mri-io label convention name, e.g. brats2021 "
         "for 1/2/4 label maps",
     )
     fmt = parser.add_mutually_exclusive_group()

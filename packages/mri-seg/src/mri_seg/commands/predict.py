@@ -10,7 +10,7 @@ from tqdm import tqdm
 from mri_io.atomic import check_apart
 from mri_io.cli_support import add_device_option
 from mri_io.errors import LayoutError
-from mri_io.labels import LABEL_PROFILES
+from mri_io.labels import LABEL_CONVENTIONS
 from mri_io.layouts import check_unique_case_ids, scan_cases
 from mri_io.training import resolve_device
 from mri_seg.contract import InferenceSettings
@@ -54,8 +54,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--output-device", default="cpu", help="device holding the stitched volume (cpu)"
     )
     parser.add_argument("--remove-small", action="store_true", help="drop small components")
+    # --label-profile: the option's name before label maps were called conventions everywhere.
     parser.add_argument(
-        "--label-profile", choices=sorted(LABEL_PROFILES), help="labels to write (model's)"
+        "--label-convention",
+        "--label-profile",
+        dest="label_convention",
+        choices=sorted(LABEL_CONVENTIONS),
+        help="labels to write (default: the model's)",
     )
     parser.add_argument(
         "--naming",
@@ -77,7 +82,7 @@ def run_predict(args: argparse.Namespace) -> int:
         device=device,
         output_device=args.output_device,
         min_sizes=BRATS_MIN_SIZES if args.remove_small else {},
-        label_profile=args.label_profile,
+        label_convention=args.label_convention,
     )
     source = args.case if args.case is not None else args.cohort
     check_apart(source, args.out)  # label maps inside a cohort would be read as its cases

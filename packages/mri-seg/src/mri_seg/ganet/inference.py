@@ -36,8 +36,8 @@ CROP = "axial-slices"
 if TYPE_CHECKING:
     from mri_seg.ganet.networks import GANetSeg
 
-#: The label profile of the maps GANet-Seg writes.
-LABEL_PROFILE = "brats2023"
+#: The label convention of the maps GANet-Seg writes.
+LABEL_CONVENTION = "brats2023"
 #: Slices per forward pass.
 SLICE_BATCH = 16
 #: The label a whole-tumour model writes for its tumour class.
@@ -91,7 +91,7 @@ def segment_case(
     *,
     completion: Mapping[str, NDArray[Any]] | None = None,
 ) -> Volume:
-    """The label map of ``case`` on its grid (BraTS 2023 unless ``settings.label_profile``).
+    """The label map of ``case`` on its grid (BraTS 2023 unless ``settings.label_convention``).
 
     A case of another voxel size or orientation than the model's is segmented on the model's
     grid (its normalised stack reoriented and resampled linearly) and the class probabilities
@@ -103,4 +103,4 @@ def segment_case(
     at_model = resampling.forward(stack).astype(np.float32)
     probabilities = resampling.back(predict_probabilities(model, at_model, chosen.device))
     labels = decode(probabilities, model.classes)
-    return finish_labels(case, labels, chosen, TargetSpec("labels", LABEL_PROFILE))
+    return finish_labels(case, labels, chosen, TargetSpec("labels", LABEL_CONVENTION))

@@ -33,7 +33,7 @@ from mri_seg.__about__ import __version__
 from mri_seg.contract import InferenceSettings
 from mri_seg.errors import ModelFileError
 from mri_seg.ganet.config import CLASS_MODES, GANET_PRESETS
-from mri_seg.ganet.inference import CROP, LABEL_PROFILE, segment_case
+from mri_seg.ganet.inference import CROP, LABEL_CONVENTION, segment_case
 from mri_seg.inputs import NORMALISATION
 from mri_seg.loader import PACKAGE, PretrainedModel, register_model
 
@@ -209,9 +209,9 @@ class GANetSeg(PretrainedModel):
         self.net = _unet(len(self.sequences), len(self.classes), GANET_PRESETS[preset].segmenter)
 
     @property
-    def label_profile(self) -> str:
+    def label_convention(self) -> str:
         """BraTS 2023 labels (a whole-tumour model writes its tumour as SNFH, label 2)."""
-        return LABEL_PROFILE
+        return LABEL_CONVENTION
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, classes, H, W)``."""

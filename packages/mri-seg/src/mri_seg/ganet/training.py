@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mri_io.labels import get_label_profile
+from mri_io.labels import get_label_convention
 from mri_io.layouts import CaseFiles, scan_cases
 from mri_io.spacing import training_orientation, training_spacing
 from mri_io.training import DistributedEnv, RunFolder, resolve_device, seed_everything
@@ -36,7 +36,7 @@ from mri_seg.errors import TrainingDataError
 from mri_seg.evaluation import region_dice
 from mri_seg.ganet.config import RESUMABLE, GANetConfig
 from mri_seg.ganet.data import gan_batch, healthy_slices, labelled_slices, seg_batch
-from mri_seg.ganet.inference import LABEL_PROFILE, label_map
+from mri_seg.ganet.inference import LABEL_CONVENTION, label_map
 from mri_seg.ganet.losses import (
     adversarial_feedback_loss,
     discriminator_loss,
@@ -306,7 +306,7 @@ def _train_segmenter(
     parts = TrainingParts(model, optimiser, schedule, scaler, device)
     objective = GANetObjective(model, gan, settings)
     current = {"epoch": 0}
-    profile = get_label_profile(LABEL_PROFILE)
+    convention = get_label_convention(LABEL_CONVENTION)
     regions = ("WT",) if settings.classes == "whole" else ("WT", "TC", "ET")
 
     def batches(epoch: int) -> Iterator[Batch]:
@@ -321,7 +321,7 @@ def _train_segmenter(
         scores: dict[str, list[float]] = {region: [] for region in regions}
         for case in val_cases:
             predicted = label_map(model, case.images, device)
-            for region, value in region_dice(predicted, case.labels, profile, regions).items():
+            for region, value in region_dice(predicted, case.labels, convention, regions).items():
                 scores[region].append(value)
         return {region: float(np.mean(values)) for region, values in scores.items() if values}
 

@@ -5,7 +5,7 @@ square slices of each of the model's views (padded with the background to a mult
 in training), segmented in batches with the case's tumour type (from its BraTS identifier
 unless given), re-stacked, and the softmax probabilities of the views are averaged before the
 most probable class is taken. Classes are named after the BraTS 2023 labels (``NETC``,
-``SNFH``, ``ET``), so the label map follows that profile.
+``SNFH``, ``ET``), so the label map follows that convention.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from mri_io.case import Case
 from mri_io.intensity import BACKGROUND
-from mri_io.labels import get_label_profile
+from mri_io.labels import get_label_convention
 from mri_io.nifti import Volume
 from mri_io.slicing import SliceLayout, View, view_axis
 from mri_io.spacing import resampling_for
@@ -36,19 +36,19 @@ CROP = "view-slices"
 if TYPE_CHECKING:
     from mri_seg.segmenter2d.networks import Segmenter2D
 
-#: The label profile whose label names the 2D segmenter's classes carry.
-LABEL_PROFILE = "brats2023"
+#: The label convention whose label names the 2D segmenter's classes carry.
+LABEL_CONVENTION = "brats2023"
 #: Slices per forward pass.
 SLICE_BATCH = 16
 
 
 def class_labels(classes: tuple[str, ...]) -> NDArray[np.uint8]:
     """The label value of each class (``background`` 0, the others by their BraTS 2023 name)."""
-    by_name = {name: value for value, name in get_label_profile(LABEL_PROFILE).labels.items()}
+    by_name = {name: value for value, name in get_label_convention(LABEL_CONVENTION).labels.items()}
     by_name["background"] = 0
     unknown = [name for name in classes if name not in by_name]
     if unknown:
-        raise ValueError(f"classes {unknown} are not labels of {LABEL_PROFILE}")
+        raise ValueError(f"classes {unknown} are not labels of {LABEL_CONVENTION}")
     return np.array([by_name[name] for name in classes], dtype=np.uint8)
 
 
@@ -90,7 +90,7 @@ def segment_case(
     completion: Mapping[str, NDArray[Any]] | None = None,
     tumour_type: str | None = None,
 ) -> Volume:
-    """The label map of ``case`` (BraTS 2023 labels unless ``settings.label_profile``).
+    """The label map of ``case`` (BraTS 2023 labels unless ``settings.label_convention``).
 
     A case of another voxel size or orientation than the model's is segmented on the model's
     grid and the class probabilities brought back before the most probable class is taken."""
@@ -102,4 +102,4 @@ def segment_case(
     at_model = resampling.forward(images).astype(np.float32)
     probabilities = resampling.back(predict_probabilities(model, at_model, kind, chosen.device))
     labels = class_labels(model.classes)[probabilities.argmax(axis=0)]
-    return finish_labels(case, labels, chosen, TargetSpec("labels", LABEL_PROFILE))
+    return finish_labels(case, labels, chosen, TargetSpec("labels", LABEL_CONVENTION))

@@ -34,7 +34,7 @@ from mri_io.spacing import model_orientation, model_spacing, recorded_choice
 from mri_seg.contract import InferenceSettings
 from mri_seg.inputs import NORMALISATION
 from mri_seg.loader import PretrainedModel, register_model
-from mri_seg.segmenter2d.inference import CROP, LABEL_PROFILE, segment_case
+from mri_seg.segmenter2d.inference import CROP, LABEL_CONVENTION, segment_case
 
 #: Slice orientations in the order of the one-hot view code: mri-io's, by voxel axis cut.
 VIEWS: tuple[str, ...] = SLICE_VIEWS
@@ -132,9 +132,9 @@ class Segmenter2D(PretrainedModel):
         self.head = nn.Conv2d(widths[0], len(self.classes), 1)
 
     @property
-    def label_profile(self) -> str:
-        """The label profile of the maps :meth:`segment` returns (BraTS 2023)."""
-        return LABEL_PROFILE
+    def label_convention(self) -> str:
+        """The label convention of the maps :meth:`segment` returns (BraTS 2023)."""
+        return LABEL_CONVENTION
 
     def segment(
         self,

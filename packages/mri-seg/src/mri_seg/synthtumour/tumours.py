@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
-#: Label values of the BraTS 2023 profile that the sub-regions take.
+#: Label values of the BraTS 2023 convention that the sub-regions take.
 NECROSIS, EDEMA, ENHANCING = 1, 2, 3
 SUBREGIONS = (NECROSIS, EDEMA, ENHANCING)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from mri_io.labels import upgrade_saved_keys
 from mri_io.sequences import SEQUENCES
 from mri_seg.targets import OutputKind, TargetSpec
 from mri_seg.unet.kle import KLE_COMPONENTS
@@ -42,7 +43,7 @@ class TrainConfig:
 
     preset: str = "tiny"
     output: OutputKind = "regions"
-    label_profile: str = "brats2023"
+    label_convention: str = "brats2023"
     sequences: tuple[str, ...] = SEQUENCES
     epochs: int = 50
     steps_per_epoch: int = 20
@@ -95,7 +96,7 @@ class TrainConfig:
         ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        TargetSpec(self.output, self.label_profile)
+        TargetSpec(self.output, self.label_convention)
         if self.kle_components < 1:
             raise ValueError(f"kle_components must be >= 1, got {self.kle_components}")
         if self.keep_subsets and not self.sequence_dropout:
@@ -132,8 +133,8 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, fields: dict[str, Any]) -> TrainConfig:
-        """The settings :meth:`to_json` wrote."""
-        values = dict(fields)
+        """The settings :meth:`to_json` wrote (or an earlier version: ``upgrade_saved_keys``)."""
+        values = upgrade_saved_keys(fields)
         values["sequences"] = tuple(values["sequences"])
         values["crop"] = None if values["crop"] is None else tuple(values["crop"])
         values["keep_subsets"] = tuple(tuple(s) for s in values.get("keep_subsets", ()))

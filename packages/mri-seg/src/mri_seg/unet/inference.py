@@ -85,7 +85,7 @@ def segment_case(
     A missing sequence needs an entry in ``completion`` (scanner-intensity array); otherwise
     :class:`mri_io.errors.MissingSequenceError` names it, unless the model was trained for
     incomplete cases (``availability``). Small components are removed per
-    ``settings.min_sizes`` and labels converted to ``settings.label_profile`` if given.
+    ``settings.min_sizes`` and labels converted to ``settings.label_convention`` if given.
     """
     chosen = settings or InferenceSettings()
     images = case_inputs(model, case, completion)

@@ -220,9 +220,9 @@ class UNet3D(PretrainedModel):
         return model
 
     @property
-    def label_profile(self) -> str:
-        """The label profile of the maps :meth:`segment` returns."""
-        return self.target.label_profile
+    def label_convention(self) -> str:
+        """The label convention of the maps :meth:`segment` returns."""
+        return self.target.label_convention
 
     def segment(
         self,

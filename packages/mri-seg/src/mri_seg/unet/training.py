@@ -62,16 +62,16 @@ KLE_FOLDER = "kle"
 def validation_dice(
     model: UNet3D, cases: Sequence[CaseFiles], settings: InferenceSettings
 ) -> dict[str, float]:
-    """Mean Dice per region of the profile over ``cases`` (both empty counts as 1), read one
+    """Mean Dice per region of the convention over ``cases`` (both empty counts as 1), read one
     case at a time."""
     spec = model.target
-    regions = tuple(spec.profile.regions)
+    regions = tuple(spec.convention.regions)
     per_case = []
     for files in cases:
         case = load_training_case(files, model.sequences, spec)
         images = stack_inputs(model, case.images)
         labels = spec.decode(predict_probabilities(model, images, settings)).cpu().numpy()
-        per_case.append(region_dice(labels, case.labels, spec.profile, regions))
+        per_case.append(region_dice(labels, case.labels, spec.convention, regions))
     return {region: float(np.mean([scores[region] for scores in per_case])) for region in regions}
 
 
@@ -107,7 +107,7 @@ def _train(
     progress: bool,
 ) -> TrainResult:
     device = env.device
-    spec = TargetSpec(settings.output, settings.label_profile)
+    spec = TargetSpec(settings.output, settings.label_convention)
     if settings.tensorboard and env.is_main:
         tensorboard_writer(TENSORBOARD_INSTALL)
     cases = scan_cases(data)
@@ -219,7 +219,7 @@ def _kle_basis(
         raise TrainingDataError(
             run.path, f"a KLE needs at least 2 training cases, the split has {len(cases)}"
         )
-    spec = TargetSpec(settings.output, settings.label_profile)
+    spec = TargetSpec(settings.output, settings.label_convention)
     stacks = (load_training_case(files, settings.sequences, spec).images for files in cases)
     basis = KLEBasis.fit(stacks, settings.sequences, components=settings.kle_components)
     if write:
