@@ -30,7 +30,7 @@ from mri_io.layouts import brats2023_filename
 from mri_io.model_folder import read_model_folder
 from mri_io.synthetic import FULL_GRID
 from mri_io.synthetic.cohort import write_cohort
-from mri_io.testing import kill_at_rename, kill_in_model_save, run_killed, visible
+from mri_io.testing import kill_at_call, kill_at_rename, kill_in_model_save, run_killed, visible
 
 SHAPE = (10, 12, 8)
 
@@ -279,16 +279,8 @@ def test_translate_killed_mid_case_leaves_no_case_that_scan_reads(
     arguments += ["--harmonise", "research-3t", "--device", "cpu"]
     # Four volumes per case: the sixth is the second case's second.
     run_killed(
-        "import os, signal",
+        kill_at_call("mri_gen.commands.translate.save_volume", 6),
         f"""
-        from mri_gen.commands import translate
-        real, calls = translate.save_volume, []
-        def dying(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 6:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return real(*args, **kwargs)
-        translate.save_volume = dying
         from mri_gen.cli import main
         main({arguments!r})
         """,

@@ -6,10 +6,6 @@ from __future__ import annotations
 import errno
 import gzip
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import nibabel as nib
@@ -33,7 +29,7 @@ from mri_io.conform import RECORD_FILE
 from mri_io.intensity import load_stats
 from mri_io.layouts import brats2023_filename
 from mri_io.nifti import MAX_IMAGE_BYTES_ENV
-from mri_io.testing import kill_at_rename, run_killed, visible
+from mri_io.testing import kill_at_call, kill_at_rename, run_killed, visible
 
 SHAPE = (12, 10, 8)
 AFFINE = np.diag([1.0, 1.0, 1.0, 1.0])
@@ -176,23 +172,13 @@ def test_normalise_killed_mid_case_leaves_no_case_that_scan_reads(
     cohort: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    script = textwrap.dedent(
+    run_killed(
+        kill_at_call("mri_io.commands.normalise.save_volume", 6),
         f"""
-        import os, signal
-        from mri_io.commands import normalise
-        real, calls = normalise.save_volume, []
-        def dying(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 6:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return real(*args, **kwargs)
-        normalise.save_volume = dying
         from mri_io.cli import main
         main(["normalise", {str(cohort)!r}, "--out", {str(out)!r}, "--per-volume"])
-        """
+        """,
     )
-    result = subprocess.run([sys.executable, "-c", script], check=False)
-    assert result.returncode == -signal.SIGKILL
     cases = scan_cases(out)
     assert [c.case_id for c in cases] == ["BraTS-GLI-00000-000"]
     assert all(c.missing == () for c in cases)
@@ -207,23 +193,13 @@ def test_conform_killed_mid_case_leaves_no_case_that_scan_reads(
     out = tmp_path / "out"
     options = ["--out", str(out), "--spacing", "2", "--shape", "8", "8", "8"]
     # Four files per case: the sixth write is the second case's second file.
-    script = textwrap.dedent(
+    run_killed(
+        kill_at_call("mri_io.conform.save_volume", 6),
         f"""
-        import os, signal
-        from mri_io import conform
-        real, calls = conform.save_volume, []
-        def dying(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 6:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return real(*args, **kwargs)
-        conform.save_volume = dying
         from mri_io.cli import main
         main(["conform", {str(cohort)!r}, *{options!r}])
-        """
+        """,
     )
-    result = subprocess.run([sys.executable, "-c", script], check=False)
-    assert result.returncode == -signal.SIGKILL
     cases = scan_cases(out)
     assert [c.case_id for c in cases] == ["BraTS-GLI-00000-000"]
     assert cases[0].missing == ()
@@ -235,24 +211,13 @@ def test_cohort_killed_mid_case_leaves_no_case_that_scan_reads(tmp_path: Path) -
     out = tmp_path / "cohort"
     arguments = ["cohort", "--cases", "2", "--out", str(out), "--seed", "3", "--quiet"]
     # Five files per case: the seventh write is the second case's second file.
-    script = textwrap.dedent(
+    run_killed(
+        kill_at_call("mri_io.synthetic.cohort.save_volume", 7),
         f"""
-        import os, signal
-        from mri_io.synthetic import cohort
-        real, calls = cohort.save_volume, []
-        def dying(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 7:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return real(*args, **kwargs)
-        cohort.save_volume = dying
         from mri_io.cli import main
         main({arguments!r})
-        """
+        """,
     )
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
-    assert result.returncode == -signal.SIGKILL
     cases = scan_cases(out)
     assert [c.case_id for c in cases] == ["BraTS-GLI-00000-000"]
     assert cases[0].missing == ()

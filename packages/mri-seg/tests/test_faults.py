@@ -12,7 +12,7 @@ import torch
 
 from mri_io.layouts import scan_cases
 from mri_io.synthetic.cohort import write_cohort
-from mri_io.testing import kill_at_rename, kill_in_model_save, run_killed, visible
+from mri_io.testing import kill_at_call, kill_at_rename, kill_in_model_save, run_killed, visible
 from mri_seg import load_segmenter
 from mri_seg.cli import main
 from mri_seg.ganet.networks import InpaintingGAN, load_gan
@@ -69,16 +69,8 @@ def test_synthtumour_killed_while_drawing_its_validation_cases_resumes_with_whol
     arguments += ["--steps-per-epoch", "1", "--batch-size", "1", "--device", "cpu"]
     # Five files per validation case: the seventh is the second case's second.
     run_killed(
-        "import os, signal",
+        kill_at_call("mri_seg.synthtumour.data.save_volume", 7),
         f"""
-        from mri_seg.synthtumour import data
-        real, calls = data.save_volume, []
-        def dying(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 7:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return real(*args, **kwargs)
-        data.save_volume = dying
         from mri_seg.cli import main
         main({arguments!r})
         """,

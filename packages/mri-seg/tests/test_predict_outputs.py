@@ -4,12 +4,7 @@ with one line naming the problem), and a killed run leaves only whole label maps
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,6 +12,7 @@ import torch
 
 from mri_io.layouts import scan_cases
 from mri_io.nifti import load_labels
+from mri_io.testing import kill_at_rename, run_killed
 from mri_seg.cli import main
 from mri_seg.unet import UNet3D
 
@@ -86,24 +82,7 @@ def test_predict_killed_while_writing_leaves_only_whole_label_maps(
     out = tmp_path / "out"
     arguments = ["predict", "--model", str(model_dir), "--cohort", str(cohort), "--out", str(out)]
     # Killed when the second label map, fully written to its temporary file, is to be renamed.
-    script = textwrap.dedent(
-        f"""
-        import os, signal
-        from mri_io import atomic
-        real, calls = atomic.os.replace, []
-        def dying(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 2:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return real(*args, **kwargs)
-        atomic.os.replace = dying
-        from mri_seg.cli import main
-        main({arguments!r})
-        """
-    )
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-c", script], check=False, env=env)
-    assert result.returncode == -signal.SIGKILL
+    run_killed(kill_at_rename(2), f"from mri_seg.cli import main\nmain({arguments!r})")
     visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert visible == ["BraTS-GLI-00000-000-seg.nii.gz"]
     assert (

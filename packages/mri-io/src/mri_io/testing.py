@@ -6,6 +6,8 @@ Python process that SIGKILLs itself at a chosen moment of its writing, then read
 left. Every writer of the suite makes its output visible with a rename (``os.replace`` or
 ``os.rename``), so the moments worth choosing are just before one of them; these helpers
 give the hook that does it (Python source to put before the command) and run the process.
+Where the moment is better named by the writer's own step (the n-th volume a command saves),
+:func:`kill_at_call` kills at the n-th call of a function instead.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import textwrap
 from os import PathLike
 from pathlib import Path
 
-__all__ = ["kill_at_rename", "kill_in_model_save", "run_killed", "visible"]
+__all__ = ["kill_at_call", "kill_at_rename", "kill_in_model_save", "run_killed", "visible"]
 
 _AT_RENAME = """
 import os, signal
@@ -55,6 +57,28 @@ def dying(real):
     return rename
 os.replace, os.rename = dying(os.replace), dying(os.rename)
 """
+
+_AT_CALL = """
+import importlib, os, signal
+_module = importlib.import_module({module!r})
+_real, _calls = getattr(_module, {name!r}), []
+def _dying(*args, **kwargs):
+    _calls.append(1)
+    if len(_calls) == {call}:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _real(*args, **kwargs)
+setattr(_module, {name!r}, _dying)
+"""
+
+
+def kill_at_call(target: str, call: int) -> str:
+    """A hook that kills the process as its ``call``-th call (1 for the first) of ``target``
+    begins: ``"package.module.function"``, replaced in that module, so patch the name the
+    writer calls (``"mri_io.commands.normalise.save_volume"``, not ``mri_io.save_volume``)."""
+    module, _, name = target.rpartition(".")
+    if not module or call < 1:
+        raise ValueError(f"need 'module.function' and a call >= 1, got {target!r}, {call}")
+    return _AT_CALL.format(module=module, name=name, call=call)
 
 
 def kill_at_rename(commit: int, *, after: str | None = None) -> str:
