@@ -164,7 +164,7 @@ def main() -> None:
     corr = correlations(train_cases, sequences)
     load_before = os.getloadavg()
     trainer, steps, seconds = train(train_cases, stats, args.minutes, args)
-    # Kept for inspection: `Synthesiser.from_pretrained(out / "model")` or `mri-gen synthesize`.
+    # Kept for inspection: `Synthesiser.from_pretrained(out / "model")` or `mri-gen complete`.
     trainer.shared_generator.save_pretrained(
         args.out / "model",
         {

@@ -31,7 +31,7 @@ discriminator (BCE + sequence CE) after each generator update. The inputs are al
 sequences (--inputs others, the thesis and BraSyn: one sequence missing) or a random subset of
 them per slice (--inputs subsets, for cases that may miss two or three sequences).
 The run folder gets run.json, log.csv, state.pt (resume with --resume), stats.json and the
-model in last/ (config.json + model.safetensors) that `mri-gen synthesize --model RUN` reads.
+model in last/ (config.json + model.safetensors) that `mri-gen complete --model RUN` reads.
 
 Loss weights default to the thesis (l1=10, adv=0.25, cls=0.25, feat=1, cycle=1, ssim=5);
 change any with e.g. --losses adv=0,ssim=2. The focal Tversky term (tversky=5) needs

@@ -4,7 +4,7 @@ The run folder has the suite's layout (:class:`mri_io.training.RunFolder`): ``ru
 and training configuration), ``log.csv`` (one row per step), ``state.pt`` (the latest
 resumable state) and ``last/``, the shareable model (``config.json`` + ``model.safetensors``,
 EMA weights when EMA is on), plus HF-GAN's ``stats.json`` (the intensity statistics the data was
-normalised with). ``mri-gen synthesize --model RUN`` and :meth:`HFGANGenerator.from_pretrained`
+normalised with). ``mri-gen complete --model RUN`` and :meth:`HFGANGenerator.from_pretrained`
 read the run folder itself: it resolves to its ``last/`` model.
 """
 
