@@ -3,6 +3,7 @@ seeding, caches, workers and the split of a step's samples over processes."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
@@ -172,3 +173,17 @@ def test_caches_workers_and_processes_draw_the_same_samples(cohort: Path, tmp_pa
             memory[step][0].sum(dim=(1, 2, 3, 4)).tolist()
         )
     assert not torch.equal(memory[0][0], memory[1][0])
+
+
+def test_a_tumour_free_case_is_cropped_from_the_brain_without_a_warning() -> None:
+    item = _item()
+    item["label"] = np.zeros_like(item["label"])
+    samples = CropSamples([item], 1, training_transforms(PLAIN, TargetSpec()), seed=0, epoch=1,
+                          steps=2, batch_size=2)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # MONAI's "Num foregrounds 0" would fail here
+        drawn = [samples[index] for index in range(len(samples))]
+    for image, target in drawn:
+        assert image.shape == (4, 8, 8, 8)
+        assert not target.any()
+        assert (image != -1).any()  # the crop holds brain, not only background

@@ -31,6 +31,7 @@ Cases are read one at a time and never all held by every process:
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -251,13 +252,21 @@ class CropSamples(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         rng = np.random.default_rng([self.seed, self.epoch, step, sample])
         case = self.cases[int(rng.integers(self.count))]
         self.transform.set_random_state(seed=int(rng.integers(2**31)))
-        out = self.transform(dict(case))
+        with warnings.catch_warnings():
+            # A tumour-free case has no foreground to centre a crop on, and MONAI says so on
+            # every sample; its crops are drawn from the brain as intended.
+            warnings.filterwarnings("ignore", _NO_FOREGROUND, UserWarning)
+            out = self.transform(dict(case))
         item = out[0] if isinstance(out, list) else out
         image = torch.as_tensor(item[IMAGE]).as_subclass(torch.Tensor).float()
         target = torch.as_tensor(item[TARGET]).as_subclass(torch.Tensor).float()
         if self.dropout is not None:
             image = encode(image, self.dropout.sample(rng))
         return image.contiguous(), target.contiguous()
+
+
+#: MONAI's warning when ``RandCropByPosNegLabeld`` meets a label map without foreground.
+_NO_FOREGROUND = "Num foregrounds 0"
 
 
 def epoch_loader(
