@@ -4,8 +4,9 @@
         --design 4:400:150 --design 3:400:150
     python packages/mri-bench/benchmarks/demo_design.py --render   # the page from the JSON
 
-A design is ``voxel_mm:unet_steps:hfgan_steps`` (``hfgan_steps`` ``-``: measure the cohort and
-the U-Net only) on top of the demo's defaults
+A design is ``voxel_mm:unet_steps:hfgan_steps[:unet_lr]`` (``hfgan_steps`` ``-``: measure the
+cohort and the U-Net only; without ``unet_lr`` the U-Net trains at 3e-3, the rate of the designs
+measured before it was a design parameter) on top of the demo's defaults
 (:class:`mri_bench.demo.DemoSettings`: cases, seed, batches, centres). Each design runs the
 demo's own stages with the demo's own functions, one at a time in this process on one torch
 thread: the synthetic cohorts (shared by every design on the same grid), the U-Net and HF-GAN
@@ -63,6 +64,8 @@ TARGETS = ("t2w", "t2f")
 #: Installing the packages and torch into a fresh venv (``nox -s demo``): about 3 minutes on
 #: the development machine (not measured by this script).
 INSTALL_SECONDS = 180
+#: The U-Net learning rate of a design that names none.
+EARLIER_LR = 3e-3
 #: The product owner's targets for the demo.
 GOALS = {"idle wall minutes": 20.0, "WT Dice": 0.8, "held-out cases": 20}
 
@@ -87,16 +90,26 @@ def measured(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def settings_of(design: str, defaults: DemoSettings) -> DemoSettings:
     """The demo's settings of ``design``; HF-GAN steps ``-`` (only the cohort and the U-Net)
     read as 0."""
-    voxel, unet, hfgan = (int(part.replace("-", "0")) for part in design.split(":"))
+    parts = design.split(":")
+    if len(parts) not in (3, 4):
+        raise SystemExit(f"a design is voxel_mm:unet_steps:hfgan_steps[:unet_lr], got {design}")
+    voxel, unet, hfgan = (int(part.replace("-", "0")) for part in parts[:3])
     if unet % defaults.segmenter_steps:
         raise SystemExit(f"U-Net steps {unet} are not a multiple of {defaults.segmenter_steps}")
     return replace(
         defaults,
         voxel_mm=voxel,
         segmenter_epochs=unet // defaults.segmenter_steps,
+        segmenter_lr=float(parts[3]) if len(parts) == 4 else EARLIER_LR,
         generator_steps=hfgan,
         workers=1,
     )
+
+
+def segmenter_name(design: str, settings: DemoSettings) -> str:
+    """``"U-Net steps"``, with the learning rate when the design names one."""
+    steps = settings.segmenter_epochs * settings.segmenter_steps
+    return f"{steps} steps" + (f" lr {settings.segmenter_lr:g}" if design.count(":") == 3 else "")
 
 
 def segmenter_quality(model: Path, test: Path, settings: DemoSettings) -> dict[str, Any]:
@@ -229,13 +242,14 @@ def measure_design(
     settings = settings_of(design, defaults)
     grid = work / f"{settings.voxel_mm}mm"
     unet_steps = settings.segmenter_epochs * settings.segmenter_steps
-    seg_run = grid / f"unet-{unet_steps}"
+    unet_name = segmenter_name(design, settings)
+    seg_run = grid / f"unet-{unet_name.replace(' ', '-')}"
     gen_run = grid / f"hfgan-{settings.generator_steps}"
     cohort_key = f"cohort {settings.voxel_mm}mm {settings.n_train}+{settings.n_test}"
     recorder.stage(cohort_key, lambda: {"folders": [str(p) for p in write_cohorts(grid, settings)]})
     # write_cohorts' folders, also when the stage was recorded by an earlier invocation.
     train, test = grid / "cohort" / "train", grid / "cohort" / "test"
-    seg_key = f"segmenter {settings.voxel_mm}mm {unet_steps} steps"
+    seg_key = f"segmenter {settings.voxel_mm}mm {unet_name}"
     recorder.stage(
         seg_key,
         lambda: {"run": str(train_segmenter(train, seg_run, settings)), "steps": unet_steps},
@@ -311,7 +325,8 @@ def idle_estimate(document: dict[str, Any], design: str, workers: int = 2) -> di
 def render(document: dict[str, Any]) -> str:
     """The page's measured table, from the JSON document only."""
     lines = [
-        "| design (grid, U-Net steps, HF-GAN steps) | WT / TC / ET Dice, all cases "
+        "| design (grid, U-Net steps and learning rate, HF-GAN steps) "
+        "| WT / TC / ET Dice, all cases "
         "| WT / TC / ET Dice, cases holding the region | false positives where it is absent "
         "| t2w SSIM HF-GAN vs copy-matched | t2f SSIM HF-GAN vs copy-matched | "
         "CPU s: cohort / U-Net / HF-GAN / benchmark per case | idle wall estimate (min) |",
@@ -334,10 +349,11 @@ def render(document: dict[str, Any]) -> str:
             f"{cpu(document, stages[s]):.0f}" for s in ("cohort", "segmenter", "generator")
         )
         estimate = idle_estimate(document, design)["total"] / 60
-        voxel, unet, hfgan = design.split(":")
+        voxel, unet, hfgan, *lr = design.split(":")
+        rate = lr[0] if lr else f"{EARLIER_LR:g}"
         lines.append(
-            f"| {voxel} mm, {unet}, {hfgan} | {dice} | {present} | {false} | {gen[0]} | {gen[1]} "
-            f"| {costs} / {per_case:.0f} | {estimate:.1f} |"
+            f"| {voxel} mm, {unet} at {rate}, {hfgan} | {dice} | {present} | {false} "
+            f"| {gen[0]} | {gen[1]} | {costs} / {per_case:.0f} | {estimate:.1f} |"
         )
     lines += [
         "",
@@ -374,7 +390,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, help="folder for cohorts, runs and benchmarks")
     parser.add_argument(
-        "--design", action="append", default=[], help="voxel_mm:unet_steps:hfgan_steps"
+        "--design", action="append", default=[], help="voxel_mm:unet_steps:hfgan_steps[:unet_lr]"
     )
     parser.add_argument("--bench-cases", type=int, default=2)
     parser.add_argument("--train-cases", type=int, default=DemoSettings.n_train)
@@ -386,12 +402,19 @@ def main() -> None:
     if not args.render:
         if args.work is None:
             parser.error("--work is needed to measure")
-        recorder.document |= {
-            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
-            "one design at a time, one torch thread",
-            "date": datetime.now(UTC).date().isoformat(),
-        }
+        # Every invocation that measured stages of this document, oldest first.
+        invocations = recorder.document.setdefault("invocations", [])
+        if "command" in recorder.document:  # the document's first layout: one invocation
+            first = {k: recorder.document.pop(k) for k in ("command", "machine", "date")}
+            invocations.append(first)
+        invocations.append(
+            {
+                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other "
+                "jobs, one design at a time, one torch thread",
+                "date": datetime.now(UTC).date().isoformat(),
+            }
+        )
         defaults = DemoSettings(n_train=args.train_cases, n_test=args.test_cases)
         with one_thread():
             for design in args.design:

@@ -50,6 +50,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="U-Net optimiser steps per epoch (it trains epochs x steps)",
     )
     parser.add_argument(
+        "--segmenter-lr",
+        type=float,
+        default=defaults.segmenter_lr,
+        help="U-Net learning rate (Adam, cosine schedule)",
+    )
+    parser.add_argument(
         "--generator-steps",
         type=int,
         default=defaults.generator_steps,
@@ -85,6 +91,7 @@ def handle(args: argparse.Namespace) -> int:
         anatomy=args.anatomy,
         segmenter_epochs=args.segmenter_epochs,
         segmenter_steps=args.segmenter_steps,
+        segmenter_lr=args.segmenter_lr,
         generator_steps=args.generator_steps,
         strategies=args.baselines,
         workers=args.workers,
