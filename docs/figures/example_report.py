@@ -1,8 +1,7 @@
 """Copy the report of a ``mri-bench demo`` run into ``docs/example-report/``.
 
-    OMP_NUM_THREADS=1 mri-bench demo --out demo-example --train-cases 10 --test-cases 7 \\
-        --segmenter-epochs 12 --segmenter-steps 20 --generator-steps 60 --workers 1 --device cpu
-    python docs/figures/example_report.py demo-example
+    python -m pip install nox && nox -s demo      # README line 1: the report in demo-out/
+    python docs/figures/example_report.py demo-out
 
 The page is the run's own ``report.md`` (every number in it is in ``summary.json``, written by
 ``mri-bench report``) under a preface naming the command and the stage times the demo wrote to
@@ -21,11 +20,7 @@ from mri_io.atomic import atomic_write, atomic_write_text
 
 PAGE = Path(__file__).resolve().parent.parent / "example-report"
 FIGURES = ("paired.png", "ranks.png", "slices.png")
-COMMAND = (
-    "OMP_NUM_THREADS=1 mri-bench demo --out demo-example --train-cases 10 --test-cases 7 \\\n"
-    "    --segmenter-epochs 12 --segmenter-steps 20 --generator-steps 60 --workers 1 --device cpu\n"
-    "python docs/figures/example_report.py demo-example"
-)
+COMMAND = "python -m pip install nox && nox -s demo\npython docs/figures/example_report.py demo-out"
 
 
 def preface(record: dict[str, Any]) -> str:
@@ -38,8 +33,8 @@ def preface(record: dict[str, Any]) -> str:
         f"{settings['voxel_mm']} mm grid), with the {settings['segmenter_preset']} 3D U-Net "
         f"trained for {settings['segmenter_epochs'] * settings['segmenter_steps']} steps as "
         f"the fixed segmenter and a {settings['generator_preset']} HF-GAN trained for "
-        f"{settings['generator_steps']} steps: a demonstration of what the report shows, not a "
-        "measurement of the methods. Made on one CPU thread with\n\n"
+        f"{settings['generator_steps']} steps, on {settings['workers']} processes of one torch "
+        "thread each: the main job's own output at its defaults, made with\n\n"
         f"```bash\n{COMMAND}\n```\n\n"
         f"Stage wall times (`timings.json`): {stages}.\n\n"
     )
