@@ -27,6 +27,21 @@ import numpy.typing as npt
 
 from mri_io.errors import LabelError, UnknownNameError
 
+__all__ = [
+    "BACKGROUND",
+    "LABEL_CONVENTIONS",
+    "LABEL_CONVENTION_ALIASES",
+    "LABEL_CONVERSIONS",
+    "RENAMED_KEYS",
+    "LabelConvention",
+    "check_labels",
+    "convert_labels",
+    "get_label_convention",
+    "guess_label_convention",
+    "region_mask",
+    "upgrade_saved_keys",
+]
+
 #: Background label of every convention.
 BACKGROUND: Final = 0
 
