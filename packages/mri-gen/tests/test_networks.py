@@ -9,7 +9,13 @@ import pytest
 import torch
 
 from mri_gen.errors import ConfigError
-from mri_gen.hfgan.config import PRESETS, DiscriminatorConfig, GeneratorConfig, HFGANConfig
+from mri_gen.hfgan.config import (
+    PRESETS,
+    TARGET_FILL,
+    DiscriminatorConfig,
+    GeneratorConfig,
+    HFGANConfig,
+)
 from mri_gen.hfgan.discriminator import HFGANDiscriminator
 from mri_gen.hfgan.generator import HFGANGenerator
 
@@ -161,6 +167,40 @@ def test_target_and_view_embeddings_change_the_output(small: HFGANConfig) -> Non
             generator(x, available, torch.tensor([2]))
     assert (t2w - t2f).abs().max() > 1e-4
     assert (t2w - sagittal).abs().max() > 1e-4
+
+
+def test_the_encoder_sees_which_missing_sequence_is_wanted(small: HFGANConfig) -> None:
+    """With two sequences missing, the target's marked channel reaches the encoder, so the
+    bottleneck differs between the two possible targets; with the thesis' plain background
+    fill (``None``) it cannot, and only the embedding added after it tells them apart."""
+    x = torch.randn(1, 4, 32, 32, generator=torch.Generator().manual_seed(6))
+    available = torch.tensor([[True, True, False, False]])
+    spread = {}
+    for fill in (TARGET_FILL, None):
+        torch.manual_seed(6)
+        generator = HFGANGenerator(replace(small.generator, target_fill=fill)).eval()
+        with torch.no_grad():
+            t2w, t2f = (generator(x, available, torch.tensor([t])).bottleneck for t in (2, 3))
+        spread[fill] = float((t2w - t2f).abs().max())
+    assert spread[TARGET_FILL] > 1e-3
+    assert spread[None] == 0.0
+
+
+def test_a_config_written_before_target_fill_keeps_the_background_fill(
+    small: HFGANConfig,
+) -> None:
+    """Weights trained with the target at the background value are read back that way."""
+    saved = small.generator.to_json()
+    assert GeneratorConfig.from_json(saved).target_fill == TARGET_FILL
+    del saved["target_fill"]
+    assert GeneratorConfig.from_json(saved).target_fill is None
+
+
+def test_a_target_marked_available_is_refused(small: HFGANConfig) -> None:
+    generator = HFGANGenerator(small.generator)
+    available = torch.tensor([[True, False, True, False]])
+    with pytest.raises(ValueError, match="target sequence is marked available"):
+        generator(torch.zeros(1, 4, 32, 32), available, torch.tensor([2]))
 
 
 def test_bad_shapes_and_configs_are_refused(small: HFGANConfig) -> None:

@@ -19,6 +19,11 @@ from mri_io.sequences import SEQUENCES
 #: Views a view embedding can encode, in the order of their index (mri-io's voxel-axis order).
 VIEW_NAMES: Final = ("sagittal", "coronal", "axial")
 
+#: Value written into the target's input channel: outside the normalised range [-1, 1] and
+#: unlike the background -1 of the other missing channels, so that the early-fusion encoder
+#: sees at full resolution which of the missing sequences is wanted.
+TARGET_FILL: Final = -3.0
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -28,6 +33,15 @@ class GeneratorConfig:
     consecutive levels, so ``image_size`` must be divisible by ``2 ** (len(channel_mults) - 1)``
     and the infuser sees ``(image_size / 2 ** (levels - 1)) ** 2`` tokens (225 in the paper).
     ``res_convs`` is the number of GroupNorm-SiLU-conv units per ResNet block (1 in the paper).
+
+    ``target_fill`` is the value of the target's input channel (:data:`TARGET_FILL`). The
+    thesis model leaves it at the background value like every other missing channel
+    (``None``): trained on every input subset, it then learns which sequence to produce only
+    from the target embedding added to the bottleneck tokens, while the skips are target-blind,
+    and a small model produces one blend of its inputs for every target. Marking the channel
+    gives the encoder the cue that "all other sequences" training gets for free. Configs
+    written before the field existed read back as ``None``, so their weights compute what
+    they were trained to compute.
     """
 
     sequences: tuple[str, ...] = SEQUENCES
@@ -40,6 +54,7 @@ class GeneratorConfig:
     infuser_heads: int = 16
     mlp_ratio: int = 4
     view_embedding: bool = False
+    target_fill: float | None = TARGET_FILL
 
     def __post_init__(self) -> None:
         levels = len(self.channel_mults)
@@ -78,6 +93,7 @@ class GeneratorConfig:
             values = dict(fields)
             values["sequences"] = tuple(values["sequences"])
             values["channel_mults"] = tuple(values["channel_mults"])
+            values.setdefault("target_fill", None)
             return cls(**values)
         except (KeyError, TypeError) as exc:
             raise ConfigError(source, f"invalid generator configuration ({exc})") from None

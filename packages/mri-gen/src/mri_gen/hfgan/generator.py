@@ -2,8 +2,9 @@
 
 Input: ``(B, S, H, W)`` slices of all ``S`` sequences, an ``available`` mask ``(B, S)`` (1 to
 ``S - 1`` True per row) and the ``target`` index per sample. Unavailable channels are set to
-the background value -1 inside :meth:`HFGANGenerator.forward`, so whatever a caller leaves in a
-missing channel (zeros, the real image of the target) cannot leak into the output.
+the background value -1 inside :meth:`HFGANGenerator.forward`, and the target's channel to the
+config's ``target_fill``, so whatever a caller leaves in a missing channel (zeros, the real image
+of the target) cannot leak into the output, and training and inference encode a request alike.
 """
 
 from __future__ import annotations
@@ -104,7 +105,12 @@ class HFGANGenerator(nn.Module):
             )
         if available.shape != (x.shape[0], streams) or available.dtype != torch.bool:
             raise ValueError(f"available must be a bool tensor of shape (B, {streams})")
+        if bool(available.gather(1, target[:, None].long()).any()):
+            raise ValueError("a sample's target sequence is marked available")
         x = torch.where(available[:, :, None, None], x, torch.full_like(x, BACKGROUND))
+        if self.config.target_fill is not None:
+            wanted = F.one_hot(target.long(), streams).bool()[:, :, None, None]
+            x = torch.where(wanted, torch.full_like(x, self.config.target_fill), x)
         bottleneck, skips = self.encoder(x, available)
         image = self.decoder(self.infuser(bottleneck, target, view), skips)
         return GeneratorOutput(image=image, bottleneck=bottleneck)

@@ -48,10 +48,9 @@ class TrainConfig:
     ``base_batch`` to the global batch (``batch_size * world_size``). ``inputs`` chooses what a
     sample sees besides its target: ``"others"`` (all other sequences, the thesis' Algorithm 1
     and the BraSyn task) or ``"subsets"`` (a random non-empty subset of them per sample, for a
-    model that must also complete cases missing two or three sequences). With ``"others"``
-    the masked channel itself tells the early-fusion encoder which sequence is wanted at full
-    resolution; with ``"subsets"`` only the infuser's target embedding does, and a small model
-    needs far longer to stop producing one blend of its inputs for every target.
+    model that must also complete cases missing two or three sequences). With ``"subsets"``
+    several channels are missing at once: the generator's ``target_fill`` marks which of them
+    is wanted (:class:`~mri_gen.hfgan.config.GeneratorConfig`).
     """
 
     steps: int = 1000
