@@ -33,7 +33,9 @@ def preface(record: dict[str, Any]) -> str:
         f"{settings['voxel_mm']} mm grid), with the {settings['segmenter_preset']} 3D U-Net "
         f"trained for {settings['segmenter_epochs'] * settings['segmenter_steps']} steps as "
         f"the fixed segmenter and a {settings['generator_preset']} HF-GAN trained for "
-        f"{settings['generator_steps']} steps, on {settings['workers']} processes of one torch "
+        f"{settings['generator_steps']} steps"
+        + (f" ({settings['generator_recipe']} losses)" if "generator_recipe" in settings else "")
+        + f", on {settings['workers']} processes of one torch "
         "thread each: the main job's own output at its defaults, made with\n\n"
         f"```bash\n{COMMAND}\n```\n\n"
         f"Stage wall times (`timings.json`): {stages}.\n\n"

@@ -4,9 +4,12 @@
         --design 4:400:150 --design 3:400:150
     python packages/mri-bench/benchmarks/demo_design.py --render   # the page from the JSON
 
-A design is ``voxel_mm:unet_steps:hfgan_steps[:unet_lr]`` (``hfgan_steps`` ``-``: measure the
-cohort and the U-Net only; without ``unet_lr`` the U-Net trains at 3e-3, the rate of the designs
-measured before it was a design parameter) on top of the demo's defaults
+A design is ``voxel_mm:unet_steps:hfgan_steps[:unet_lr[:hfgan_recipe]]`` (``hfgan_steps``
+``-``: measure the cohort and the U-Net only; without ``unet_lr`` the U-Net trains at 3e-3, the
+rate of the designs measured before it was a design parameter; ``hfgan_recipe`` is one of
+``mri_bench.demo.GENERATOR_RECIPES``, trained with the target's input channel marked; without
+it, the designs measured before either: the thesis' losses, the target's channel at the
+background value) on top of the demo's defaults
 (:class:`mri_bench.demo.DemoSettings`: cases, seed, batches, centres). Each design runs the
 demo's own stages with the demo's own functions, one at a time in this process on one torch
 thread: the synthetic cohorts (shared by every design on the same grid), the U-Net and HF-GAN
@@ -42,6 +45,7 @@ import numpy as np
 from mri_bench import CopyMatched, estimate_reference, run_benchmark, write_report
 from mri_bench.config import parse_config
 from mri_bench.demo import (
+    GENERATOR_RECIPES,
     DemoSettings,
     benchmark_document,
     one_thread,
@@ -91,8 +95,11 @@ def settings_of(design: str, defaults: DemoSettings) -> DemoSettings:
     """The demo's settings of ``design``; HF-GAN steps ``-`` (only the cohort and the U-Net)
     read as 0."""
     parts = design.split(":")
-    if len(parts) not in (3, 4):
-        raise SystemExit(f"a design is voxel_mm:unet_steps:hfgan_steps[:unet_lr], got {design}")
+    if len(parts) not in (3, 4, 5) or (len(parts) == 5 and parts[4] not in GENERATOR_RECIPES):
+        raise SystemExit(
+            "a design is voxel_mm:unet_steps:hfgan_steps[:unet_lr[:hfgan_recipe]] with a "
+            f"recipe among {', '.join(GENERATOR_RECIPES)}, got {design}"
+        )
     voxel, unet, hfgan = (int(part.replace("-", "0")) for part in parts[:3])
     if unet % defaults.segmenter_steps:
         raise SystemExit(f"U-Net steps {unet} are not a multiple of {defaults.segmenter_steps}")
@@ -100,8 +107,9 @@ def settings_of(design: str, defaults: DemoSettings) -> DemoSettings:
         defaults,
         voxel_mm=voxel,
         segmenter_epochs=unet // defaults.segmenter_steps,
-        segmenter_lr=float(parts[3]) if len(parts) == 4 else EARLIER_LR,
+        segmenter_lr=float(parts[3]) if len(parts) >= 4 else EARLIER_LR,
         generator_steps=hfgan,
+        generator_recipe=parts[4] if len(parts) == 5 else "thesis",  # type: ignore[arg-type]
         workers=1,
     )
 
@@ -109,7 +117,13 @@ def settings_of(design: str, defaults: DemoSettings) -> DemoSettings:
 def segmenter_name(design: str, settings: DemoSettings) -> str:
     """``"U-Net steps"``, with the learning rate when the design names one."""
     steps = settings.segmenter_epochs * settings.segmenter_steps
-    return f"{steps} steps" + (f" lr {settings.segmenter_lr:g}" if design.count(":") == 3 else "")
+    return f"{steps} steps" + (f" lr {settings.segmenter_lr:g}" if design.count(":") >= 3 else "")
+
+
+def generator_name(design: str, settings: DemoSettings) -> str:
+    """``"HF-GAN steps"``, with the recipe when the design names one."""
+    recipe = design.split(":")[4] if design.count(":") == 4 else None
+    return f"{settings.generator_steps} steps" + (f" {recipe}, target marked" if recipe else "")
 
 
 def segmenter_quality(model: Path, test: Path, settings: DemoSettings) -> dict[str, Any]:
@@ -244,7 +258,8 @@ def measure_design(
     unet_steps = settings.segmenter_epochs * settings.segmenter_steps
     unet_name = segmenter_name(design, settings)
     seg_run = grid / f"unet-{unet_name.replace(' ', '-')}"
-    gen_run = grid / f"hfgan-{settings.generator_steps}"
+    gen_name = generator_name(design, settings)
+    gen_run = grid / f"hfgan-{gen_name.replace(' steps', '').replace(',', '').replace(' ', '-')}"
     cohort_key = f"cohort {settings.voxel_mm}mm {settings.n_train}+{settings.n_test}"
     recorder.stage(cohort_key, lambda: {"folders": [str(p) for p in write_cohorts(grid, settings)]})
     # write_cohorts' folders, also when the stage was recorded by an earlier invocation.
@@ -260,7 +275,7 @@ def measure_design(
     )
     if not settings.generator_steps:
         return  # a partial design: its stages are in the document, it is not a candidate
-    gen_key = f"generator {settings.voxel_mm}mm {settings.generator_steps} steps"
+    gen_key = f"generator {settings.voxel_mm}mm {gen_name}"
     recorder.stage(
         gen_key,
         lambda: {
@@ -349,8 +364,10 @@ def render(document: dict[str, Any]) -> str:
             f"{cpu(document, stages[s]):.0f}" for s in ("cohort", "segmenter", "generator")
         )
         estimate = idle_estimate(document, design)["total"] / 60
-        voxel, unet, hfgan, *lr = design.split(":")
-        rate = lr[0] if lr else f"{EARLIER_LR:g}"
+        voxel, unet, hfgan, *rest = design.split(":")
+        rate = rest[0] if rest else f"{EARLIER_LR:g}"
+        if len(rest) == 2:
+            hfgan += f" ({rest[1]}, target marked)"
         lines.append(
             f"| {voxel} mm, {unet} at {rate}, {hfgan} | {dice} | {present} | {false} "
             f"| {gen[0]} | {gen[1]} | {costs} / {per_case:.0f} | {estimate:.1f} |"
@@ -390,7 +407,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, help="folder for cohorts, runs and benchmarks")
     parser.add_argument(
-        "--design", action="append", default=[], help="voxel_mm:unet_steps:hfgan_steps[:unet_lr]"
+        "--design",
+        action="append",
+        default=[],
+        help="voxel_mm:unet_steps:hfgan_steps[:unet_lr[:hfgan_recipe]]",
     )
     parser.add_argument("--bench-cases", type=int, default=2)
     parser.add_argument("--train-cases", type=int, default=DemoSettings.n_train)

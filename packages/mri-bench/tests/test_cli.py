@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mri_bench.cli import main
+from mri_bench.demo import DemoSettings
 from mri_bench.store import read_rows
 
 
@@ -98,3 +99,20 @@ def test_a_bad_shard_is_one_line_and_writes_nothing(
     assert "--shard: " in errors[0]
     assert "K/N" in errors[0]
     assert not out.exists()
+
+
+def test_demo_trains_hfgan_on_reconstruction_terms_unless_the_thesis_recipe_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[DemoSettings] = []
+
+    def run_demo(out: Path, settings: DemoSettings) -> Path:
+        seen.append(settings)
+        return out / "report.md"
+
+    monkeypatch.setattr("mri_bench.commands.demo.run_demo", run_demo)
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--generator-recipe", "thesis"]) == 0
+    assert [s.generator_recipe for s in seen] == ["reconstruction", "thesis"]
+    with pytest.raises(ValueError, match="unknown generator recipe 'gan'"):
+        DemoSettings(generator_recipe="gan")  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from mri_bench.config import parse_config
 from mri_bench.generators import GEN_EXTRA
@@ -46,6 +46,14 @@ from mri_io.synthetic import FULL_GRID, MANIFEST, AnatomyName, write_cohort
 SEGMENTER_RUN = "segmenter"
 GENERATOR_RUN = "generator"
 CONFIG_NAME = "demo-config.json"
+
+
+GeneratorRecipe = Literal["reconstruction", "thesis"]
+
+#: HF-GAN's loss recipes: ``"thesis"`` keeps all of the thesis' terms
+#: (``mri_gen.hfgan.LossWeights``); ``"reconstruction"`` drops those that need the
+#: discriminator or a second generator pass (adversarial, class, cycle, feature).
+GENERATOR_RECIPES: Final = ("reconstruction", "thesis")
 
 
 @dataclass(frozen=True)
@@ -73,10 +81,14 @@ class DemoSettings:
     segmenter_batch: int = 4
     segmenter_lr: float = 1e-2
     generator_preset: str = "tiny"
-    #: HF-GAN's optimiser steps (the whole learning-rate schedule). 300: the most that keeps
-    #: the demo under 20 idle minutes on two cores (600 beats copy-matched on t2f but is
-    #: estimated at just over 20).
-    generator_steps: int = 300
+    #: HF-GAN's optimiser steps (the whole learning-rate schedule). 1000 reconstruction
+    #: steps: the first measured count at which it beats copy-matched on t2w and t2f SSIM.
+    generator_steps: int = 1000
+    #: HF-GAN's loss terms (:data:`GENERATOR_RECIPES`). ``"reconstruction"``: L1 and dual SSIM
+    #: only, one generator pass per update and no discriminator, under half a ``"thesis"``
+    #: update's cost; at a CPU budget it synthesises better in the same minutes
+    #: (docs/mri-bench/demo-design.md).
+    generator_recipe: GeneratorRecipe = "reconstruction"
     generator_batch: int = 8
     strategies: tuple[str, ...] = ("copy", "copy-matched")
     #: Processes, each with one torch thread: the two trainings side by side, then the
@@ -84,6 +96,13 @@ class DemoSettings:
     workers: int = 2
     #: Where the networks train and run: "cpu" or "cuda".
     device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.generator_recipe not in GENERATOR_RECIPES:
+            raise ValueError(
+                f"unknown generator recipe {self.generator_recipe!r}; "
+                f"choose one of {', '.join(GENERATOR_RECIPES)}"
+            )
 
     @property
     def window(self) -> tuple[int, int, int]:
@@ -173,7 +192,7 @@ def train_segmenter(train: Path, run: Path, settings: DemoSettings) -> Path:
 def train_generator(train: Path, run: Path, settings: DemoSettings) -> Path:
     """The generator: mri-gen's HF-GAN on axial slices of the training cases."""
     try:
-        from mri_gen.hfgan import RunSpec, TrainConfig, preset, train_hfgan
+        from mri_gen.hfgan import LossWeights, RunSpec, TrainConfig, preset, train_hfgan
         from mri_io.training import RunFolder, init_distributed
     except ImportError as exc:
         raise ImportError(f"{GEN_EXTRA} ({exc})") from exc
@@ -191,6 +210,11 @@ def train_generator(train: Path, run: Path, settings: DemoSettings) -> Path:
                 warmup_steps=max(1, settings.generator_steps // 20),
                 # The scenarios also drop two or three sequences: train every input subset.
                 inputs="subsets",
+                weights=(
+                    LossWeights()
+                    if settings.generator_recipe == "thesis"
+                    else LossWeights(adv=0, cls=0, cycle=0, feat=0)
+                ),
                 seed=settings.seed,
             ),
             ("axial",),

@@ -7,6 +7,7 @@ A documented public subpackage: the names below are the family's contract for ot
 from mri_gen.hfgan.config import PRESETS, HFGANConfig, preset
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.inference import Synthesiser
+from mri_gen.hfgan.losses import LossWeights
 from mri_gen.hfgan.run import RunSpec, train_hfgan
 from mri_gen.hfgan.training import HFGANTrainer, TrainConfig
 
@@ -15,6 +16,7 @@ __all__ = [
     "HFGANConfig",
     "HFGANGenerator",
     "HFGANTrainer",
+    "LossWeights",
     "RunSpec",
     "Synthesiser",
     "TrainConfig",
