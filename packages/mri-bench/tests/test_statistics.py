@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from mri_bench.analysis import Comparison
 from mri_bench.statistics import (
     bootstrap_ci,
     cohens_d_paired,
@@ -78,6 +79,8 @@ def test_wilcoxon_and_effect_size_agree_with_the_exact_null_distribution(seed: i
     # of at most 821 * eps = 1.8e-13 < 1e-12.
     assert test.p_value == pytest.approx(p_value, rel=1e-12)
     assert test.cohens_d == pytest.approx(d.mean() / d.std(ddof=1), rel=1e-12)
+    positive_ranks = sum(1 + np.argsort(np.argsort(np.abs(d)))[d > 0])
+    assert test.rank_balance == 2 * positive_ranks - n * (n + 1) / 2
 
 
 def test_wilcoxon_with_identical_samples_is_not_significant() -> None:
@@ -87,6 +90,21 @@ def test_wilcoxon_with_identical_samples_is_not_significant() -> None:
     assert test.cohens_d == 0.0
     with pytest.raises(ValueError, match="differ in length"):
         wilcoxon_paired([1.0, 2.0], [1.0])
+
+
+def test_the_direction_is_the_tests_when_most_cases_tie() -> None:
+    """Eight tied cases and seven in which ``a`` is higher: the median difference is 0, the
+    test is significant, and its direction (ranks 1..7, all positive) is ``a`` better."""
+    b = [0.5] * 15
+    a = [0.5] * 8 + [0.5 + k / 100 for k in range(1, 8)]
+    test = wilcoxon_paired(a, b)
+    assert test.median_difference == 0.0
+    assert test.p_value < 0.05
+    assert test.rank_balance == sum(range(1, 8))
+    assert wilcoxon_paired(b, a).rank_balance == -sum(range(1, 8))
+    comparison = Comparison("missing t1n", "TC", "hfgan", "copy", test)
+    assert comparison.better("dice")
+    assert not comparison.better("hd95")
 
 
 def test_cohens_d_by_hand() -> None:

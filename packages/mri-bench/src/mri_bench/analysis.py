@@ -64,9 +64,11 @@ class Comparison:
     test: PairedTest
 
     def better(self, metric: str) -> bool:
-        """Whether ``strategy`` scores better than ``baseline`` (median paired difference)."""
-        difference = self.test.median_difference
-        return difference < 0 if metric in LOWER_IS_BETTER else difference > 0
+        """Whether ``strategy`` scores better than ``baseline``: the direction of the
+        Wilcoxon test (its rank balance), which the median difference misses when most cases
+        tie."""
+        balance = self.test.rank_balance
+        return balance < 0 if metric in LOWER_IS_BETTER else balance > 0
 
 
 @dataclass

@@ -84,13 +84,20 @@ def bootstrap_ci(
 
 @dataclass(frozen=True)
 class PairedTest:
-    """Wilcoxon signed-rank and Cohen's d of ``a - b`` on paired cases."""
+    """Wilcoxon signed-rank and Cohen's d of ``a - b`` on paired cases.
+
+    ``rank_balance`` is the sum of the ranks of the positive differences minus that of the
+    negative ones (zeros dropped, as the test drops them): its sign is the direction the test
+    detects. The median difference can be 0 when most cases tie (a segmenter that finds the
+    same core on most cases), while the test is significant in one direction.
+    """
 
     n: int
     statistic: float
     p_value: float
     cohens_d: float
     median_difference: float
+    rank_balance: float
 
 
 def cohens_d_paired(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
@@ -119,10 +126,18 @@ def wilcoxon_paired(a: npt.ArrayLike, b: npt.ArrayLike) -> PairedTest:
     n = int(differences.size)
     median_difference = float(np.median(differences)) if n else float("nan")
     if not np.any(differences):
-        return PairedTest(n, float("nan"), 1.0, cohens_d_paired(x, y), median_difference)
+        return PairedTest(n, float("nan"), 1.0, cohens_d_paired(x, y), median_difference, 0.0)
+    nonzero = differences[differences != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    balance = float(ranks[nonzero > 0].sum() - ranks[nonzero < 0].sum())
     result = stats.wilcoxon(x, y)
     return PairedTest(
-        n, float(result.statistic), float(result.pvalue), cohens_d_paired(x, y), median_difference
+        n,
+        float(result.statistic),
+        float(result.pvalue),
+        cohens_d_paired(x, y),
+        median_difference,
+        balance,
     )
 
 
