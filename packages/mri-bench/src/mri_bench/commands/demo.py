@@ -66,7 +66,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         choices=GENERATOR_RECIPES,
         default=defaults.generator_recipe,
         help="HF-GAN's losses: reconstruction (L1 and SSIM, one pass, no discriminator) or "
-        "thesis (also adversarial, class, cycle and feature terms; about 2.3x the cost per step)",
+        "thesis (also adversarial, class, cycle and feature terms; about twice the cost per step)",
     )
     parser.add_argument(
         "--baselines",
