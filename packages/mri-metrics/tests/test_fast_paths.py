@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
+from mri_metrics import surface as surface_module
 from mri_metrics.lesion import _dilate_edges
 from mri_metrics.scoring import score_segmentation
 from mri_metrics.surface import (
@@ -22,6 +23,7 @@ from mri_metrics.surface import (
     _nearest_distances,
     _offsets_by_length,
     _search_reach,
+    surface_distances,
 )
 
 BoolArray = npt.NDArray[np.bool_]
@@ -66,7 +68,23 @@ def test_local_search_equals_brute_force(
     np.testing.assert_array_equal(ours, expected)
 
 
-def test_many_far_queries_take_the_distance_map_and_agree_with_brute_force() -> None:
+def _count_distance_maps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record each call of the search's whole-array distance map (one entry per call)."""
+    calls: list[int] = []
+    real = surface_module._distance_map
+
+    def counted(target: BoolArray, sampling: tuple[float, ...]) -> npt.NDArray[np.float64]:
+        calls.append(target.size)
+        return real(target, sampling)
+
+    monkeypatch.setattr(surface_module, "_distance_map", counted)
+    return calls
+
+
+def test_many_far_queries_take_the_distance_map_and_agree_with_brute_force(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    maps = _count_distance_maps(monkeypatch)
     rng = np.random.default_rng(3)
     shape = (30, 28, 20)
     target = np.zeros(shape, dtype=bool)
@@ -82,6 +100,30 @@ def test_many_far_queries_take_the_distance_map_and_agree_with_brute_force() -> 
     )
     ours = _nearest_distances(padded_target, found, remaining, spacing)
     np.testing.assert_array_equal(ours, brute_force_distances(target, queries, spacing))
+    assert len(maps) == 1
+
+
+def test_close_surfaces_are_searched_locally_without_a_distance_map(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two segmentations of one lesion, a voxel or two apart: nearly every element finds its
+    partner within the first offsets, so no whole-array distance map may be built (judged on
+    all elements before searching, the map was built for every such pair and cost five times
+    the search at BraTS size)."""
+    maps = _count_distance_maps(monkeypatch)
+    grid = np.ogrid[:48, :46, :40]
+
+    def ellipsoid(centre: tuple[int, ...], radii: tuple[int, ...]) -> BoolArray:
+        scaled = (((g - c) / r) ** 2 for g, c, r in zip(grid, centre, radii, strict=True))
+        return np.asarray(sum(scaled) < 1)
+
+    ref = ellipsoid((24, 23, 20), (15, 13, 11))
+    pred = ellipsoid((25, 22, 20), (14, 14, 12))
+    for surface in ("voxel", "surfel"):
+        distances = surface_distances(pred, ref, surface=surface)
+        assert distances.pred_to_ref.size > 1000
+        assert distances.pred_to_ref.max() <= 3.0
+    assert maps == []
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3, 4])
