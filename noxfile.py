@@ -264,6 +264,29 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
 
 
+#: Benchmarks that write the JSON their docs table is rendered from: name -> (package whose
+#: extras it installs, script, peers installed for it alone).
+BENCHMARKS = {
+    "metrics": (
+        "mri-metrics",
+        "packages/mri-metrics/benchmarks/bench_metrics.py",
+        # The BraTS 2024+ evaluation package, whose bundled gli configuration is a peer.
+        ["brats-evaluation==0.0.10"],
+    ),
+}
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """One benchmark with the peers it needs: nox -s bench -- NAME [script arguments]"""
+    if not session.posargs or session.posargs[0] not in BENCHMARKS:
+        session.error(f"usage: nox -s bench -- NAME [arguments]; NAME is one of {list(BENCHMARKS)}")
+    package, script, peers = BENCHMARKS[session.posargs[0]]
+    install_local(session, [package])
+    session.install("-c", str(CONSTRAINTS), *peers)
+    session.run("python", script, *session.posargs[1:])
+
+
 @nox.session(default=False)
 def demo(session: nox.Session) -> None:
     """The main job on the bundled synthetic cohort; the report lands in demo-out/."""
