@@ -362,13 +362,12 @@ def ssim_rows(pred: FloatArray, ref: FloatArray) -> list[Row]:
             ours_torch,
             monai,
             1e-5,
-            "The torch path exists for gradients (HF-GAN's SSIM loss) and for GPUs; on CPU "
-            "torch runs the 1D kernels as depthwise 3D convolutions well below BLAS speed, and "
-            "every step allocates a new volume-sized tensor (about 165 MB for the four "
-            "moments), which on this virtual machine means fresh page faults each time. "
-            "Blocked band products and slab-wise convolutions in torch were tried and saved "
-            "at most a third. On CPU the numpy path computes the same numbers (rows above, "
-            "about 40x MONAI). No GPU was available to measure the GPU path.",
+            "The torch path is there for gradients (HF-GAN's SSIM loss) and for GPUs (none "
+            "was available to measure). On a CPU it runs the 1D kernels as depthwise 3D "
+            "convolutions, below BLAS speed, in slabs of a few planes so that its buffers are "
+            "reused: whole-volume tensors cost seconds of page faults on this virtual machine, "
+            "and what is left of them still varies with the machine's load. On a CPU the "
+            "numpy path computes the same numbers (rows above).",
         ),
     ]
 

@@ -93,3 +93,35 @@ def test_paddings_differ_only_at_the_border_and_the_map_is_differentiable() -> N
     assert bool(torch.isfinite(pred.grad).all())
     with pytest.raises(MetricInputError, match="padding must be one of"):
         ssim_map(pred, ref, padding="zeros")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("padding", ["reflect", "replicate"])
+def test_cpu_slabs_give_the_whole_volume_map_and_gradient(
+    padding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a CPU a 3D map is filtered in slabs of planes; slab edges (here 10 + 10 + 10 + 7
+    planes) and both paddings give the map and gradient of one pass over the whole volume."""
+    from mri_metrics.torch import similarity
+
+    rng = np.random.default_rng(7)
+    ref = torch.from_numpy(ndimage.gaussian_filter(rng.random((2, 37, 24, 20)), 1.0) * 900)
+    noisy = ref + torch.from_numpy(rng.normal(0, 40, ref.shape))
+
+    def map_and_gradient() -> tuple[torch.Tensor, torch.Tensor]:
+        pred = noisy.clone().requires_grad_(True)
+        local = ssim_map(pred, ref, spatial_dims=3, data_range=900.0, padding=padding)  # type: ignore[arg-type]
+        local.sum().backward()  # type: ignore[no-untyped-call]
+        assert pred.grad is not None
+        return local.detach(), pred.grad
+
+    # Moments of one padded plane: 4 images x 2 volumes x 34 x 30 voxels x 8 bytes.
+    plane = 4 * 2 * 34 * 30 * 8
+    monkeypatch.setattr(similarity, "CPU_SLAB_BYTES", plane * (10 + 2 * RADIUS))
+    padded = torch.zeros(2, 1, 47, 34, 30, dtype=torch.float64)
+    assert similarity._planes_per_slab(padded, 3, RADIUS) == 10
+    slabbed = map_and_gradient()
+    monkeypatch.setattr(similarity, "CPU_SLAB_BYTES", 2**40)
+    assert similarity._planes_per_slab(padded, 3, RADIUS) == 37
+    whole = map_and_gradient()
+    torch.testing.assert_close(slabbed[0], whole[0], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(slabbed[1], whole[1], rtol=1e-10, atol=1e-12)
