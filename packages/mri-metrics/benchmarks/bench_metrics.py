@@ -35,10 +35,9 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -136,8 +135,7 @@ def glioma_pair(seed: int = 0) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.ui
 # Rows: one peer, the mri-metrics call that computes its numbers, and how equal they must be
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One comparison: ``ours`` and ``peer`` each return the numbers they compute."""
 
     key: str

@@ -1,0 +1,70 @@
+"""The cross-recipe transfer page: rendered from its JSON, each run scored on the three test sets,
+and the gap to the same recipe computed as the page states it."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+SCRIPT = ROOT / "packages" / "mri-seg" / "benchmarks" / "cross_recipe.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> SimpleNamespace:
+    """The benchmark script's names, without running its main."""
+    return SimpleNamespace(**runpy.run_path(str(SCRIPT)))
+
+
+@pytest.fixture(scope="module")
+def document(bench: SimpleNamespace) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(bench.JSON_PATH.read_text())
+    return loaded
+
+
+def test_the_page_is_the_render_of_its_json(
+    bench: SimpleNamespace, document: dict[str, Any]
+) -> None:
+    assert bench.JSON_PATH.with_suffix(".md").read_text() == bench.render(document)
+
+
+def test_every_run_is_scored_on_the_three_test_sets(document: dict[str, Any]) -> None:
+    runs = document["runs"]
+    assert {r["trained_on"] for r in runs} == {"procedural", "mni"}
+    for run in runs:
+        assert set(run["scores"]) == {"same recipe", "other anatomy", "unseen centre"}
+        for scores in run["scores"].values():
+            assert len(scores["cases"]) == 8
+            for region in ("WT", "TC", "ET"):
+                per_case = [case[region] for case in scores["cases"].values()]
+                assert scores["mean"][region] == pytest.approx(sum(per_case) / 8, abs=1e-4)
+
+
+def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
+    def scored(wt: float) -> dict[str, Any]:
+        return {"mean": {"WT": wt, "TC": 0.9, "ET": 0.8}, "cases": {}}
+
+    run = {
+        "trained_on": "mni",
+        "seed": 0,
+        "steps": 400,
+        "train_cpu_seconds": 1.0,
+        "wall_seconds_both": 2.0,
+        "date": "2026-01-01",
+        "load_average_before": [0.1],
+        "load_average_after": [0.2],
+        "scores": {
+            "same recipe": scored(0.85),
+            "other anatomy": scored(0.70),
+            "unseen centre": scored(0.80),
+        },
+    }
+    assert bench.gap(run) == pytest.approx(-0.15)
+    page = bench.render({"command": "c", "machine": "m", "runs": [run]})
+    assert "| procedural (other anatomy) | 0.700 | 0.900 | 0.800 | -0.150 |" in page
+    assert "Target met (cross-recipe WT within 0.1) in 0 of 1 runs." in page
