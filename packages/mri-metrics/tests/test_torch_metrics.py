@@ -61,6 +61,28 @@ def test_torch_ssim_equals_numpy_path(shape: tuple[int, ...]) -> None:
             assert float(interior[i]) == pytest.approx(np_ssim.ssim(pred[i], ref[i]), abs=tolerance)
 
 
+@pytest.mark.parametrize("shape", [(3, 40, 36), (3, 30, 26, 24)])
+def test_masked_ssim_filters_only_the_masks_box_and_keeps_the_numbers(
+    shape: tuple[int, ...],
+) -> None:
+    """Small masks in the middle, on the border and of one voxel in a corner (a box smaller
+    than the window): the torch score filters only the box around the batch's masks and still
+    equals the numpy path on the whole image."""
+    pred, ref, _ = _batch(shape, 3)
+    dims = len(shape) - 1
+    mask = np.zeros(shape, dtype=bool)
+    middle = tuple(slice(n // 2 - 3, n // 2 + 2) for n in shape[1:])
+    mask[(0, *middle)] = True
+    mask[(1, *(slice(0, 4) for _ in shape[1:]))] = True  # touching the image border
+    mask[(2, *(0 for _ in shape[1:]))] = True  # one voxel in the corner
+    for batch in (slice(0, 3), slice(0, 1), slice(2, 3)):
+        p, r = torch.from_numpy(pred[batch]), torch.from_numpy(ref[batch])
+        got = ssim(p, r, mask=torch.from_numpy(mask[batch]), spatial_dims=dims)
+        for i, j in enumerate(range(shape[0])[batch]):
+            expected = np_ssim.ssim(pred[j], ref[j], mask=mask[j])
+            assert float(got[i]) == pytest.approx(expected, abs=1e-10)
+
+
 def test_metrics_equal_the_mean_of_numpy_per_image_scores() -> None:
     pred, ref, mask = _batch((4, 24, 24), 1)
     tensors = [torch.from_numpy(a) for a in (pred, ref, mask)]
