@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from scipy import ndimage
 
 from mri_metrics.similarity import ssim as numpy_ssim
@@ -16,7 +17,6 @@ pytestmark = pytest.mark.gpu
 
 @pytest.mark.parametrize(("dtype", "rtol"), [("float64", 1e-9), ("float32", 1e-4)])
 def test_batched_ssim_on_cuda_equals_the_numpy_path(dtype: str, rtol: float) -> None:
-    torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
     from mri_metrics.torch import ssim as torch_ssim
