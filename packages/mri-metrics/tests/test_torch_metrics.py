@@ -16,7 +16,7 @@ from torchmetrics.utilities.data import dim_zero_sum
 
 from mri_metrics import intensity
 from mri_metrics import similarity as np_ssim
-from mri_metrics.errors import MetricInputError, ShapeMismatchError
+from mri_metrics.errors import MetricInputError, NonFiniteError, ShapeMismatchError
 from mri_metrics.frechet import frechet_distance
 from mri_metrics.torch import (
     FeatureExtractor,
@@ -81,6 +81,20 @@ def test_masked_ssim_filters_only_the_masks_box_and_keeps_the_numbers(
         for i, j in enumerate(range(shape[0])[batch]):
             expected = np_ssim.ssim(pred[j], ref[j], mask=mask[j])
             assert float(got[i]) == pytest.approx(expected, abs=1e-10)
+
+
+def test_a_nan_outside_the_masks_box_is_still_refused() -> None:
+    pred, ref, _ = _batch((1, 40, 36), 4)
+    mask = np.zeros(pred.shape, dtype=bool)
+    mask[0, 15:20, 15:20] = True
+    pred[0, 0, 0] = np.nan  # far from the box that is filtered
+    with pytest.raises(NonFiniteError, match="pred"):
+        ssim(
+            torch.from_numpy(pred),
+            torch.from_numpy(ref),
+            mask=torch.from_numpy(mask),
+            spatial_dims=2,
+        )
 
 
 def test_metrics_equal_the_mean_of_numpy_per_image_scores() -> None:

@@ -190,13 +190,15 @@ def ssim(
 
     With a mask, only the mask's bounding box (over the batch) plus the window radius is
     filtered: the map of a voxel depends on its window alone, so the voxels outside cannot
-    change the result, and a brain fills about a quarter of a BraTS volume's box.
+    change the result (a brain's bounding box is about a third of a BraTS volume). The whole
+    images are still checked (shapes, NaN and infinity) first.
 
     Raises:
         MetricInputError: an image whose mask selects no voxel, or bad shapes/values.
     """
     dims = pred.ndim if spatial_dims is None else spatial_dims
     if mask is not None:
+        _check_pair(pred, ref, spatial_dims, win_size)
         if mask.shape != pred.shape:
             raise ShapeMismatchError(
                 f"mask has shape {tuple(mask.shape)} but the images have {tuple(pred.shape)}"
