@@ -7,7 +7,7 @@
 Each row pairs one peer with the mri-metrics profile that computes the same numbers. Before any
 timing, both are run once and their numbers compared (a row whose numbers differ beyond its
 stated tolerance stops the run: a speed-up of a different quantity means nothing). Then every
-contender of every row runs once per round, alternately, for ``--repeats`` rounds, so a change
+contender of every row runs once per round, alternately, for ``--rounds`` rounds, so a change
 in the machine's load during the run falls on ours and the peers alike. Everything runs on one
 thread (BLAS, OpenMP, torch, and mri-metrics' own slab threads): the comparison is of the
 algorithms, not of how many cores each uses. The JSON records fastest and median seconds, the
