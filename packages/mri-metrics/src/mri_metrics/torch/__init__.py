@@ -1,10 +1,10 @@
-"""Torch paths of the image-quality metrics: GPU SSIM, torchmetrics ``Metric`` classes, FID
+"""Torch paths of the metrics: batched Dice, GPU SSIM, torchmetrics ``Metric`` classes, FID
 feature extractors.
 
 Needs the ``torch`` extra; importing this package without it raises an ImportError that says
-what to install. The numpy/scipy functions in :mod:`mri_metrics.similarity`,
-:mod:`mri_metrics.intensity` and :mod:`mri_metrics.frechet` compute the same numbers without
-torch.
+what to install. The numpy/scipy functions in :mod:`mri_metrics.overlap`,
+:mod:`mri_metrics.similarity`, :mod:`mri_metrics.intensity` and :mod:`mri_metrics.frechet`
+compute the same numbers without torch.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 from mri_metrics.torch.features import FeatureExtractor, InceptionV3Features, RandomConvEncoder
 from mri_metrics.torch.metrics import ForegroundSSIM, FrechetDistance, MaskedMAE, MaskedPSNR
+from mri_metrics.torch.overlap import dice, region_dice
 from mri_metrics.torch.similarity import ssim, ssim_map
 
 del _torch, _torchmetrics
@@ -31,6 +32,8 @@ __all__ = [
     "MaskedMAE",
     "MaskedPSNR",
     "RandomConvEncoder",
+    "dice",
+    "region_dice",
     "ssim",
     "ssim_map",
 ]
