@@ -125,6 +125,20 @@ def test_random_subsets_cover_every_non_empty_subset_and_never_the_target() -> N
     assert available[torch.arange(4000), picked].all()
 
 
+def test_pick_one_answers_on_the_masks_device_with_the_cpu_generators_draws() -> None:
+    """The trainer's masks live on its device (a GPU) while its generator is a CPU one; the
+    pick must land on the masks' device and be the same draw as on the CPU. The ``meta``
+    device stands in for a GPU here: it refuses to mix with CPU tensors just as CUDA does."""
+    available = random_available(64, 4, 1, torch.Generator().manual_seed(3))
+    cpu_generator, other_generator = (torch.Generator().manual_seed(5) for _ in range(2))
+    on_cpu = pick_one(available, cpu_generator)
+    elsewhere = pick_one(available.to("meta"), other_generator)
+    assert elsewhere.device.type == "meta"
+    assert elsewhere.shape == on_cpu.shape
+    # The same numbers were drawn from the CPU generator: both end in the same state.
+    assert torch.equal(cpu_generator.get_state(), other_generator.get_state())
+
+
 def _first_pass_inputs(small: HFGANConfig, inputs: InputScheme) -> list[torch.Tensor]:
     """The ``available`` masks of every first (non-cycle) generator pass of one step."""
     weights = LossWeights(adv=0, cls=0, ssim=0)

@@ -96,9 +96,13 @@ def random_available(
 
 
 def pick_one(available: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Per row, the index of one True entry, uniformly among them."""
-    scores = torch.rand(available.shape, generator=generator).masked_fill(~available, -1.0)
-    return scores.argmax(dim=1)
+    """Per row, the index of one True entry, uniformly among them, on ``available``'s device.
+
+    The draw comes from ``generator`` (a CPU generator) whatever the device, so a seed picks the
+    same entries on a CPU and a GPU.
+    """
+    scores = torch.rand(available.shape, generator=generator).to(available.device)
+    return scores.masked_fill(~available, -1.0).argmax(dim=1)
 
 
 @dataclass(frozen=True)
@@ -247,7 +251,7 @@ class HFGANTrainer:
                 seen, labels, views, segmenter_batch.case_ids, self.config.generator.sequences
             )
         if weights.cycle or weights.feat:
-            hidden = pick_one(available, self.random).to(device)
+            hidden = pick_one(available, self.random)
             second_available = available.clone()
             second_available[torch.arange(batch, device=device), hidden] = False
             second_available[:, target] = True
