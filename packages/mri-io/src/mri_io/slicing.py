@@ -214,6 +214,11 @@ def background_majority(
     mask = np.ones(values.shape[0], dtype=bool) if available is None else np.asarray(available)
     if mask.shape != (values.shape[0],) or not mask.any():
         raise ValueError(f"available must flag {values.shape[0]} sequences, at least one True")
-    votes = np.count_nonzero(values[mask] == background, axis=0)
-    majority: NDArray[np.bool_] = np.asarray(2 * votes > int(mask.sum()))
+    # One comparison per sequence summed in place: indexing ``values[mask]`` would first copy
+    # every available volume (a fifth of a second per 240x240x155 case).
+    count = int(mask.sum())
+    votes = np.zeros(values.shape[1:], dtype=np.uint8 if count < 256 else np.int64)
+    for index in np.flatnonzero(mask):
+        votes += values[index] == background
+    majority: NDArray[np.bool_] = np.asarray(votes > count // 2)  # 2 * votes > count
     return majority

@@ -22,6 +22,7 @@ cases (and each DataLoader worker a share of that), so no slice is seen twice in
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,15 +70,30 @@ def normalised_stack(
     images: Mapping[str, np.ndarray[Any, Any]],
     sequences: Sequence[str],
     stats: Mapping[str, IntensityStats],
+    *,
+    threads: int = 1,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """``(S, x, y, z)`` z-scored volumes (missing ones all -1) and the raw stack clamped at 0."""
+    """``(S, x, y, z)`` z-scored volumes (missing ones all -1) and the raw stack clamped at 0.
+
+    ``threads`` > 1 normalises the sequences concurrently (numpy releases the GIL in its
+    array loops): inference on a GPU waits for this step, a training worker does not.
+    """
     shape = next(iter(images.values())).shape
     normalised = np.full((len(sequences), *shape), BACKGROUND, dtype=np.float32)
     raw = np.zeros((len(sequences), *shape), dtype=np.float32)
-    for index, name in enumerate(sequences):
-        if name in images:
-            raw[index] = np.maximum(images[name], 0)
-            normalised[index] = Normaliser("zscore-dataset", stats[name]).forward(raw[index]).data
+
+    def fill(index: int) -> None:
+        name = sequences[index]
+        np.maximum(images[name], 0, out=raw[index], casting="unsafe")
+        normalised[index] = Normaliser("zscore-dataset", stats[name]).forward(raw[index]).data
+
+    present = [index for index, name in enumerate(sequences) if name in images]
+    if threads > 1 and len(present) > 1:
+        with ThreadPoolExecutor(min(threads, len(present))) as pool:
+            list(pool.map(fill, present))
+    else:
+        for index in present:
+            fill(index)
     return normalised, raw
 
 

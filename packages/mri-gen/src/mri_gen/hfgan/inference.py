@@ -109,18 +109,23 @@ class Synthesiser:
                 "input; resample the case or use a model trained on larger slices",
             )
         mask = torch.tensor(available, dtype=torch.bool, device=self.device)
+        # On a GPU the batches are queued without waiting for their results: the host cuts the
+        # next batch while the device computes this one, and the results cross back once.
+        pin = self.device.type == "cuda"
         outputs = []
         for indices, slices in iter_batches(
             stack, layout, batch_size=self.batch_size, pad=BACKGROUND
         ):
             n = len(indices)
-            x = torch.from_numpy(np.ascontiguousarray(slices)).to(self.device)
+            host = torch.from_numpy(np.ascontiguousarray(slices))
+            x = (host.pin_memory() if pin else host).to(self.device, non_blocking=pin)
             view_index = torch.full((n,), VIEW_NAMES.index(view), device=self.device)
             target_index = torch.full((n,), target, device=self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 image = self.generator(x, mask.expand(n, -1), target_index, view_index).image
-            outputs.append(image[:, 0].float().cpu().numpy())
-        restacked: NDArray[np.float32] = layout.restack(np.concatenate(outputs), fill=BACKGROUND)
+            outputs.append(image[:, 0].float())
+        generated = torch.cat(outputs).cpu().numpy()
+        restacked: NDArray[np.float32] = layout.restack(generated, fill=BACKGROUND)
         return restacked
 
     def synthesise(
@@ -143,7 +148,10 @@ class Synthesiser:
                 stacklevel=2,
             )
         stack, raw = normalised_stack(
-            {k: v.data for k, v in case.images.items()}, self.sequences, self.stats
+            {k: v.data for k, v in case.images.items()},
+            self.sequences,
+            self.stats,
+            threads=len(self.sequences),
         )
         available = [name in case.images for name in self.sequences]
         foreground = ~background_majority(raw, available)
