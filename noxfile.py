@@ -273,6 +273,8 @@ BENCHMARKS = {
         # The BraTS 2024+ evaluation package, whose bundled gli configuration is a peer.
         ["brats-evaluation==0.0.10"],
     ),
+    # Needs a CUDA device (``--quick``: a CPU check of the script); no peers.
+    "gpu": ("mri-bench", "packages/mri-bench/benchmarks/gpu_times.py", []),
 }
 
 
