@@ -20,7 +20,11 @@ centres):
 
 Every training job runs in its own process on one torch thread and records its wall and CPU
 seconds and the load average around it. The results go to docs/mri-seg/kle.json, the
-benchmark's report and figure to docs/mri-seg/kle-benchmark/.
+benchmark's report and figure to docs/mri-seg/kle-benchmark/. ``--out`` writes another JSON,
+e.g. for the grid alone at a longer budget:
+
+    python packages/mri-seg/benchmarks/kle_robust.py --work /tmp/kle-800 --steps 800 \
+        --skip-benchmark --out docs/mri-seg/kle-800.json
 """
 
 from __future__ import annotations
@@ -335,16 +339,21 @@ def _repository_relative(script: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--work", type=Path, help="folder for cohorts and runs (to measure)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--steps", type=int, default=250, help="U-Net training steps")
     parser.add_argument("--gen-steps", type=int, default=60, help="generator training steps")
     parser.add_argument("--skip-benchmark", action="store_true")
     parser.add_argument("--render", action="store_true", help="print the tables of the JSON")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help=f"results JSON (default {RESULTS.name})"
+    )
     args = parser.parse_args()
     if args.render:
-        print(render(json.loads(RESULTS.read_text())))
+        print(render(json.loads(args.out.read_text())))
         return
+    if args.work is None:
+        parser.error("--work is needed to measure")
     args.work.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
     load_before = os.getloadavg()
@@ -380,8 +389,8 @@ def main() -> None:
                 shutil.copy2(source, target / source.name)
     document["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     document["wall_seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
-    RESULTS.write_text(json.dumps(document, indent=1) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.write_text(json.dumps(document, indent=1) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
