@@ -50,6 +50,7 @@ from mri_seg import (
 )
 from mri_seg.errors import TrainingDataError
 from mri_seg.synthtumour import preset_config, train_synthtumour
+from mri_seg.synthtumour.config import SENIOR_INITS
 
 GRID = FULL_GRID.coarsened(4)
 REGIONS = ("WT", "TC", "ET")
@@ -122,6 +123,7 @@ def measure(seed: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     config = preset_config(
         "tiny", junior_epochs=epochs, senior_epochs=epochs, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch, learning_rate=args.lr, val_cases=4, seed=seed, device="cpu",
+        senior_init=args.senior_init,
     )  # fmt: skip
     # Seconds of this invocation: a resumed or finished run costs less than a fresh one.
     seconds: dict[str, float] = {}
@@ -210,6 +212,9 @@ def main() -> None:
     parser.add_argument("--steps-per-epoch", type=int, default=25)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument(
+        "--senior-init", choices=SENIOR_INITS, default="scratch", help="where the senior starts"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     load_before = os.getloadavg()

@@ -218,5 +218,9 @@ def test_config_round_trip_and_refusals() -> None:
         preset_config("tiny", min_volume=5000, max_volume=1000)
     with pytest.raises(ValueError, match="real_share"):
         preset_config("tiny", real_share=1.5)
+    with pytest.raises(ValueError, match="senior_init"):
+        preset_config("tiny", senior_init="random")
+    older = {k: v for k, v in config.to_json().items() if k != "senior_init"}
+    assert SynthTumourConfig.from_json(older).senior_init == "scratch"
     with pytest.raises(ValueError, match="unknown preset"):
         preset_config("huge")

@@ -19,7 +19,8 @@ from mri_io.synthetic import FULL_GRID
 from mri_io.synthetic.cohort import write_cohort
 from mri_seg import load_segmenter
 from mri_seg.cli import main
-from mri_seg.synthtumour import SynthTumourUNet, preset_config, train_synthtumour
+from mri_seg.synthtumour import SynthTumourUNet, preset_config, train_synthtumour, training
+from mri_seg.synthtumour.training import warm_start
 
 SMALL_GRID = FULL_GRID.coarsened(4)
 TINY = preset_config("tiny", device="cpu")
@@ -115,6 +116,41 @@ def test_resumed_run_equals_uninterrupted(
     assert result.epochs_done == TINY.senior_epochs
     for stage in ("junior", "senior"):
         assert _same_weights(out / stage / "last", reference_run / stage / "last")
+
+
+def test_warm_start_copies_the_juniors_selected_weights(reference_run: Path) -> None:
+    fresh = SynthTumourUNet.for_stage("senior", "tiny")
+    junior = load_segmenter(reference_run / "junior").state_dict()
+    assert not all(torch.equal(fresh.state_dict()[k], junior[k]) for k in junior)
+    warm_start(fresh, reference_run / "junior")
+    assert all(torch.equal(fresh.state_dict()[k], junior[k]) for k in junior)
+    assert fresh.stage == "senior"
+
+
+def test_a_warm_senior_starts_from_the_junior_once(
+    reference_run: Path,
+    healthy: Path,
+    unlabelled: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr(
+        training,
+        "warm_start",
+        lambda model, junior: (calls.append(junior), warm_start(model, junior)),
+    )
+    out = tmp_path / "warm"
+    warm = replace(TINY, senior_init="junior")
+    train_synthtumour(healthy, unlabelled, out, warm, progress=False)
+    assert calls == [out / "junior"]
+    assert json.loads((out / "run.json").read_text())["senior_init"] == "junior"
+    # The junior is the reference run's; the senior, started elsewhere, ends elsewhere.
+    assert _same_weights(out / "junior" / "last", reference_run / "junior" / "last")
+    assert not _same_weights(out / "senior" / "last", reference_run / "senior" / "last")
+    # Resuming the finished run continues from its own checkpoint: no second warm start.
+    train_synthtumour(healthy, unlabelled, out, warm, resume=True, progress=False)
+    assert calls == [out / "junior"]
 
 
 def test_model_folder_round_trip(tmp_path: Path) -> None:

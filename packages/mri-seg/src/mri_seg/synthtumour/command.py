@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from mri_seg.commands.train import add_run_options, report
-from mri_seg.synthtumour.config import SYNTHTUMOUR_PRESETS, preset_config
+from mri_seg.synthtumour.config import SENIOR_INITS, SYNTHTUMOUR_PRESETS, preset_config
 from mri_seg.synthtumour.training import train_synthtumour
 
 DESCRIPTION = """\
@@ -49,6 +49,12 @@ def register(models: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float, help="Adam learning rate")
     parser.add_argument("--workers", type=int, default=0, help="data-loading processes (0)")
+    parser.add_argument(
+        "--senior-init",
+        choices=SENIOR_INITS,
+        default="scratch",
+        help="the senior model starts fresh (scratch) or from the junior's weights",
+    )
     add_run_options(parser, data=False)
     parser.set_defaults(handler=run)
 
@@ -62,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         "amp": not args.no_amp,
         "max_minutes": args.max_minutes,
         "workers": args.workers,
+        "senior_init": args.senior_init,
     }
     if args.epochs is not None:
         changes["junior_epochs"], changes["senior_epochs"] = args.epochs

@@ -10,6 +10,9 @@ from mri_seg.synthtumour.tumours import ShapeModel
 from mri_seg.unet.config import TrainConfig
 from mri_seg.unet.networks import UNET_PRESETS
 
+#: Where the senior model starts: a fresh model, or the junior's selected weights.
+SENIOR_INITS = ("scratch", "junior")
+
 #: Settings that may change when a run is resumed; the others shape the result.
 RESUMABLE = frozenset({"max_minutes", "device", "workers"})
 
@@ -24,7 +27,10 @@ class SynthTumourConfig:
     ``val_fraction`` of the healthy brains is held out; ``val_cases`` synthetic cases with
     hard-mask, original-texture tumours are drawn in them once and select the best epoch of
     both stages (the distribution-shifted validation set). ``real_share`` is the probability
-    that a senior sample is a pseudo-labelled real case rather than a mix. The remaining fields
+    that a senior sample is a pseudo-labelled real case rather than a mix. ``senior_init``
+    says where the senior model starts: ``"scratch"`` (a fresh model, the two-stage scheme as
+    described) or ``"junior"`` (the junior's selected weights, then trained on the stage-2
+    data: a short budget need not relearn what stage 1 taught). The remaining fields
     mean what they mean for :class:`mri_seg.unet.TrainConfig`, whose augmentation both stages
     apply after synthesis (:meth:`augmentation`).
     """
@@ -42,6 +48,7 @@ class SynthTumourConfig:
     val_fraction: float = 0.2
     val_cases: int = 4
     real_share: float = 0.5
+    senior_init: str = "scratch"
     min_volume: float = 20000.0
     max_volume: float = 80000.0
     overlap: float = 0.25
@@ -63,6 +70,10 @@ class SynthTumourConfig:
             raise ValueError(f"val_cases must be >= 1, got {self.val_cases}")
         if not 0 <= self.real_share <= 1:
             raise ValueError(f"real_share must be in [0, 1], got {self.real_share}")
+        if self.senior_init not in SENIOR_INITS:
+            raise ValueError(
+                f"senior_init must be one of {', '.join(SENIOR_INITS)}, got {self.senior_init!r}"
+            )
         self.shape_model()
         self.augmentation()
 
@@ -95,6 +106,7 @@ class SynthTumourConfig:
         values = dict(fields)
         values["sequences"] = tuple(values["sequences"])
         values["crop"] = None if values["crop"] is None else tuple(values["crop"])
+        values.setdefault("senior_init", "scratch")  # runs written before the setting existed
         return cls(**values)
 
 

@@ -13,7 +13,8 @@
 Stage 1 trains the junior model on healthy brains with hand-crafted tumours drawn on the fly
 (:mod:`.tumours`); the epoch with the best Dice on the validation cases is kept. Its best model
 segments the unlabelled real cases (:mod:`.inference`), never reading their labels. Stage 2
-trains the senior model, from scratch, on healthy brains with those pseudo-labelled tumours
+trains the senior model (from scratch, or from the junior's weights with
+``senior_init="junior"``) on healthy brains with those pseudo-labelled tumours
 pasted in (:mod:`.mixing`) and on the pseudo-labelled cases themselves, and is selected on the
 same validation cases. Each stage is the 3D U-Net's recipe (Adam, cosine schedule, Dice + BCE
 per region, its crops and augmentation) through the suite's epoch loop, so a stopped run
@@ -195,6 +196,15 @@ def _pseudo_labels(
     return donors
 
 
+def warm_start(model: SynthTumourUNet, junior: Path) -> None:
+    """Copy the junior run's selected weights (its best model, else its last) into ``model``.
+
+    A resumed senior continues from its own checkpoint instead, so this runs only when the
+    senior stage begins."""
+    source = load_segmenter(junior)
+    model.load_state_dict(source.state_dict())
+
+
 def _train_stage(
     stage: Stage,
     out: Path,
@@ -207,7 +217,8 @@ def _train_stage(
     resume: bool,
     progress: bool,
 ) -> TrainResult:
-    """One stage: a fresh model trained on ``synthesis`` of ``brains`` in ``out/<stage>``."""
+    """One stage: a model (fresh, or the junior's for a warm-started senior) trained on
+    ``synthesis`` of ``brains`` in ``out/<stage>``."""
     run = RunFolder(out / stage)
     epochs = settings.junior_epochs if stage == "junior" else settings.senior_epochs
     resuming = run.begin(
@@ -225,6 +236,8 @@ def _train_stage(
         spacing=brains[0].spacing,
         orientation=axis_codes(brains[0].reference.affine),
     ).to(device)
+    if stage == "senior" and settings.senior_init == "junior" and not resuming:
+        warm_start(model, out / "junior")
     optimiser = torch.optim.Adam(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
