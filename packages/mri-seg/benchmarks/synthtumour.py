@@ -200,10 +200,44 @@ def summary(per_seed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: How the docs' tables name each scored model of the JSON.
+TABLE_NAMES = {
+    "junior": "junior",
+    "senior": "senior",
+    "unet (supervised)": "supervised U-Net",
+    "junior (last)": "junior (last)",
+    "senior (last)": "senior (last)",
+}
+ANATOMY_TITLES = {
+    "procedural": "**Test cases, procedural anatomy** (the anatomy of the healthy brains):",
+    "mni": "**Test cases, MNI152 anatomy** (an anatomy none of the models saw):",
+}
+
+
+def render(document: dict[str, Any]) -> str:
+    """The docs' tables of one results JSON: Dice mean ± sd over seeds (each seed's value)."""
+    lines: list[str] = []
+    for anatomy, title in ANATOMY_TITLES.items():
+        table = document["summary"][anatomy]
+        lines += [title, "", "| model | WT | TC | ET |", "|---|---|---|---|"]
+        for key, name in TABLE_NAMES.items():
+            if key not in table:
+                continue
+            cells = []
+            for region in REGIONS:
+                entry = table[key][region]
+                seeds = ", ".join(f"{v:.2f}" for v in entry["seeds"])
+                cells.append(f"{entry['mean']:.3f} ± {entry['sd']:.3f} ({seeds})")
+            lines.append(f"| {name} | {' | '.join(cells)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, required=True, help="folder for cohorts and runs")
-    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--work", type=Path, help="folder for cohorts and runs")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write (or render)")
+    parser.add_argument("--render", action="store_true", help="print the docs' tables of --out")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--healthy", type=int, default=6, help="healthy brains per seed")
     parser.add_argument("--train", type=int, default=8, help="unlabelled / labelled cases")
@@ -216,6 +250,11 @@ def main() -> None:
         "--senior-init", choices=SENIOR_INITS, default="scratch", help="where the senior starts"
     )
     args = parser.parse_args()
+    if args.render:
+        print(render(json.loads(args.out.read_text())))
+        return
+    if args.work is None:
+        parser.error("--work is needed to measure")
     torch.set_num_threads(1)
     load_before = os.getloadavg()
     started = time.perf_counter()
