@@ -69,7 +69,9 @@ def load() -> dict[str, Any]:
         else:
             runs = document["runs"].setdefault(record["family"], {})
             runs[str(record["seed"])] = record["result"]
-        document["date"] = record["date"]
+        dates = sorted({*document.get("dates", []), record["date"]})
+        document["dates"] = dates
+        document["date"] = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
         machines = document.setdefault("machines", [])
         if record["machine"] not in machines:
             machines.append(record["machine"])
