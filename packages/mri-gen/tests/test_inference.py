@@ -14,8 +14,10 @@ import torch
 from mri_gen import Synthesiser, complete_case
 from mri_gen.cli import main
 from mri_gen.errors import CheckpointError, ConfigError, NothingToSynthesiseError
-from mri_gen.hfgan.config import GeneratorConfig
+from mri_gen.hfgan import inference
+from mri_gen.hfgan.config import PRESETS, GeneratorConfig
 from mri_gen.hfgan.generator import HFGANGenerator
+from mri_gen.hfgan.inference import largest_batch
 from mri_io.case import load_case
 from mri_io.intensity import BRASYN25, IntensityStats
 from mri_io.layouts import scan_cases
@@ -134,6 +136,26 @@ def test_multi_view_really_uses_two_views(cohort: Path) -> None:
     axial = synthesiser.synthesise(case, ("axial",))["t2w"]
     sagittal = synthesiser.synthesise(case, ("sagittal",))["t2w"]
     np.testing.assert_allclose(both, (axial + sagittal) / 2, rtol=1e-4, atol=1e-2)
+
+
+def test_no_generator_call_exceeds_what_a_gpu_can_index(
+    cohort: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On an H200, 128 paper-sized slices ran in one call and 160 were refused.
+    assert largest_batch(PRESETS["paper"].generator) == 145
+    case = load_case(scan_cases(cohort)[1])
+    del case.images["t2w"]
+    recorder = _Recorder(CONFIG)
+    big = Synthesiser(recorder, dict(BRASYN25), batch_size=1000)  # type: ignore[arg-type]
+    whole = big.synthesise(case)["t2w"]
+    assert [shape[0] for shape, _ in recorder.calls] == [78]
+    recorder.calls.clear()
+    monkeypatch.setattr(inference, "largest_batch", lambda config: 7)
+    cut = big.synthesise(case)["t2w"]
+    sizes = [shape[0] for shape, _ in recorder.calls]
+    assert max(sizes) == 7
+    assert sum(sizes) == 78
+    np.testing.assert_array_equal(cut, whole)
 
 
 def test_identity_generator_round_trips_intensities_exactly(cohort: Path) -> None:

@@ -23,7 +23,7 @@ import torch
 from numpy.typing import NDArray
 
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
-from mri_gen.hfgan.config import VIEW_NAMES
+from mri_gen.hfgan.config import VIEW_NAMES, GeneratorConfig
 from mri_gen.hfgan.data import normalised_stack
 from mri_gen.hfgan.generator import BACKGROUND, MODEL_KIND, HFGANGenerator
 from mri_gen.training.pretrained import read_model
@@ -39,6 +39,19 @@ from mri_io.training import resolve_device
 #: recorded in the model folder.
 NORMALISATION: Scheme = "zscore-dataset"
 CROP = "view-slices"
+
+
+def largest_batch(config: GeneratorConfig) -> int:
+    """The most slices one generator call may take on a GPU.
+
+    CUDA convolution kernels index a tensor with 32-bit integers, and the largest activation
+    of a slice is the grouped per-sequence encoder's first level (sequences x first-level
+    channels x image_size^2 values: 14.7 M for the paper preset), so 145 paper-sized slices
+    are the most one call holds. Beyond that a GPU refuses the batch ("canUse32BitIndexMath"):
+    larger requests are cut into calls of this size, which gives the same numbers (a slice's
+    output does not depend on its batch)."""
+    per_slice = len(config.sequences) * config.channels[0] * config.image_size**2
+    return max(1, (2**31 - 1) // per_slice)
 
 
 @dataclass
@@ -114,7 +127,10 @@ class Synthesiser:
         pin = self.device.type == "cuda"
         outputs = []
         for indices, slices in iter_batches(
-            stack, layout, batch_size=self.batch_size, pad=BACKGROUND
+            stack,
+            layout,
+            batch_size=min(self.batch_size, largest_batch(self.generator.config)),
+            pad=BACKGROUND,
         ):
             n = len(indices)
             host = torch.from_numpy(np.ascontiguousarray(slices))
