@@ -4,6 +4,14 @@
     python packages/mri-metrics/benchmarks/bench_metrics.py --out docs/mri-metrics/speed.json
     python packages/mri-metrics/benchmarks/bench_metrics.py --render   # page from the JSON only
 
+The BraTS 2023 challenge's lesion-wise script is not a package: to add it as a peer, clone
+github.com/rachitsaluja/BraTS-2023-Metrics, make an interpreter with its pinned requirements
+(they need Python 3.10: pandas 1.3.4), and name both::
+
+    python3.10 -m venv peer23 && peer23/bin/pip install -r BraTS-2023-Metrics/requirements.txt
+    nox -s bench -- metrics --brats2023-script BraTS-2023-Metrics \
+        --brats2023-python peer23/bin/python
+
 Each row pairs one peer with the mri-metrics profile that computes the same numbers. Before any
 timing, both are run once and their numbers compared (a row whose numbers differ beyond its
 stated tolerance stops the run: a speed-up of a different quantity means nothing). Then every
@@ -32,6 +40,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -469,6 +478,65 @@ def lesion_rows(pred: npt.NDArray[np.uint8], ref: npt.NDArray[np.uint8]) -> list
     ]
 
 
+def brats2023_script_row(
+    pred: npt.NDArray[np.uint8],
+    ref: npt.NDArray[np.uint8],
+    script: Path,
+    python: Path,
+    folder: Path,
+) -> Row:
+    """The BraTS 2023 challenge's own lesion-wise script (a checkout of
+    github.com/rachitsaluja/BraTS-2023-Metrics, not a package), served by ``brats2023_peer.py``
+    under ``python``, an interpreter with the script's pinned requirements (pandas 1.x). It
+    reads NIfTI files, so the pair is written once to ``folder``; its time includes reading
+    them (about 0.1 s)."""
+    import subprocess
+
+    import nibabel as nib
+
+    from mri_metrics.scoring import score_segmentation
+
+    files = {}
+    for name, labels in (("pred", pred), ("ref", ref)):
+        files[name] = folder / f"{name}.nii.gz"
+        nib.save(nib.Nifti1Image(labels, np.eye(4)), files[name])
+    server = subprocess.Popen(
+        [str(python), str(Path(__file__).with_name("brats2023_peer.py")), str(script),
+         str(files["pred"]), str(files["ref"])],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    stdin, stdout = server.stdin, server.stdout
+    if stdin is None or stdout is None:
+        raise SystemExit("the BraTS 2023 script's process has no pipes")
+    word, _, versions = stdout.readline().partition(" ")
+    if word != "ready":
+        raise SystemExit(f"{script}: the BraTS 2023 script did not load under {python}")
+    environment = ", ".join(f"{k} {v}" for k, v in json.loads(versions).items())
+    regions = ("WT", "TC", "ET")
+
+    def ours() -> Numbers:
+        scores = score_segmentation(pred, ref, "brats2023-gli")
+        return [scores[r][k] for r in regions for k in ("lesion_dice", "lesion_hd95", "lesion_fp")]
+
+    def theirs() -> Numbers:
+        stdin.write("run\n")
+        stdin.flush()
+        values: Numbers = json.loads(stdout.readline())
+        return values
+
+    return Row(
+        "lesion-brats2023-script",
+        "BraTS 2023 lesion-wise Dice, HD95 and false positives, WT/TC/ET, 240x240x155",
+        f"BraTS 2023 lesion-wise script (the challenge's `metrics.py`; {environment})",
+        "connected-components-3d",
+        "peer",
+        "`brats2023-gli`",
+        ours,
+        theirs,
+        1e-9,
+    )
+
+
 def no_peer_paths(
     pred: FloatArray, ref: FloatArray, brain: BoolArray
 ) -> dict[str, Callable[[], object]]:
@@ -561,7 +629,7 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def measure(rounds: int) -> dict[str, Any]:
+def measure(rounds: int, brats2023: tuple[Path, Path] | None = None) -> dict[str, Any]:
     import torch
 
     from mri_metrics import similarity
@@ -571,11 +639,15 @@ def measure(rounds: int) -> dict[str, Any]:
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.timezone.utc)
     brain = brain_pair()
+    glioma = glioma_pair()
     rows = [
         *surface_rows(region_masks()),
         *ssim_rows(brain[0], brain[1]),
-        *lesion_rows(*glioma_pair()),
+        *lesion_rows(*glioma),
     ]
+    scratch = tempfile.TemporaryDirectory()
+    if brats2023 is not None:
+        rows.append(brats2023_script_row(*glioma, *brats2023, Path(scratch.name)))
     differences = {}
     for row in rows:
         differences[row.key] = check_equal(row)
@@ -691,10 +763,25 @@ def main() -> None:
     parser.add_argument(
         "--render", action="store_true", help="only rewrite the page from the JSON at --out"
     )
+    parser.add_argument(
+        "--brats2023-script",
+        type=Path,
+        help="a checkout of github.com/rachitsaluja/BraTS-2023-Metrics: adds the challenge's "
+        "own lesion-wise script as a peer (with --brats2023-python)",
+    )
+    parser.add_argument(
+        "--brats2023-python",
+        type=Path,
+        help="an interpreter with that script's requirements.txt installed (pandas 1.x)",
+    )
     args = parser.parse_args()
+    if (args.brats2023_script is None) != (args.brats2023_python is None):
+        parser.error("--brats2023-script and --brats2023-python go together")
     if not args.render:
         _one_thread()
-        document = measure(args.rounds)
+        script = args.brats2023_script
+        pair = None if script is None else (script, args.brats2023_python)
+        document = measure(args.rounds, pair)
         args.out.write_text(json.dumps(document, indent=2) + "\n")
         print(f"[bench] wrote {args.out}")
     page = args.out.with_suffix(".md")
