@@ -13,6 +13,9 @@ and names the label convention it scores under.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -45,13 +48,7 @@ def region_masks(
         MetricInputError: no convention has that name, or ``regions`` names a region the
             convention lacks.
     """
-    if isinstance(convention, LabelConvention):
-        conv = convention
-    else:
-        try:
-            conv = get_label_convention(convention)
-        except UnknownNameError as exc:
-            raise MetricInputError(exc.problem) from None
+    conv = resolve_convention(convention)
     wanted = tuple(conv.regions) if regions is None else regions
     missing = [r for r in wanted if r not in conv.regions]
     if missing:
@@ -59,25 +56,54 @@ def region_masks(
             f"regions {missing} are not defined by the {conv.name!r} convention "
             f"(known: {list(conv.regions)})"
         )
-    values = np.asarray(label_map)
-    # One comparison per label instead of np.unique: a sort of the whole map costs more than
-    # all the metrics of a small tumour. Anything matching no label and not 0 is unknown
-    # (NaN and non-integral values included, since they equal no integer).
+    masks: dict[str, npt.NDArray[np.bool_]] = split_regions(
+        np.asarray(label_map), conv, wanted, name, copy=np.copy, unique=np.unique
+    )
+    return masks
+
+
+def resolve_convention(convention: str | LabelConvention) -> LabelConvention:
+    """``convention`` itself, or the convention of that name (refused as a metric input)."""
+    if isinstance(convention, LabelConvention):
+        return convention
+    try:
+        return get_label_convention(convention)
+    except UnknownNameError as exc:
+        raise MetricInputError(exc.problem) from None
+
+
+def split_regions(
+    values: Any,
+    conv: LabelConvention,
+    wanted: tuple[str, ...],
+    name: str,
+    *,
+    copy: Callable[[Any], Any],
+    unique: Callable[[Any], Any],
+) -> dict[str, Any]:
+    """The masks of ``wanted`` regions of a label array: a numpy array, or a torch tensor on
+    any device (``copy`` and ``unique`` are the array library's; the rest is operators both
+    share), so the two paths split regions and refuse unknown labels the same way.
+
+    One comparison per label instead of a unique of the whole map: a sort of the map costs
+    more than all the metrics of a small tumour. Anything matching no label and not 0 is
+    unknown (NaN and non-integral values included, since they equal no integer).
+    """
     per_label = {label: values == label for label in sorted(conv.labels)}
     known = values == 0
     for mask in per_label.values():
         known |= mask
-    if not known.all():
-        found = np.unique(values[~known])[:8]
+    if not bool(known.all()):
+        found = unique(values[~known])[:8]
         shown = ", ".join(str(v) for v in found.tolist())
         raise UnknownLabelError(
             f"{name}: labels {shown} are not defined by the {conv.name!r} convention "
             f"(allowed: 0 and {sorted(conv.labels)})"
         )
-    out: dict[str, npt.NDArray[np.bool_]] = {}
+    out: dict[str, Any] = {}
     for region in wanted:
         members = sorted(conv.regions[region])
-        mask = per_label[members[0]].copy()
+        mask = copy(per_label[members[0]])
         for label in members[1:]:
             mask |= per_label[label]
         out[region] = mask

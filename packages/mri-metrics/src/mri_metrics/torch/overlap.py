@@ -14,13 +14,9 @@ import math
 import torch
 from torch import Tensor
 
-from mri_io import LabelConvention, UnknownNameError, get_label_convention
-from mri_metrics.errors import (
-    MetricInputError,
-    NotBinaryError,
-    ShapeMismatchError,
-    UnknownLabelError,
-)
+from mri_io import LabelConvention
+from mri_metrics.errors import MetricInputError, NotBinaryError, ShapeMismatchError
+from mri_metrics.regions import resolve_convention, split_regions
 
 __all__ = ["dice", "region_dice"]
 
@@ -67,27 +63,6 @@ def dice(pred: Tensor, ref: Tensor, *, empty: float = math.nan) -> Tensor:
     return _batch_dice(_as_masks(pred, "pred"), _as_masks(ref, "ref"), empty)
 
 
-def _region_masks(labels: Tensor, conv: LabelConvention, name: str) -> dict[str, Tensor]:
-    per_label = {label: labels == label for label in sorted(conv.labels)}
-    known = labels == 0
-    for mask in per_label.values():
-        known |= mask
-    if not bool(known.all()):
-        found = torch.unique(labels[~known])[:8].tolist()
-        raise UnknownLabelError(
-            f"{name}: labels {', '.join(str(v) for v in found)} are not defined by the "
-            f"{conv.name!r} convention (allowed: 0 and {sorted(conv.labels)})"
-        )
-    out = {}
-    for region, members in conv.regions.items():
-        ordered = sorted(members)
-        mask = per_label[ordered[0]].clone()
-        for label in ordered[1:]:
-            mask |= per_label[label]
-        out[region] = mask
-    return out
-
-
 def region_dice(
     pred: Tensor,
     ref: Tensor,
@@ -105,16 +80,11 @@ def region_dice(
         ShapeMismatchError: the shapes differ.
         MetricInputError: no convention has that name, or the maps have no batch axis.
     """
-    if isinstance(convention, LabelConvention):
-        conv = convention
-    else:
-        try:
-            conv = get_label_convention(convention)
-        except UnknownNameError as exc:
-            raise MetricInputError(exc.problem) from None
+    conv = resolve_convention(convention)
     _check_shapes(pred, ref)
-    pred_regions = _region_masks(pred, conv, "pred")
-    ref_regions = _region_masks(ref, conv, "ref")
+    regions = tuple(conv.regions)
+    pred_regions = split_regions(pred, conv, regions, "pred", copy=torch.clone, unique=torch.unique)
+    ref_regions = split_regions(ref, conv, regions, "ref", copy=torch.clone, unique=torch.unique)
     return {
         region: _batch_dice(pred_regions[region], ref_regions[region], empty)
         for region in conv.regions
