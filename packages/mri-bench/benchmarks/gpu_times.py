@@ -149,6 +149,8 @@ def hfgan_synthesis(device: torch.device, quick: bool) -> list[dict]:
         except RuntimeError as exc:  # one batch size may not fit: record it, time the others
             found = [{"error": str(exc).strip().splitlines()[-1], "bf16": bf16}]
         for row in found:
+            if "command" in row:  # the script's path as the repository names it
+                row["command"] = row["command"].replace(f"{ROOT}/", "")
             row["batch_size"] = int(batch_size)
             row["part"] = "end to end"
             rows.append(row)
