@@ -251,6 +251,63 @@ def test_report_killed_while_writing_leaves_no_report_and_a_rerun_completes_it(
     assert_same_report(run, whole)
 
 
+def _stored_tasks(store: Path) -> int:
+    with sqlite3.connect(store) as db:
+        return int(db.execute("SELECT count(*) FROM tasks").fetchone()[0])
+
+
+def test_a_run_killed_mid_benchmark_resumes_to_the_uninterrupted_table(
+    tmp_path: Path, cohort: Path
+) -> None:
+    """A real SIGKILL after the 20th of 84 results; the resumed table equals an uninterrupted
+    one, which runs in two worker processes (so parallel also equals serial)."""
+    config_path = write_config(
+        tmp_path,
+        cohort,
+        scenarios=["single-missing", "brasyn", "random missing", "centre shift"],
+        strategies=["copy-matched", "zero"],
+    )
+    total = 6 * 7 * 2
+    killed_run = tmp_path / "killed"
+    argv = ["run", str(config_path), "--quiet", "--no-report", "--out", str(killed_run)]
+    killed(argv, dying_at("add", 21))
+    store = killed_run / STORE_NAME
+    assert _stored_tasks(store) == 20
+    config = load_config(config_path)
+    run_benchmark(config, killed_run, resume=True, progress=False)
+    uninterrupted = run_benchmark(config, tmp_path / "whole", progress=False, workers=2)
+    resumed_rows = read_rows(store)
+    assert resumed_rows == read_rows(uninterrupted)
+    assert len({(r.case_id, r.scenario, r.strategy) for r in resumed_rows}) == total
+    assert _stored_tasks(store) == total
+    # Resuming a finished run computes nothing more.
+    run_benchmark(config, killed_run, resume=True, progress=False)
+    assert read_rows(store) == resumed_rows
+
+
+def test_a_killed_case_shard_resumes_with_its_own_cases(tmp_path: Path, cohort: Path) -> None:
+    """The partition ignores what is stored: a shard killed after 6 of its 24 results keeps
+    its cases when resumed and ends equal to the same shard run without interruption."""
+    config_path = write_config(
+        tmp_path,
+        cohort,
+        scenarios=["single-missing", "brasyn", "random missing"],
+        strategies=["copy-matched", "zero"],
+    )
+    base = ["run", str(config_path), "--quiet", "--no-report", "--shard", "2/3"]
+    killed_run = tmp_path / "killed"
+    killed([*base, "--out", str(killed_run)], dying_at("add", 7))
+    store = killed_run / STORE_NAME
+    assert _stored_tasks(store) == 6
+    total = 2 * 6 * 2  # two of the six cases, six scenarios, two strategies
+    assert main([*base, "--out", str(killed_run), "--resume"]) == 0
+    uninterrupted = tmp_path / "whole-shard"
+    assert main([*base, "--out", str(uninterrupted)]) == 0
+    rows = read_rows(store)
+    assert rows == read_rows(uninterrupted / STORE_NAME)
+    assert len({(r.case_id, r.scenario, r.strategy) for r in rows}) == total
+
+
 def _case_shards(tmp_path: Path, cohort: Path) -> tuple[Path, list[Path]]:
     """A config's whole run (reported) and its two case shards (not reported)."""
     config = write_config(
