@@ -340,23 +340,29 @@ HFGAN_STEPS, HFGAN_BATCH = 150, 8
 HFGAN_CENTRES = ("research-3t", "clinical-1.5t")
 
 
-def hfgan(work: Path, seed: int, lr_scale: float = 1.0) -> dict[str, Any]:
+def hfgan_cohorts(work: Path, seed: int) -> tuple[Path, Path]:
+    """HF-GAN's 12 training and 4 held-out complete cases (4 mm grid), written once."""
+    options = {"centres": HFGAN_CENTRES, "grid": COARSE_GRID}
+    train = cohort(work / "gen-train", 12, 3000 + seed, **options)
+    return train, cohort(work / "gen-test", 4, 4000 + seed, **options)
+
+
+def hfgan(work: Path, seed: int, lr_scale: float = 1.0, steps: int = HFGAN_STEPS) -> dict[str, Any]:
     """The ``tiny`` HF-GAN of packages/mri-gen/benchmarks/train_and_compare.py (thesis loss
     weights, batch 8, lr 1e-3 at that batch, i.e. 8e-3 "at batch 64" as the command takes it,
     all other sequences as inputs) for a fixed number of steps on 12 complete cases (4 mm
     grid, 64 px slices); on 4 held-out cases each sequence in turn is missing and its synthesis
-    is scored against mri-bench's ``copy-matched`` baseline on the [0, 1] evaluation scale."""
-    options = {"centres": HFGAN_CENTRES, "grid": COARSE_GRID}
-    train = cohort(work / "gen-train", 12, 3000 + seed, **options)
-    test = cohort(work / "gen-test", 4, 4000 + seed, **options)
-    run = work / f"hfgan-{seed}-{lr_scale:g}"
+    is scored against mri-bench's ``copy-matched`` baseline on the [0, 1] evaluation scale.
+    ``steps`` other than the recipe's are for sweep.py (how the scores move with the budget)."""
+    train, test = hfgan_cohorts(work, seed)
+    run = work / f"hfgan-{seed}-{lr_scale:g}-{steps}"
     cli(
         "mri_gen", "train", "hfgan", "--data", str(train), "--out", str(run),
         "--preset", "tiny", "--image-size", str(GENERATOR_SIZE),
-        "--steps", str(HFGAN_STEPS), "--batch-size", str(HFGAN_BATCH),
-        "--lr", repr(1e-3 * 64 / HFGAN_BATCH * lr_scale), "--warmup", str(HFGAN_STEPS // 20),
+        "--steps", str(steps), "--batch-size", str(HFGAN_BATCH),
+        "--lr", repr(1e-3 * 64 / HFGAN_BATCH * lr_scale), "--warmup", str(steps // 20),
         "--seed", str(seed), "--device", "cpu", "--threads", "1", "--workers", "0",
-        "--checkpoint-every", str(HFGAN_STEPS),
+        "--checkpoint-every", str(steps),
     )  # fmt: skip
     baseline = CopyMatched(reference_of([c.folder for c in scan_cases(train)]))
     scores: dict[str, dict[str, list[float]]] = {}
@@ -378,7 +384,7 @@ def hfgan(work: Path, seed: int, lr_scale: float = 1.0) -> dict[str, Any]:
                         row.setdefault(f"{metric}_{name}", []).append(value)
     summary = {t: {k: mean(v) for k, v in row.items()} for t, row in scores.items()}
     summary["mean4"] = {k: mean([summary[t][k] for t in SEQUENCES]) for k in summary["t2w"]}
-    return {"steps": HFGAN_STEPS, "batch_size": HFGAN_BATCH, "scores": summary}
+    return {"steps": steps, "batch_size": HFGAN_BATCH, "scores": summary}
 
 
 # -- UMMGAT ---------------------------------------------------------------------------------

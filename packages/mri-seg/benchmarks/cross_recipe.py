@@ -15,9 +15,11 @@ on 16 glioblastoma cases from two centres (``research-3t``, ``clinical-1.5t``), 
   strong bias, a different contrast gamma and scanner units).
 
 The target: cross-recipe WT Dice within 0.1 of the same-recipe WT Dice. The two trainings of a
-seed run side by side in two one-thread processes, loading batches in-process.
+seed run side by side in two one-thread processes, loading batches in-process. ``--lr`` replaces
+the recipe's learning rate (3e-3); runs at each rate are recorded and tabled separately.
 
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --seeds 0
+    python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --lr 1e-2
     python packages/mri-seg/benchmarks/cross_recipe.py --render   # the page from the JSON
 
 Writes ``docs/mri-seg/cross-recipe.json`` (per model and test set the mean and per-case Dice,
@@ -53,6 +55,8 @@ UNSEEN_CENTRE = "legacy-2d"
 REGIONS = ("WT", "TC", "ET")
 #: Largest accepted drop of WT Dice from the same-recipe to the cross-recipe test set.
 TARGET_GAP = 0.1
+#: The learning rate of :func:`train_tiny.recipe`, the default here.
+RECIPE_LR = 3e-3
 
 
 def cohort(folder: Path, cases: int, seed: int, anatomy: str, centres: tuple[str, ...]) -> Path:
@@ -68,7 +72,7 @@ def cohort(folder: Path, cases: int, seed: int, anatomy: str, centres: tuple[str
 
 
 def train_and_score(
-    work: str, anatomy: str, seed: int, test_sets: dict[str, str]
+    work: str, anatomy: str, seed: int, test_sets: dict[str, str], lr: float = RECIPE_LR
 ) -> dict[str, Any]:
     """Train on ``anatomy`` (one torch thread, batches loaded in this process) and score every
     test set; returns the result record."""
@@ -81,8 +85,8 @@ def train_and_score(
     torch.set_num_threads(1)
     folder = Path(work)
     train = cohort(folder / f"train-{anatomy}-{seed}", 16, 1000 + seed, anatomy, TRAIN_CENTRES)
-    config = replace(recipe(seed), workers=0)
-    run = folder / f"run-{anatomy}-{seed}"
+    config = replace(recipe(seed), workers=0, learning_rate=lr)
+    run = folder / (f"run-{anatomy}-{seed}" + ("" if lr == RECIPE_LR else f"-lr{lr:g}"))
     cpu = time.process_time()
     if not (RunFolder(run).best / "model.safetensors").is_file():
         train_unet(train, run, config, progress=False)
@@ -100,6 +104,7 @@ def train_and_score(
     return {
         "trained_on": anatomy,
         "seed": seed,
+        "learning_rate": lr,
         "steps": config.epochs * config.steps_per_epoch,
         "train_cpu_seconds": round(cpu_seconds, 1),
         "scores": scores,
@@ -133,17 +138,24 @@ def test_sets(work: Path, seed: int) -> dict[str, dict[str, str]]:
     return sets
 
 
-def measure(work: Path, seeds: list[int], document: dict[str, Any]) -> None:
-    done = {(r["trained_on"], r["seed"]) for r in document["runs"]}
+def rate(run: dict[str, Any]) -> float:
+    """The learning rate a run trained at (runs recorded before ``--lr`` used the recipe's)."""
+    return float(run.get("learning_rate", RECIPE_LR))
+
+
+def measure(work: Path, seeds: list[int], document: dict[str, Any], lr: float) -> None:
+    done = {(r["trained_on"], r["seed"], rate(r)) for r in document["runs"]}
     for seed in seeds:
-        pending = [a for a in ANATOMIES if (a, seed) not in done]
+        pending = [a for a in ANATOMIES if (a, seed, lr) not in done]
         if not pending:
             continue
         sets = test_sets(work, seed)
         load = os.getloadavg()
         started = time.monotonic()
         with ProcessPoolExecutor(len(pending), mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(train_and_score, str(work), a, seed, sets[a]) for a in pending]
+            futures = [
+                pool.submit(train_and_score, str(work), a, seed, sets[a], lr) for a in pending
+            ]
             results = [f.result() for f in futures]
         for result in results:
             result["wall_seconds_both"] = round(time.monotonic() - started, 1)
@@ -171,7 +183,7 @@ def render(document: dict[str, Any]) -> str:
         "The tiny 3D U-Net trained on one anatomy recipe of the synthetic cohort and tested on "
         "the other, and on a centre it never saw. Training: 16 glioblastoma cases from "
         f"{' and '.join(TRAIN_CENTRES)} on the 2 mm grid, the accuracy recipe of "
-        "`benchmarks/train_tiny.py` (48^3 crops, batch 4, Adam 3e-3 on a cosine schedule, MONAI "
+        "`benchmarks/train_tiny.py` (48^3 crops, batch 4, Adam on a cosine schedule, MONAI "
         "intensity and bias-field augmentation, flips). Tests: 8 held-out cases each; "
         f"*unseen centre* is `{UNSEEN_CENTRE}` (4 mm coronal slices, strong bias, another "
         "contrast gamma and scanner units) with the training anatomy. Dice is the mean over "
@@ -179,12 +191,14 @@ def render(document: dict[str, Any]) -> str:
         "Each seed draws its own training and test cases (cohort seeds 1000, 2000 and 3000 "
         "plus the seed), so the spread between seeds includes how hard its test cases are.",
         "",
-        f"Command: `{document['command']}`; machine: {document['machine']}.",
+        "Commands: "
+        + "; ".join(f"`{c}`" for c in document["commands"])
+        + f"; machine: {document['machine']}.",
         "",
-        "| trained on | seed | steps | tested on | WT | TC | ET | WT minus same recipe |",
-        "|---|---|---|---|---|---|---|---|",
+        "| trained on | lr | seed | steps | tested on | WT | TC | ET | WT minus same recipe |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for run in sorted(document["runs"], key=lambda r: (r["trained_on"], r["seed"])):
+    for run in sorted(document["runs"], key=lambda r: (rate(r), r["trained_on"], r["seed"])):
         same = run["scores"]["same recipe"]["mean"]["WT"]
         other = next(a for a in ANATOMIES if a != run["trained_on"])
         for name, label in (
@@ -195,21 +209,29 @@ def render(document: dict[str, Any]) -> str:
             mean = run["scores"][name]["mean"]
             delta = "" if name == "same recipe" else f"{mean['WT'] - same:+.3f}"
             lines.append(
-                f"| {names[run['trained_on']]} | {run['seed']} | {run['steps']} | {label} | "
+                f"| {names[run['trained_on']]} | {rate(run):g} | {run['seed']} | {run['steps']} "
+                f"| {label} | "
                 f"{mean['WT']:.3f} | {mean['TC']:.3f} | {mean['ET']:.3f} | {delta} |"
             )
     runs = document["runs"]
-    met = [r for r in runs if gap(r) >= -TARGET_GAP]
+    lines.append("")
+    for lr in sorted({rate(r) for r in runs}):
+        at = [r for r in runs if rate(r) == lr]
+        met = [r for r in at if gap(r) >= -TARGET_GAP]
+        lines.append(
+            f"- lr {lr:g}: target met (cross-recipe WT within {TARGET_GAP}) in {len(met)} of "
+            f"{len(at)} runs; mean WT gap {np.mean([gap(r) for r in at]):+.3f}, same-recipe WT "
+            f"{np.mean([r['scores']['same recipe']['mean']['WT'] for r in at]):.3f} on average."
+        )
     lines += [
         "",
-        f"Target met (cross-recipe WT within {TARGET_GAP}) in {len(met)} of {len(runs)} runs. "
-        "Runs (seed, date, load average before and after, wall seconds of the two trainings "
-        "side by side, CPU seconds of each training): "
+        "Runs (lr, seed, date, load average before and after, wall seconds of the two "
+        "trainings side by side, CPU seconds of each training): "
         + "; ".join(
-            f"{names[r['trained_on']]} seed {r['seed']}: {r['date']}, load "
+            f"{names[r['trained_on']]} lr {rate(r):g} seed {r['seed']}: {r['date']}, load "
             f"{r['load_average_before'][0]:.1f} / {r['load_average_after'][0]:.1f}, "
             f"{r['wall_seconds_both']:.0f} s wall, {r['train_cpu_seconds']:.0f} CPU s"
-            for r in sorted(runs, key=lambda r: (r["seed"], r["trained_on"]))
+            for r in sorted(runs, key=lambda r: (rate(r), r["seed"], r["trained_on"]))
         )
         + ".",
     ]
@@ -219,8 +241,10 @@ def render(document: dict[str, Any]) -> str:
 def load() -> dict[str, Any]:
     if JSON_PATH.is_file():
         loaded: dict[str, Any] = json.loads(JSON_PATH.read_text())
+        if "command" in loaded:  # recorded before --lr: one command for all runs
+            loaded["commands"] = [loaded.pop("command")]
         return loaded
-    return {"runs": []}
+    return {"runs": [], "commands": []}
 
 
 def save(document: dict[str, Any]) -> None:
@@ -232,18 +256,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, help="folder for cohorts and runs")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--lr", type=float, default=RECIPE_LR, help="learning rate")
     parser.add_argument("--render", action="store_true", help="only rewrite the page")
     args = parser.parse_args()
     document = load()
     if not args.render:
         if args.work is None:
             parser.error("--work is needed to measure")
-        document["command"] = (
+        command = (
             "python packages/mri-seg/benchmarks/cross_recipe.py --work DIR --seeds "
             + " ".join(map(str, args.seeds))
         )
+        command += "" if args.lr == RECIPE_LR else f" --lr {args.lr:g}"
+        if command not in document["commands"]:
+            document["commands"].append(command)
         document["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs"
-        measure(args.work, args.seeds, document)
+        measure(args.work, args.seeds, document, args.lr)
     save(document)
 
 

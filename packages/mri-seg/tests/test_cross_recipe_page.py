@@ -65,6 +65,20 @@ def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
         },
     }
     assert bench.gap(run) == pytest.approx(-0.15)
-    page = bench.render({"command": "c", "machine": "m", "runs": [run]})
-    assert "| procedural (other anatomy) | 0.700 | 0.900 | 0.800 | -0.150 |" in page
-    assert "Target met (cross-recipe WT within 0.1) in 0 of 1 runs." in page
+    faster = {
+        **run,
+        "learning_rate": 0.01,
+        "scores": {**run["scores"], "other anatomy": scored(0.8)},
+    }
+    page = bench.render({"commands": ["c"], "machine": "m", "runs": [run, faster]})
+    # A run recorded without its rate trained at the recipe's; each rate is summed up alone.
+    assert (
+        "| MNI152 | 0.003 | 0 | 400 | procedural (other anatomy) | 0.700 | 0.900 | 0.800 | -0.150 |"
+        in page
+    )
+    assert (
+        "| MNI152 | 0.01 | 0 | 400 | procedural (other anatomy) | 0.800 | 0.900 | 0.800 | -0.050 |"
+        in page
+    )
+    assert "- lr 0.003: target met (cross-recipe WT within 0.1) in 0 of 1 runs" in page
+    assert "- lr 0.01: target met (cross-recipe WT within 0.1) in 1 of 1 runs" in page

@@ -1,0 +1,73 @@
+"""How a generator's advantage over ``copy-matched`` moves with its step budget: the HF-GAN
+quality recipe of ``recipes.py`` (seed, cohorts and everything else unchanged) trained for each
+of several step counts, each run scored as the quality test scores it.
+
+    python tests-quality/sweep.py --work /tmp/sweep --steps 150 300 450 600 --seeds 0 \\
+        --out docs/quality/hfgan-steps.json
+
+Each (steps, seed) run goes to the JSON as it finishes, with its wall and CPU seconds and the
+load around it, and the machine and date of the sweep; runs already in the JSON are not
+repeated. ``python tests-quality/measure.py --render`` puts the table on the quality page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from datetime import date
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import recipes
+
+
+def run_one(steps: int, seed: int, work: str) -> dict[str, Any]:
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    folder = Path(work) / f"seed-{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return recipes.timed(recipes.hfgan, folder, seed, steps=steps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True, help="folder for cohorts and runs")
+    parser.add_argument("--steps", nargs="+", type=int, required=True)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--out", type=Path, required=True, help="the sweep's JSON")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    document: dict[str, Any] = (
+        json.loads(args.out.read_text()) if args.out.is_file() else {"runs": []}
+    )
+    done = {(r["steps"], r["seed"]) for r in document["runs"]}
+    jobs = [(n, s) for n in args.steps for s in args.seeds if (n, s) not in done]
+    document.update(
+        family="hfgan",
+        command="python tests-quality/sweep.py " + " ".join(sys.argv[1:]),
+        machine=f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
+        f"{args.jobs} runs side by side, one torch thread each",
+        date=str(date.today()),
+    )
+    for seed in args.seeds:  # written here once, not raced by the runs of one seed
+        recipes.hfgan_cohorts(args.work / f"seed-{seed}", seed)
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, n, s, str(args.work)): (n, s) for n, s in jobs}
+        for future in as_completed(futures):
+            steps, seed = futures[future]
+            result = future.result()
+            document["runs"].append({"steps": steps, "seed": seed, "result": result})
+            document["runs"].sort(key=lambda r: (r["steps"], r["seed"]))
+            staging = args.out.with_name(args.out.name + ".partial")
+            staging.write_text(json.dumps(document, indent=1) + "\n")
+            staging.replace(args.out)
+            print(f"hfgan {steps} steps seed {seed}: {json.dumps(result)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
