@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -197,3 +198,39 @@ def test_ema_follows_the_formula() -> None:
     torch.testing.assert_close(ema.shadow.weight, 0.75 * before + 0.25 * (before + 4.0))
     with pytest.raises(ValueError, match="decay"):
         EMA(model, decay=1.0)
+
+
+def test_batch_stream_workers_start_from_a_fork_server_once_cuda_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forking a process that runs CUDA's threads can deadlock a worker: once CUDA is up the
+    slice workers come from a fork server, and the batches are those of forked workers."""
+    from mri_gen.hfgan.data import BatchStream, SliceDataset, SliceSource
+    from mri_io.intensity import IntensityStats
+    from mri_io.layouts import scan_cases
+    from mri_io.sequences import SEQUENCES
+    from mri_io.synthetic import write_cohort
+
+    write_cohort(tmp_path, 1, seed=3, grid="half", centres=("research-3t",), progress=False)
+    stats = {name: IntensityStats(clip=1e9, mean=300.0, std=120.0) for name in SEQUENCES}
+    source = SliceSource(tuple(scan_cases(tmp_path)), stats, SEQUENCES, ("axial",), 120)
+
+    def first_batch() -> dict[str, torch.Tensor]:
+        batch: dict[str, torch.Tensor] = next(
+            iter(BatchStream(SliceDataset(source, seed=0), 4, workers=1))
+        )
+        return batch
+
+    forked = first_batch()
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    started = []
+    original = torch.utils.data.DataLoader.__init__
+
+    def spy(self: torch.utils.data.DataLoader[Any], *args: Any, **kwargs: Any) -> None:
+        started.append(kwargs.get("multiprocessing_context"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.utils.data.DataLoader, "__init__", spy)
+    served = first_batch()
+    assert started == ["forkserver"]
+    assert torch.equal(forked["image"], served["image"])

@@ -26,6 +26,7 @@ from mri_io.training import (
     save_state,
     seed_everything,
     torch_threads,
+    worker_start_method,
 )
 
 
@@ -38,6 +39,14 @@ def test_torch_threads_are_set_inside_the_block_and_restored_after() -> None:
     with pytest.raises(RuntimeError, match="inside"), torch_threads(wanted):
         raise RuntimeError("inside")
     assert torch.get_num_threads() == before
+
+
+def test_workers_fork_unless_cuda_is_initialised(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert worker_start_method(0) is None
+    assert worker_start_method(2) is None  # CPU: the platform's default start
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    assert worker_start_method(2) == "forkserver"
+    assert worker_start_method(0) is None  # no workers, nothing to start
 
 
 def test_device_names() -> None:

@@ -187,3 +187,28 @@ def test_a_tumour_free_case_is_cropped_from_the_brain_without_a_warning() -> Non
         assert image.shape == (4, 8, 8, 8)
         assert not target.any()
         assert (image != -1).any()  # the crop holds brain, not only background
+
+
+def test_workers_start_from_a_fork_server_once_cuda_is_up(
+    cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After CUDA initialisation workers are not forked from the threaded process: the
+    samples travel to a fork server's children by pickling, and the batches are the same."""
+    config = TrainConfig(crop=(16, 16, 16), batch_size=2)
+    forked = _batches(config, cohort, tmp_path / "a", 1, workers=1)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    cases = scan_cases(cohort)
+    samples = CropSamples(
+        case_dataset(cases, config, TargetSpec(), tmp_path / "b"),
+        len(cases),
+        training_transforms(config, TargetSpec()),
+        seed=config.seed,
+        epoch=1,
+        steps=2,
+        batch_size=config.batch_size,
+    )
+    loader = epoch_loader(samples, config.batch_size, 1)
+    assert loader.multiprocessing_context.get_start_method() == "forkserver"
+    served = [images for images, _ in loader]
+    for step in range(2):
+        assert torch.equal(forked[step][0], served[step])

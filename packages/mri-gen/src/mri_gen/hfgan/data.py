@@ -37,6 +37,7 @@ from mri_io.case import load_case
 from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser
 from mri_io.layouts import CaseFiles
 from mri_io.slicing import MIN_FOREGROUND, SliceLayout, View, select_slices
+from mri_io.training import worker_start_method
 
 #: Fraction of a plane that must be brain, from the thesis' 2000 pixels of 240 x 240.
 MIN_FOREGROUND_FRACTION = MIN_FOREGROUND / 240**2
@@ -204,7 +205,11 @@ class BatchStream:
         while True:
             self.dataset.set_epoch(self.epoch)
             loader = torch.utils.data.DataLoader(
-                self.dataset, batch_size=self.batch_size, num_workers=self.workers, drop_last=True
+                self.dataset,
+                batch_size=self.batch_size,
+                num_workers=self.workers,
+                drop_last=True,
+                multiprocessing_context=worker_start_method(self.workers),
             )
             produced = False
             for index, batch in enumerate(loader):

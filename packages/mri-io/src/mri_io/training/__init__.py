@@ -18,7 +18,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by the isolation session
     raise ImportError(f'mri_io.training needs torch: pip install "mri-io[torch]" ({exc})') from exc
 
-from mri_io.training.devices import resolve_device, torch_threads
+from mri_io.training.devices import resolve_device, torch_threads, worker_start_method
 from mri_io.training.distributed import (
     DistributedEnv,
     any_rank,
@@ -54,5 +54,6 @@ __all__ = [
     "torch_threads",
     "warmup_cosine",
     "warmup_cosine_factor",
+    "worker_start_method",
     "wrap",
 ]

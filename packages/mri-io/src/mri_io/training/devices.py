@@ -64,3 +64,18 @@ def torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def worker_start_method(workers: int) -> str | None:
+    """How a ``DataLoader`` should start its ``workers`` processes: ``"forkserver"`` once this
+    process has initialised CUDA, else the platform's default (``None``; fork on Linux).
+
+    CUDA runs threads of its own, and forking a multi-threaded process can leave a child
+    holding a lock no thread will release (Python 3.12 warns on every such fork); a fork
+    server forks from a clean single-threaded process instead, at the cost of pickling the
+    dataset once per worker. Before CUDA is touched, and on CPU, fork stays: it is the
+    cheapest start and the CPU runs are the ones that are measured.
+    """
+    if workers > 0 and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
+        return "forkserver"
+    return None

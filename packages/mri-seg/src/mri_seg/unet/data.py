@@ -54,6 +54,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from mri_io.intensity import BACKGROUND
 from mri_io.layouts import CaseFiles
+from mri_io.training import worker_start_method
 from mri_seg.inputs import load_training_case
 from mri_seg.targets import TargetSpec
 from mri_seg.unet.config import TrainConfig
@@ -280,5 +281,10 @@ def epoch_loader(
         else None
     )
     return DataLoader(
-        samples, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers
+        samples,
+        batch_size=batch_size,
+        sampler=sampler,
+        shuffle=False,
+        num_workers=workers,
+        multiprocessing_context=worker_start_method(workers),
     )
