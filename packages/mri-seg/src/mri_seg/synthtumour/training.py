@@ -24,11 +24,10 @@ between stages from the pseudo labels already written. ``max_minutes`` budgets e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
-import torch
 from monai.data.dataset import Dataset
 from monai.transforms.compose import Compose
 from monai.transforms.transform import Transform
@@ -42,11 +41,10 @@ from mri_io.training import (
     init_distributed,
     seed_everything,
     shutdown,
-    wrap,
 )
-from mri_seg.checkpoint import TrainingParts, TrainResult
+from mri_seg.checkpoint import TrainResult
 from mri_seg.contract import InferenceSettings
-from mri_seg.epochs import Batch, EpochPlan, train_epochs
+from mri_seg.epochs import EpochPlan
 from mri_seg.errors import TrainingDataError
 from mri_seg.loader import load_segmenter
 from mri_seg.split import load_split, write_split
@@ -62,8 +60,8 @@ from mri_seg.synthtumour.data import (
 from mri_seg.synthtumour.inference import PSEUDO_FOLDER, pseudo_label_cases
 from mri_seg.synthtumour.losses import dice_ce_loss
 from mri_seg.synthtumour.networks import Stage, SynthTumourUNet
-from mri_seg.unet.data import CropSamples, epoch_loader, training_transforms
-from mri_seg.unet.training import validation_dice
+from mri_seg.unet.data import training_transforms
+from mri_seg.unet.training import CropSamplesOf, optimisation, train_on_crops, validation_dice
 
 VALIDATION_FOLDER = "validation"
 
@@ -238,41 +236,18 @@ def _train_stage(
     ).to(device)
     if stage == "senior" and settings.senior_init == "junior" and not resuming:
         warm_start(model, out / "junior")
-    optimiser = torch.optim.Adam(
-        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    parts = optimisation(
+        model,
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        total_steps=epochs * settings.steps_per_epoch,
+        amp=settings.amp,
+        device=device,
     )
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=epochs * settings.steps_per_epoch
-    )
-    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and device.type == "cuda")
-    parts = TrainingParts(model, optimiser, schedule, scaler, device)
-    network = wrap(model, env)
-    loss_function = dice_ce_loss(model.target)
     transform = Compose([synthesis, training_transforms(settings.augmentation(), model.target)])
-    records = Dataset(sample_records(brains))
     inference = InferenceSettings(
         overlap=settings.overlap, device=str(device), output_device=str(device)
     )
-
-    def batches(epoch: int) -> Iterable[Batch]:
-        samples = CropSamples(
-            records,
-            len(brains),
-            transform,
-            seed=settings.seed,
-            epoch=epoch,
-            steps=settings.steps_per_epoch,
-            batch_size=settings.batch_size,
-            world_size=env.world_size,
-        )
-        return epoch_loader(
-            samples, settings.batch_size, settings.workers, env.rank, env.world_size
-        )
-
-    def loss(batch: Batch) -> torch.Tensor:
-        images, targets = batch
-        value: torch.Tensor = loss_function(network(images), targets)
-        return value
 
     def validate(epoch: int) -> dict[str, float]:
         return validation_dice(model, validation, inference)
@@ -284,14 +259,15 @@ def _train_stage(
         amp=settings.amp,
         description=f"train {stage}",
     )
-    return train_epochs(
+    return train_on_crops(
         run,
         parts,
         env,
         plan,
-        resuming=resuming,
-        batches=batches,
-        loss=loss,
+        settings,
+        CropSamplesOf(Dataset(sample_records(brains)), len(brains), transform),
+        loss_function=dice_ce_loss(model.target),
         validate=validate,
+        resuming=resuming,
         progress=progress,
     )

@@ -21,12 +21,16 @@ gradients; rank 0 validates and writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
+from monai.transforms.compose import Compose
+from torch.utils.data import Dataset
 
 from mri_io.errors import RunFolderError
 from mri_io.layouts import CaseFiles, scan_cases
@@ -54,9 +58,102 @@ from mri_seg.unet.inference import predict_probabilities, stack_inputs
 from mri_seg.unet.kle import JSON_NAME, KLEBasis
 from mri_seg.unet.losses import dice_ce_loss
 from mri_seg.unet.networks import UNet3D
+from mri_seg.unet.robust import SequenceDropout
 
 TENSORBOARD_INSTALL = 'pip install "mri-seg[tensorboard]"'
 KLE_FOLDER = "kle"
+
+
+def optimisation(
+    model: torch.nn.Module,
+    *,
+    learning_rate: float,
+    weight_decay: float,
+    total_steps: int,
+    amp: bool,
+    device: torch.device,
+) -> TrainingParts:
+    """Adam with weight decay, a cosine decay to zero over ``total_steps`` and a gradient
+    scaler that scales only on CUDA: how every 3D U-Net of the package is optimised (the
+    supervised one and SynthTumour's two stages)."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=total_steps)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and device.type == "cuda")
+    return TrainingParts(model, optimiser, schedule, scaler, device)
+
+
+class CropBudget(Protocol):
+    """The settings that fix which crops an epoch draws (U-Net and SynthTumour configs)."""
+
+    @property
+    def seed(self) -> int: ...
+    @property
+    def steps_per_epoch(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def workers(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class CropSamplesOf:
+    """Where an epoch's crops come from: ``count`` case records and the transform that cuts,
+    augments (and, for SynthTumour, first paints) each sample."""
+
+    records: Dataset[dict[Hashable, Any]]
+    count: int
+    transform: Compose
+
+
+def train_on_crops(
+    run: RunFolder,
+    parts: TrainingParts,
+    env: DistributedEnv,
+    plan: EpochPlan,
+    budget: CropBudget,
+    source: CropSamplesOf,
+    *,
+    loss_function: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    validate: Callable[[int], dict[str, float] | None],
+    resuming: bool,
+    progress: bool,
+    dropout: SequenceDropout | None = None,
+) -> TrainResult:
+    """Train a 3D U-Net on random crops, epoch by epoch: each epoch's :class:`CropSamples`
+    (seeded by the run's seed and the epoch) through :func:`epoch_loader`, the loss on the
+    DDP-wrapped model. The supervised U-Net and both SynthTumour stages train this way, so
+    the same settings draw the same crops whichever of them trains."""
+    network = wrap(parts.model, env)
+
+    def batches(epoch: int) -> Iterable[Batch]:
+        samples = CropSamples(
+            source.records,
+            source.count,
+            source.transform,
+            seed=budget.seed,
+            epoch=epoch,
+            steps=budget.steps_per_epoch,
+            batch_size=budget.batch_size,
+            world_size=env.world_size,
+            dropout=dropout,
+        )
+        return epoch_loader(samples, budget.batch_size, budget.workers, env.rank, env.world_size)
+
+    def loss(batch: Batch) -> torch.Tensor:
+        images, targets = batch
+        return loss_function(network(images), targets)
+
+    return train_epochs(
+        run,
+        parts,
+        env,
+        plan,
+        resuming=resuming,
+        batches=batches,
+        loss=loss,
+        validate=validate,
+        progress=progress,
+    )
 
 
 def validation_dice(
@@ -144,39 +241,17 @@ def _train(
         availability=settings.robust,
         orientation=training_orientation(train_files),
     ).to(device)
-    optimiser = torch.optim.Adam(
-        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    parts = optimisation(
+        model,
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        total_steps=settings.epochs * settings.steps_per_epoch,
+        amp=settings.amp,
+        device=device,
     )
-    total_steps = settings.epochs * settings.steps_per_epoch
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=total_steps)
-    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and device.type == "cuda")
-    loss_function = dice_ce_loss(spec)
-    parts = TrainingParts(model, optimiser, schedule, scaler, device)
-    network = wrap(model, env)
     validate = InferenceSettings(
         overlap=settings.overlap, device=str(device), output_device=str(device)
     )
-
-    def batches(epoch: int) -> Iterable[Batch]:
-        samples = CropSamples(
-            train_set,
-            len(train_files),
-            transform,
-            seed=settings.seed,
-            epoch=epoch,
-            steps=settings.steps_per_epoch,
-            batch_size=settings.batch_size,
-            world_size=env.world_size,
-            dropout=settings.dropout_plan() if settings.robust else None,
-        )
-        return epoch_loader(
-            samples, settings.batch_size, settings.workers, env.rank, env.world_size
-        )
-
-    def loss(batch: Batch) -> torch.Tensor:
-        images, targets = batch
-        value: torch.Tensor = loss_function(network(images), targets)
-        return value
 
     def validation(epoch: int) -> dict[str, float] | None:
         if not val_files:
@@ -194,16 +269,18 @@ def _train(
         tensorboard_install=TENSORBOARD_INSTALL,
         description=f"train {settings.preset}",
     )
-    return train_epochs(
+    return train_on_crops(
         run,
         parts,
         env,
         plan,
-        resuming=resuming,
-        batches=batches,
-        loss=loss,
+        settings,
+        CropSamplesOf(train_set, len(train_files), transform),
+        loss_function=dice_ce_loss(spec),
         validate=validation,
+        resuming=resuming,
         progress=progress,
+        dropout=settings.dropout_plan() if settings.robust else None,
     )
 
 
