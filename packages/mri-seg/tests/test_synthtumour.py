@@ -185,10 +185,23 @@ def test_carve_mix_pastes_the_donor_tumour_in_healthy_units(brain: BrainStack) -
     for channel in range(len(SEQUENCES)):
         params = zscore.params_for(healthy[channel])
         in_healthy_z = (mixed[channel][mask] - params.offset) / params.scale
-        donor_z = zscore.forward(donor[channel]).data[mask]
+        statistics = zscore.params_for(donor[channel])
+        donor_z = (donor[channel][mask] - statistics.offset) / statistics.scale
         floor = healthy[channel][healthy[channel] > 0].min()
         above = mixed[channel][mask] > floor
         np.testing.assert_allclose(in_healthy_z[above], donor_z[above], rtol=1e-4, atol=1e-4)
+
+
+def test_carve_mix_of_a_donor_into_itself_is_the_donor(brain: BrainStack) -> None:
+    """The tumour's brightest voxels lie above the 99.5th-percentile clip of mri-io's z-score:
+    pasting a case into itself must give it back, those voxels included, not clip them."""
+    donor_labels = draw_tumour(brain.brain, brain.spacing, np.random.default_rng(4))
+    donor = brain.images.copy()
+    donor[:, donor_labels > 0] *= 3.0  # far brighter than the tissue around it
+    clip = Normaliser("zscore-volume").params_for(donor[0]).clip
+    assert (donor[0][donor_labels > 0] > clip).any()
+    mixed, _ = carve_mix(donor, donor, donor_labels)
+    np.testing.assert_allclose(mixed, donor, rtol=1e-5)
 
 
 def test_carve_mix_refuses_other_grids(brain: BrainStack) -> None:
