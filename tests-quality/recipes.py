@@ -336,7 +336,9 @@ def segmenter2d(work: Path, seed: int, lr_scale: float = 1.0) -> dict[str, Any]:
 
 # -- HF-GAN ---------------------------------------------------------------------------------
 
-HFGAN_STEPS, HFGAN_BATCH = 150, 8
+#: 800 steps: the step sweep (sweep.py, docs/quality/index.md) found seed 0 behind copy-matched
+#: on t2w SSIM and the mean of four at 600 steps and ahead on every checked quantity at 800.
+HFGAN_STEPS, HFGAN_BATCH = 800, 8
 HFGAN_CENTRES = ("research-3t", "clinical-1.5t")
 
 
@@ -482,9 +484,6 @@ def thresholds(family: str) -> dict[str, float]:
 #: the tests expect these checks to fail (strict xfail), so a model that starts meeting them
 #: makes the set fail until the claim moves back among the asserted ones.
 SHORTFALLS: dict[str, frozenset[str]] = {
-    "hfgan": frozenset(
-        {"t2w SSIM gain", "t2w MAE reduction", "mean4 SSIM gain", "mean4 MAE reduction"}
-    ),
     "ummgat": frozenset({"t2w->t2f SSIM gain", "t2w->t2f MAE reduction"}),
 }
 

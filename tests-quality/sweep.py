@@ -7,7 +7,8 @@ of several step counts, each run scored as the quality test scores it.
 
 Each (steps, seed) run goes to the JSON as it finishes, with its wall and CPU seconds and the
 load around it, and the machine and date of the sweep; runs already in the JSON are not
-repeated. ``python tests-quality/measure.py --render`` puts the table on the quality page.
+repeated, and each invocation's command is kept. ``python tests-quality/measure.py --render``
+puts the table on the quality page.
 """
 
 from __future__ import annotations
@@ -47,9 +48,12 @@ def main() -> None:
     )
     done = {(r["steps"], r["seed"]) for r in document["runs"]}
     jobs = [(n, s) for n in args.steps for s in args.seeds if (n, s) not in done]
+    command = "python tests-quality/sweep.py " + " ".join(sys.argv[1:])
+    document.setdefault("commands", [])
+    if command not in document["commands"]:
+        document["commands"].append(command)
     document.update(
         family="hfgan",
-        command="python tests-quality/sweep.py " + " ".join(sys.argv[1:]),
         machine=f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
         f"{args.jobs} runs side by side, one torch thread each",
         date=str(date.today()),

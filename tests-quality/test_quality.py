@@ -79,13 +79,9 @@ def test_segmenter2d_meets_its_dice_floor(work: Path) -> None:
     check("segmenter2d", recipes.segmenter2d(work, seed=0))
 
 
-def test_hfgan_beats_the_matched_copy_on_t2f(hfgan: dict[str, Any]) -> None:
+def test_hfgan_beats_the_matched_copy_on_t2w_t2f_and_the_mean(hfgan: dict[str, Any]) -> None:
+    assert hfgan["steps"] == recipes.HFGAN_STEPS
     check("hfgan", hfgan)
-
-
-@pytest.mark.xfail(strict=True, reason="not met at the recipe's budget: docs/quality/index.md")
-def test_hfgan_beats_the_matched_copy_on_t2w_and_the_mean(hfgan: dict[str, Any]) -> None:
-    check("hfgan", hfgan, shortfalls=True)
 
 
 @pytest.mark.xfail(strict=True, reason="not met at the recipe's budget: docs/quality/index.md")
