@@ -26,10 +26,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -39,7 +37,7 @@ from mri_bench.pipeline import run_benchmark
 from mri_bench.report import write_report
 from mri_bench.segmenter import SEG_EXTRA
 from mri_bench.store import STORE_NAME
-from mri_io import resolve_model_folder
+from mri_io import process_pool, resolve_model_folder
 from mri_io.atomic import atomic_write_text
 from mri_io.synthetic import FULL_GRID, MANIFEST, AnatomyName, write_cohort
 
@@ -259,7 +257,7 @@ def train_models(
     if settings.workers < 2:
         done = {s: _stopwatch(t, train, run, settings) for s, (t, run) in stages.items()}
     else:
-        with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        with process_pool(2, start_method="spawn") as pool:
             futures = {
                 s: pool.submit(_stopwatch, t, train, run, settings)
                 for s, (t, run) in stages.items()

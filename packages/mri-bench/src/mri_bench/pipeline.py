@@ -21,10 +21,9 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from contextlib import closing
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,7 @@ from mri_bench.strategies import (
     MeanFill,
     ZeroFill,
 )
-from mri_io import case_centres
+from mri_io import case_centres, process_pool
 from mri_io.atomic import atomic_write, atomic_write_text
 from mri_io.case import Case, load_case
 from mri_io.layouts import CaseFiles, scan_cases
@@ -491,11 +490,8 @@ def _execute(jobs: Sequence[Job], context: Context, workers: int) -> Iterator[li
             yield run_job(job, context)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(context, threads),
+    with process_pool(
+        workers, start_method="spawn", initializer=_init_worker, initargs=(context, threads)
     ) as pool:
         futures = [pool.submit(_run_in_worker, job) for job in jobs]
         for future in as_completed(futures):

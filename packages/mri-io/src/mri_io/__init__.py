@@ -35,6 +35,7 @@ from mri_io.layouts import MANIFEST, CaseFiles, case_centres, check_unique_case_
 from mri_io.model_folder import resolve_model_folder
 from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
 from mri_io.nnunet import nnunet_filename
+from mri_io.processes import process_pool
 from mri_io.sequences import SEQUENCES, canonical_sequence
 from mri_io.slicing import VIEWS, View
 
@@ -78,6 +79,7 @@ __all__ = [
     "load_volume",
     "new_volume",
     "nnunet_filename",
+    "process_pool",
     "resolve_model_folder",
     "save_volume",
     "scan_cases",

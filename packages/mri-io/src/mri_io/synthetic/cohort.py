@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +24,7 @@ from mri_io.atomic import atomic_folder, atomic_write_text
 from mri_io.errors import MriIoError
 from mri_io.layouts import MANIFEST, brats2023_filename
 from mri_io.nifti import new_volume, save_volume
+from mri_io.processes import process_pool
 from mri_io.synthetic.case import (
     GENERATOR_VERSION,
     AnatomyName,
@@ -137,7 +137,7 @@ def write_cohort(
                 records.append(_run(job))
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:
                 for record in pool.map(_run, jobs):
                     records.append(record)
                     bar.update()

@@ -17,14 +17,13 @@ import math
 import os
 import re
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from mri_io import Volume, load_volume
+from mri_io import Volume, load_volume, process_pool
 from mri_io.orientation import axis_codes
 from mri_metrics.errors import MetricInputError
 from mri_metrics.profiles import DEFAULT_PROFILE, PROFILES
@@ -207,7 +206,7 @@ def run_seg(args: argparse.Namespace) -> int:
                 progress.update()
         else:
             workers = min(args.workers, len(cases), os.cpu_count() or 1)
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:
                 futures = {
                     key: pool.submit(_score_case, pred, ref, args.profile, args.labels)
                     for key, pred, ref in cases
