@@ -26,7 +26,7 @@ import pytest
 import torch
 
 from mri_gen.cli import main as mri_gen
-from mri_io.layouts import scan_cases
+from mri_io.layouts import link_cases, scan_cases
 from mri_io.nifti import load_labels, load_volume
 from mri_io.synthetic import FULL_GRID
 from mri_io.synthetic.cohort import write_cohort
@@ -99,11 +99,9 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def unlabelled(cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The cohort without its segmentation files (SynthTumour's senior stage)."""
-    folder = tmp_path_factory.mktemp("unlabelled") / "cases"
-    shutil.copytree(cohort, folder)
-    for seg in folder.glob("*/*-seg.nii.gz"):
-        seg.unlink()
-    return folder
+    return link_cases(
+        scan_cases(cohort), tmp_path_factory.mktemp("unlabelled") / "cases", labels=False
+    )
 
 
 def _log_rows(run: Path) -> list[dict[str, str]]:

@@ -33,7 +33,7 @@ from mri_gen.hfgan import Synthesiser
 from mri_gen.ummgat import Translator
 from mri_io.case import load_case
 from mri_io.labels import get_label_convention
-from mri_io.layouts import scan_cases
+from mri_io.layouts import link_cases, scan_cases
 from mri_io.nifti import load_labels, load_volume, new_volume, save_volume
 from mri_io.synthetic import FULL_GRID, generate_case, write_cohort
 from mri_io.synthetic.cohort import write_case
@@ -150,12 +150,8 @@ def segmentation_cohorts(work: Path, seed: int) -> tuple[Path, Path, Path]:
     train, test = work / "seg-train", work / "seg-test"
     if not test.is_dir():
         cases = sorted(scan_cases(everything), key=lambda c: c.case_id)
-        for folder, part in ((train, cases[:16]), (test, cases[16:])):
-            folder.mkdir()
-            for case in part:
-                (folder / case.case_id).mkdir()
-                for path in case.folder.iterdir():
-                    (folder / case.case_id / path.name).symlink_to(path.resolve())
+        link_cases(cases[:16], train)
+        link_cases(cases[16:], test)
     return everything, train, test
 
 

@@ -50,7 +50,7 @@ from mri_gen.ummgat.inference import Translator
 from mri_gen.ummgat.networks import UMMGATModel
 from mri_gen.ummgat.training import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
 from mri_io.case import load_case
-from mri_io.layouts import scan_cases
+from mri_io.layouts import link_cases, scan_cases
 from mri_io.synthetic.cohort import MANIFEST, write_cohort
 from mri_io.training import init_distributed
 from mri_metrics import frechet_distance, mae, ssim
@@ -64,12 +64,8 @@ def split_cohort(folder: Path, train: Path, held_out: int) -> list[Path]:
     manifest = json.loads((folder / MANIFEST).read_text())
     complete = [c["case_id"] for c in manifest["cases"] if len(c["sequences"]) == 4]
     test_ids = set(complete[-held_out:])
-    train.mkdir(parents=True, exist_ok=True)
     kept = [c for c in manifest["cases"] if c["case_id"] not in test_ids]
-    for record in kept:
-        (train / record["case_id"]).mkdir()
-        for path in (folder / record["case_id"]).iterdir():
-            (train / record["case_id"] / path.name).symlink_to(path)
+    link_cases([c for c in scan_cases(folder) if c.case_id not in test_ids], train)
     (train / MANIFEST).write_text(json.dumps({**manifest, "cases": kept}))
     return [folder / case_id for case_id in sorted(test_ids)]
 

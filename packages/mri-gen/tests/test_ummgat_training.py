@@ -84,17 +84,6 @@ def test_assignment_is_seeded_and_balanced(cohort: Path) -> None:
     assert max(per_domain.values()) - min(per_domain.values()) <= 2
 
 
-def test_centres_need_a_manifest_or_a_default(cohort: Path, tmp_path: Path) -> None:
-    case = scan_cases(cohort)[0]
-    target = tmp_path / case.case_id
-    target.mkdir()
-    for path in case.sequences.values():
-        (target / path.name).symlink_to(path)
-    with pytest.raises(MriIoError, match="give a default centre"):
-        case_centres(tmp_path)
-    assert case_centres(tmp_path, "somewhere") == {case.case_id: "somewhere"}
-
-
 def test_sampler_batches_and_flips(cohort: Path) -> None:
     slices, _ = load_unpaired(cohort, SIZE, seed=0, progress=False)
     sampler = UnpairedSampler(slices, 16, seed=0, latent_dim=16)

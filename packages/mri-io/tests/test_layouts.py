@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from mri_io.errors import LayoutError, UnknownNameError
-from mri_io.layouts import CaseFiles, brats2021_filename, brats2023_filename, scan_cases
+from mri_io.errors import LayoutError, OutputCollisionError, UnknownNameError
+from mri_io.layouts import (
+    CaseFiles,
+    brats2021_filename,
+    brats2023_filename,
+    link_cases,
+    scan_cases,
+)
 
 STRAYS = ("README.md", ".DS_Store", "dataset.json", "notes.txt")
 
@@ -163,3 +169,56 @@ def test_linked_case_folders_are_cases_and_a_link_loop_ends(tmp_path: Path) -> N
     assert case.case_id == ids[1]
     assert case.folder == split / ids[1]
     assert case.missing == ()
+
+
+# --- link_cases: a split, or the same cases with their labels withheld -------------------------
+
+
+def brats2021_case(folder: Path, case_id: str) -> None:
+    touch(folder / case_id, *(f"{case_id}_{k}.nii.gz" for k in ("t1", "t1ce", "t2", "flair")))
+    (folder / case_id / f"{case_id}_seg.nii.gz").write_bytes(case_id.encode())
+
+
+def test_link_cases_links_each_file_of_the_chosen_cases(tmp_path: Path) -> None:
+    for case_id in ("BraTS20_Training_001", "BraTS20_Training_002", "BraTS20_Training_003"):
+        brats2021_case(tmp_path / "all", case_id)
+    touch(tmp_path / "all" / "BraTS20_Training_001", "notes.txt")  # not a case file: left out
+    cases = scan_cases(tmp_path / "all")
+    train = link_cases(cases[:2], tmp_path / "train")
+    unlabelled = link_cases(cases[:2], tmp_path / "unlabelled", labels=False)
+    assert train == tmp_path / "train"
+    linked = by_id(scan_cases(train))
+    assert sorted(linked) == ["BraTS20_Training_001", "BraTS20_Training_002"]
+    for case in cases[:2]:
+        again = linked[case.case_id]
+        assert again.sequences.keys() == case.sequences.keys()
+        for key, path in again.sequences.items():
+            assert path.is_symlink()
+            assert path.resolve() == case.sequences[key].resolve()
+        assert again.seg is not None
+        assert again.seg.read_bytes() == case.case_id.encode()
+    assert sorted(p.name for p in (train / "BraTS20_Training_001").iterdir()) == sorted(
+        f"BraTS20_Training_001_{k}.nii.gz" for k in ("t1", "t1ce", "t2", "flair", "seg")
+    )
+    withheld = by_id(scan_cases(unlabelled))
+    assert all(case.seg is None for case in withheld.values())
+    assert not list(unlabelled.glob("*/*seg*"))
+    assert sorted(withheld) == sorted(linked)
+
+
+def test_link_cases_refuses_an_existing_target_twins_and_dataset_json_layouts(
+    tmp_path: Path,
+) -> None:
+    brats2021_case(tmp_path / "a", "BraTS20_Training_001")
+    brats2021_case(tmp_path / "b", "BraTS20_Training_001")
+    (tmp_path / "taken").mkdir()
+    cases = scan_cases(tmp_path / "a")
+    with pytest.raises(OutputCollisionError, match="exists already"):
+        link_cases(cases, tmp_path / "taken")
+    twins = [*cases, *scan_cases(tmp_path / "b")]
+    with pytest.raises(LayoutError, match="also in"):
+        link_cases(twins, tmp_path / "out")
+    nnunet = [CaseFiles("BRATS_001", tmp_path, "nnunet", {}, None, ())]
+    with pytest.raises(LayoutError, match="nnunet layout"):
+        link_cases(nnunet, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "taken"]  # nothing left

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from mri_io.case import load_case
-from mri_io.layouts import scan_cases
+from mri_io.layouts import link_cases, scan_cases
 from mri_io.sequences import SEQUENCES
 from mri_io.synthetic import FULL_GRID, write_cohort
 
@@ -89,14 +89,7 @@ def subset_folder(train: Path, count: int) -> Path:
     """The first ``count`` training cases, as links in a folder of their own."""
     folder = train.parent / f"train-{count}"
     if not folder.is_dir():
-        staging = train.parent / f"train-{count}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        for files in scan_cases(train)[:count]:
-            (staging / files.case_id).mkdir()
-            for source in files.folder.iterdir():
-                (staging / files.case_id / source.name).symlink_to(source.resolve())
-        staging.rename(folder)
+        link_cases(scan_cases(train)[:count], folder)
     return folder
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from mri_io.labels import get_label_convention
-from mri_io.layouts import scan_cases
+from mri_io.layouts import link_cases, scan_cases
 from mri_io.nifti import load_labels
 from mri_io.synthetic import FULL_GRID
 from mri_io.synthetic.cohort import write_cohort
@@ -73,16 +73,9 @@ def split(everything: Path, work: Path, train_count: int) -> tuple[Path, Path, P
     labelled, unlabelled, test = work / "labelled", work / "unlabelled", work / "test"
     if not test.is_dir():
         cases = sorted(scan_cases(everything), key=lambda c: c.case_id)
-        for folder, part, with_seg in (
-            (labelled, cases[:train_count], True),
-            (unlabelled, cases[:train_count], False),
-            (test, cases[train_count:], True),
-        ):
-            for case in part:
-                (folder / case.case_id).mkdir(parents=True)
-                for path in case.folder.iterdir():
-                    if with_seg or "-seg." not in path.name:
-                        (folder / case.case_id / path.name).symlink_to(path.resolve())
+        link_cases(cases[:train_count], labelled)
+        link_cases(cases[:train_count], unlabelled, labels=False)
+        link_cases(cases[train_count:], test)
     return labelled, unlabelled, test
 
 
@@ -120,8 +113,10 @@ def measure(seed: int, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     mni = cohort(work / "tumours-mni", args.test, 700 + seed, "gbm", "mni")
     labelled, unlabelled, test = split(everything, work, args.train)
     epochs = args.steps // args.steps_per_epoch
+    senior_epochs = (args.senior_steps or args.steps) // args.steps_per_epoch
     config = preset_config(
-        "tiny", junior_epochs=epochs, senior_epochs=epochs, steps_per_epoch=args.steps_per_epoch,
+        "tiny", junior_epochs=epochs, senior_epochs=senior_epochs,
+        steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch, learning_rate=args.lr, val_cases=4, seed=seed, device="cpu",
         senior_init=args.senior_init,
     )  # fmt: skip
@@ -243,6 +238,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=8, help="unlabelled / labelled cases")
     parser.add_argument("--test", type=int, default=4, help="test cases per anatomy")
     parser.add_argument("--steps", type=int, default=100, help="steps per model (per stage)")
+    parser.add_argument("--senior-steps", type=int, help="steps of the senior (default: --steps)")
     parser.add_argument("--steps-per-epoch", type=int, default=25)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--lr", type=float, default=3e-3)

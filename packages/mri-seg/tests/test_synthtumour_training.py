@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from mri_io.layouts import scan_cases
+from mri_io.layouts import link_cases, scan_cases
 from mri_io.nifti import load_labels, load_volume, new_volume, save_volume
 from mri_io.synthetic import FULL_GRID
 from mri_io.synthetic.cohort import write_cohort
@@ -38,12 +38,10 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def unlabelled(cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shared glioblastoma cohort with its segmentation files removed."""
-    folder = tmp_path_factory.mktemp("unlabelled") / "cases"
-    shutil.copytree(cohort, folder)
-    for seg in folder.glob("*/*-seg.nii.gz"):
-        seg.unlink()
-    return folder
+    """The shared glioblastoma cohort with its segmentation files withheld."""
+    return link_cases(
+        scan_cases(cohort), tmp_path_factory.mktemp("unlabelled") / "cases", labels=False
+    )
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,14 @@ from mri_io.errors import (
 # background *label* 0 (mri_io.labels.BACKGROUND) at the top level.
 from mri_io.intensity import BACKGROUND as NORMALISED_BACKGROUND
 from mri_io.labels import LABEL_CONVENTIONS, LabelConvention, get_label_convention
-from mri_io.layouts import MANIFEST, CaseFiles, case_centres, check_unique_case_ids, scan_cases
+from mri_io.layouts import (
+    MANIFEST,
+    CaseFiles,
+    case_centres,
+    check_unique_case_ids,
+    link_cases,
+    scan_cases,
+)
 from mri_io.model_folder import resolve_model_folder
 from mri_io.nifti import Volume, load_labels, load_volume, new_volume, save_volume
 from mri_io.nnunet import nnunet_filename
@@ -74,6 +81,7 @@ __all__ = [
     "check_unique_case_ids",
     "conform_case",
     "get_label_convention",
+    "link_cases",
     "load_case",
     "load_labels",
     "load_volume",

@@ -18,7 +18,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Final
 
-from mri_io.errors import LayoutError, UnknownNameError
+from mri_io.atomic import atomic_folder
+from mri_io.errors import LayoutError, OutputCollisionError, UnknownNameError
 from mri_io.sequences import SEQUENCES, canonical_sequence, is_sequence_name
 
 #: Key under which a case's segmentation is grouped while matching names.
@@ -213,6 +214,48 @@ def check_unique_case_ids(cases: Iterable[CaseFiles]) -> None:
                 f"case {case.case_id} is also in {first}; two cases with one id would write "
                 "one output folder: rename or remove one",
             )
+
+
+#: Layouts whose cases :func:`link_cases` can link: a case's files name the case and their
+#: content on their own. nnU-Net and MSD files need their ``dataset.json`` to be read.
+LINKABLE: Final = ("brats2023", "brats2021", "ucsf-pdgm", "generic")
+
+
+def link_cases(
+    cases: Iterable[CaseFiles], target: str | PathLike[str], *, labels: bool = True
+) -> Path:
+    """Make ``target`` a cohort of ``cases``: one folder per case, of symbolic links to the
+    case's own files (sequences, extras and, with ``labels``, its segmentation) under their own
+    names. A train / test split, or a copy of a labelled cohort with its labels withheld (for
+    unsupervised training, or to prove that none is read), then costs no copy of an image.
+
+    The cohort is built in a hidden sibling and renamed into place, so an interrupted call
+    leaves no half-made cohort. Raises :class:`OutputCollisionError` if ``target`` exists, and
+    :class:`LayoutError` for two cases with one id or a case of a layout not in
+    :data:`LINKABLE`. A cohort manifest (:data:`MANIFEST`) is not carried over.
+    """
+    out = Path(target)
+    if out.exists() or out.is_symlink():
+        raise OutputCollisionError(out, "exists already; link the cases into a new folder")
+    chosen = list(cases)
+    check_unique_case_ids(chosen)
+    for case in chosen:
+        if case.layout not in LINKABLE:
+            raise LayoutError(
+                case.folder,
+                f"case {case.case_id} is in the {case.layout} layout, whose files need their "
+                f"dataset.json; cases of {', '.join(LINKABLE)} can be linked",
+            )
+    with atomic_folder(out) as staging:
+        for case in chosen:
+            folder = staging / case.case_id
+            folder.mkdir()
+            files = {*case.sequences.values(), *case.extras.values()}
+            if labels and case.seg is not None:
+                files.add(case.seg)
+            for path in sorted(files):
+                (folder / path.name).symlink_to(path.resolve())
+    return out
 
 
 def _file_key(key: str) -> str:
