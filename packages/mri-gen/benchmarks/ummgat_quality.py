@@ -34,10 +34,8 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import date
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +47,7 @@ from mri_gen.ummgat.data import UnpairedSampler, load_unpaired, normalised_uint8
 from mri_gen.ummgat.inference import Translator
 from mri_gen.ummgat.networks import UMMGATModel
 from mri_gen.ummgat.training import TRAIN_RECIPES, TrainConfig, UMMGATTrainer
+from mri_io import process_pool
 from mri_io.case import load_case
 from mri_io.layouts import link_cases, scan_cases
 from mri_io.synthetic.cohort import MANIFEST, write_cohort
@@ -204,7 +203,7 @@ def main() -> None:
     # Same seed and budget for both models; with --jobs 2 they train side by side in two
     # processes (on a shared machine each process gets its own share of the cores).
     variants = {"ummgat_lam": True, "ummgat_no_lam": False}
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+    with process_pool(args.jobs, start_method="spawn") as pool:
         futures = {
             name: pool.submit(
                 train_model,

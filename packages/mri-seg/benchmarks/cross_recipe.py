@@ -36,13 +36,13 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mri_io import process_pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_tiny import recipe
@@ -152,7 +152,7 @@ def measure(work: Path, seeds: list[int], document: dict[str, Any], lr: float) -
         sets = test_sets(work, seed)
         load = os.getloadavg()
         started = time.monotonic()
-        with ProcessPoolExecutor(len(pending), mp_context=get_context("spawn")) as pool:
+        with process_pool(len(pending), start_method="spawn") as pool:
             futures = [
                 pool.submit(train_and_score, str(work), a, seed, sets[a], lr) for a in pending
             ]

@@ -38,16 +38,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import replace
 from datetime import datetime, timezone
 from itertools import combinations
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mri_io import process_pool
 from mri_io.case import load_case
 from mri_io.layouts import link_cases, scan_cases
 from mri_io.sequences import SEQUENCES
@@ -354,7 +354,7 @@ def main() -> None:
     for count in CASE_COUNTS:
         subset_folder(train, count)
     jobs = [(a, n, s) for s in SEEDS for n in CASE_COUNTS for a in APPROACHES]
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+    with process_pool(args.jobs, start_method="spawn") as pool:
         futures = {
             pool.submit(grid_job, str(args.work), a, n, s, args.steps): (a, n, s)
             for a, n, s in jobs
