@@ -387,28 +387,47 @@ def hfgan(work: Path, seed: int, lr_scale: float = 1.0, steps: int = HFGAN_STEPS
 
 # -- UMMGAT ---------------------------------------------------------------------------------
 
-UMMGAT_STEPS = 150
+UMMGAT_STEPS = 600
 UMMGAT_TARGET = "research-3t:t2f"
 
 
-def ummgat(work: Path, seed: int, lr_scale: float = 1.0, lesion: bool = True) -> dict[str, Any]:
+def ummgat_cohorts(work: Path, seed: int) -> tuple[Path, Path]:
+    """UMMGAT's training cohort (32 unpaired cases of two centres) and its 6 held-out complete
+    ``research-3t`` cases, 4 mm grid."""
+    centres = ("research-3t", "local-t1-t2")
+    train = cohort(work / "um-train", 32, 5000 + seed, centres=centres, grid=COARSE_GRID)
+    test = cohort(work / "um-test", 6, 6000 + seed, centres=centres[:1], grid=COARSE_GRID)
+    return train, test
+
+
+def ummgat(
+    work: Path,
+    seed: int,
+    lr_scale: float = 1.0,
+    lesion: bool = True,
+    steps: int = UMMGAT_STEPS,
+) -> dict[str, Any]:
     """The ``tiny`` UMMGAT with the ``short`` recipe of
     packages/mri-gen/benchmarks/ummgat_quality.py (lr 4e-4, lazy R1, EMA warm-up, 96 px)
     for a fixed number of steps, trained unpaired on a two-centre cohort (``research-3t``
     complete, ``local-t1-t2`` T1/T2 only); on 6 held-out complete cases the real t2w is
     translated into t2f (the mean style of seeded latent draws) and scored, like mri-bench's
     ``copy-matched`` baseline (the t2w histogram-matched to the typical t2f), against the real
-    t2f on the [0, 1] evaluation scale over the brain."""
-    centres = ("research-3t", "local-t1-t2")
-    train = cohort(work / "um-train", 32, 5000 + seed, centres=centres, grid=COARSE_GRID)
-    test = cohort(work / "um-test", 6, 6000 + seed, centres=centres[:1], grid=COARSE_GRID)
-    run = work / f"ummgat-{seed}-{lr_scale:g}-{'lam' if lesion else 'nolam'}"
+    t2f on the [0, 1] evaluation scale over the brain. ``steps`` other than the recipe's are
+    for sweep.py."""
+    train, test = ummgat_cohorts(work, seed)
+    lam = "lam" if lesion else "nolam"
+    run = (
+        work / f"ummgat-{seed}-{lr_scale:g}-{lam}"
+        if steps == UMMGAT_STEPS
+        else (work / f"ummgat-{seed}-{lr_scale:g}-{lam}-{steps}")
+    )
     args = [
         "mri_gen", "train", "ummgat", "--data", str(train), "--out", str(run),
-        "--preset", "tiny", "--recipe", "short", "--steps", str(UMMGAT_STEPS),
+        "--preset", "tiny", "--recipe", "short", "--steps", str(steps),
         "--lr", repr(4e-4 * lr_scale), "--image-size", str(GENERATOR_SIZE),
         "--seed", str(seed), "--device", "cpu", "--threads", "1",
-        "--checkpoint-every", str(UMMGAT_STEPS),
+        "--checkpoint-every", str(steps),
     ]  # fmt: skip
     cli(*args, *([] if lesion else ["--no-lesion"]))
     baseline = CopyMatched(reference_of([c.folder for c in scan_cases(train)]))
@@ -429,7 +448,7 @@ def ummgat(work: Path, seed: int, lr_scale: float = 1.0, lesion: bool = True) ->
                 for metric, value in image_scores(image, truth, brain).items():
                     scores[name].setdefault(metric, []).append(value)
     return {
-        "steps": UMMGAT_STEPS,
+        "steps": steps,
         "lesion_aware": lesion,
         "scores": {name: {k: mean(v) for k, v in row.items()} for name, row in scores.items()},
     }
@@ -478,7 +497,9 @@ def thresholds(family: str) -> dict[str, float]:
 
 #: Claims the recipes do not meet at their CPU budget (seed 0 measured, docs/quality/index.md):
 #: the tests expect these checks to fail (strict xfail), so a model that starts meeting them
-#: makes the set fail until the claim moves back among the asserted ones.
+#: makes the set fail until the claim moves back among the asserted ones. Their floors measured
+#: from three seeds are still asserted: a model that falls more than three seed-to-seed
+#: deviations below what its recipe reaches fails, even before it beats the baseline.
 SHORTFALLS: dict[str, frozenset[str]] = {
     "ummgat": frozenset({"t2w->t2f SSIM gain", "t2w->t2f MAE reduction"}),
 }
@@ -489,18 +510,24 @@ def failures(
     family: str,
     floors: Mapping[str, float],
     *,
-    shortfalls: bool | None = False,
+    shortfalls: bool = False,
 ) -> list[str]:
-    """The checks ``result`` fails: each quantity must exceed its floor (a claim of 'beats'
-    is strict: a gain of exactly 0 fails). ``shortfalls``: False checks the claims that hold
-    at the recipe's budget, True only the known shortfalls, None all of them."""
+    """The checks ``result`` fails. ``shortfalls`` False: every quantity must reach its floor
+    (a claim of 'beats' is strict: a gain of exactly 0 fails), a known shortfall its measured
+    floor (none until three seeds are measured). True: the known shortfalls must meet their
+    claim, which the recipe does not yet do."""
     problems = []
     known = SHORTFALLS.get(family, frozenset())
+    claim = CLAIMS[family] or 0.0
     for name, value in measured(result, family).items():
-        if shortfalls is not None and (name in known) != shortfalls:
+        if shortfalls:
+            if name in known and value <= claim:
+                problems.append(f"{family}: {name} {value:.4f} does not beat its claim {claim:g}")
             continue
-        floor = floors.get(name, CLAIMS[family] or 0.0)
-        strict = CLAIMS[family] == 0.0 and floor <= 0.0
+        floor = floors.get(name, None if name in known else claim)
+        if floor is None:
+            continue
+        strict = name not in known and CLAIMS[family] == 0.0 and floor <= 0.0
         if value < floor or (strict and value <= floor):
             problems.append(f"{family}: {name} {value:.4f} below its floor {floor:.4f}")
     return problems

@@ -1,9 +1,11 @@
-"""How a generator's advantage over ``copy-matched`` moves with its step budget: the HF-GAN
-quality recipe of ``recipes.py`` (seed, cohorts and everything else unchanged) trained for each
-of several step counts, each run scored as the quality test scores it.
+"""How a generator's advantage over ``copy-matched`` moves with its step budget: the HF-GAN or
+UMMGAT quality recipe of ``recipes.py`` (seed, cohorts and everything else unchanged) trained
+for each of several step counts, each run scored as the quality test scores it.
 
     python tests-quality/sweep.py --work /tmp/sweep --steps 150 300 450 600 --seeds 0 \\
         --out docs/quality/hfgan-steps.json
+    python tests-quality/sweep.py --family ummgat --work /tmp/sweep-um --steps 600 1200 \\
+        --seeds 0 --out docs/quality/ummgat-steps.json
 
 Each (steps, seed) run goes to the JSON as it finishes, with its wall and CPU seconds and the
 load around it, and the machine and date of the sweep; runs already in the JSON are not
@@ -18,25 +20,31 @@ import json
 import os
 import platform
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from datetime import date
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+from mri_io import process_pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recipes
 
+#: The recipes a sweep can run, and how it writes their cohorts before the runs start.
+RECIPES = {"hfgan": recipes.hfgan, "ummgat": recipes.ummgat}
+COHORTS = {"hfgan": recipes.hfgan_cohorts, "ummgat": recipes.ummgat_cohorts}
 
-def run_one(steps: int, seed: int, work: str) -> dict[str, Any]:
+
+def run_one(family: str, steps: int, seed: int, work: str) -> dict[str, Any]:
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
     folder = Path(work) / f"seed-{seed}"
     folder.mkdir(parents=True, exist_ok=True)
-    return recipes.timed(recipes.hfgan, folder, seed, steps=steps)
+    return recipes.timed(RECIPES[family], folder, seed, steps=steps)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", choices=sorted(RECIPES), default="hfgan")
     parser.add_argument("--work", type=Path, required=True, help="folder for cohorts and runs")
     parser.add_argument("--steps", nargs="+", type=int, required=True)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -46,22 +54,26 @@ def main() -> None:
     document: dict[str, Any] = (
         json.loads(args.out.read_text()) if args.out.is_file() else {"runs": []}
     )
+    if document.get("family", args.family) != args.family:
+        sys.exit(f"{args.out} holds a {document['family']} sweep, not {args.family}")
     done = {(r["steps"], r["seed"]) for r in document["runs"]}
     jobs = [(n, s) for n in args.steps for s in args.seeds if (n, s) not in done]
     command = "python tests-quality/sweep.py " + " ".join(sys.argv[1:])
     document.setdefault("commands", [])
     if command not in document["commands"]:
         document["commands"].append(command)
-    document.update(
-        family="hfgan",
-        machine=f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
-        f"{args.jobs} runs side by side, one torch thread each",
-        date=str(date.today()),
+    machine = (
+        f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
+        f"{args.jobs} runs side by side, one torch thread each"
     )
+    machines = document.setdefault("machines", [document.get("machine", machine)])
+    if machine not in machines:
+        machines.append(machine)
+    document.update(family=args.family, machine="; ".join(machines), date=str(date.today()))
     for seed in args.seeds:  # written here once, not raced by the runs of one seed
-        recipes.hfgan_cohorts(args.work / f"seed-{seed}", seed)
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_one, n, s, str(args.work)): (n, s) for n, s in jobs}
+        COHORTS[args.family](args.work / f"seed-{seed}", seed)
+    with process_pool(args.jobs, start_method="spawn") as pool:
+        futures = {pool.submit(run_one, args.family, n, s, str(args.work)): (n, s) for n, s in jobs}
         for future in as_completed(futures):
             steps, seed = futures[future]
             result = future.result()
@@ -70,7 +82,7 @@ def main() -> None:
             staging = args.out.with_name(args.out.name + ".partial")
             staging.write_text(json.dumps(document, indent=1) + "\n")
             staging.replace(args.out)
-            print(f"hfgan {steps} steps seed {seed}: {json.dumps(result)}", flush=True)
+            print(f"{args.family} {steps} steps seed {seed}: {json.dumps(result)}", flush=True)
 
 
 if __name__ == "__main__":

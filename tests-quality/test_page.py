@@ -61,3 +61,35 @@ def test_the_sweep_summary_names_the_first_step_count_of_each_gain(
         "Seed 0 beats copy-matched on t2w SSIM from 200 steps, t2w MAE from 100 steps; "
         "not within 200 steps on t2f SSIM, t2f MAE, mean4 SSIM, mean4 MAE." in text
     )
+
+
+def _ummgat(ssim: float, mae: float) -> dict[str, Any]:
+    """A UMMGAT result with the given model scores against copy-matched's 0.6 / 0.15."""
+    return {"scores": {"gen": {"ssim": ssim, "mae": mae}, "copy": {"ssim": 0.6, "mae": 0.15}}}
+
+
+def test_a_shortfall_is_held_to_its_measured_floor_and_expected_to_miss_its_claim() -> None:
+    floors = {"t2w->t2f SSIM gain": -0.2, "t2w->t2f MAE reduction": -0.08}
+    learnt = _ummgat(0.45, 0.18)  # behind copy-matched, within the measured floors
+    assert measure.recipes.failures(learnt, "ummgat", floors) == []
+    assert len(measure.recipes.failures(learnt, "ummgat", floors, shortfalls=True)) == 2
+    untrained = _ummgat(0.14, 0.46)
+    assert measure.recipes.failures(untrained, "ummgat", floors) == [
+        "ummgat: t2w->t2f SSIM gain -0.4600 below its floor -0.2000",
+        "ummgat: t2w->t2f MAE reduction -0.3100 below its floor -0.0800",
+    ]
+    beats = _ummgat(0.65, 0.14)  # the claim met: the strict xfail then fails the set
+    assert measure.recipes.failures(beats, "ummgat", floors, shortfalls=True) == []
+    # Before three seeds are measured a shortfall has no floor and nothing is asserted.
+    assert measure.recipes.failures(untrained, "ummgat", {}) == []
+
+
+def test_a_shortfall_floor_is_the_measured_one_and_only_from_three_seeds() -> None:
+    runs = {str(s): _ummgat(0.44 + 0.01 * s, 0.18) for s in range(3)}
+    document: dict[str, Any] = {"runs": {"ummgat": runs}, "broken": {}}
+    measure.derive(document)
+    # mean -0.15, spread max(sd 0.01, a tenth of |mean| 0.015): -0.15 - 0.045, rounded down
+    assert document["thresholds"]["ummgat"]["t2w->t2f SSIM gain"] == -0.2
+    del runs["2"]
+    measure.derive(document)
+    assert document["thresholds"]["ummgat"] == {}

@@ -84,6 +84,15 @@ def test_hfgan_beats_the_matched_copy_on_t2w_t2f_and_the_mean(hfgan: dict[str, A
     check("hfgan", hfgan)
 
 
+def test_ummgat_stays_within_its_measured_floors(ummgat: dict[str, Any]) -> None:
+    """UMMGAT does not yet beat copy-matched at its recipe's budget, but it is far from its
+    untrained self there: the floors measured from three seeds catch a model that stops
+    learning (docs/quality/index.md, "A broken model fails")."""
+    assert ummgat["steps"] == recipes.UMMGAT_STEPS
+    assert set(recipes.thresholds("ummgat")) == recipes.SHORTFALLS["ummgat"]
+    check("ummgat", ummgat)
+
+
 @pytest.mark.xfail(strict=True, reason="not met at the recipe's budget: docs/quality/index.md")
 def test_ummgat_beats_the_matched_copy_for_t2w_to_t2f(ummgat: dict[str, Any]) -> None:
     check("ummgat", ummgat, shortfalls=True)
