@@ -120,8 +120,9 @@ def integration(session: nox.Session) -> None:
 @nox.session
 def quality(session: nox.Session) -> None:
     """Quality tests (tests-quality/): each model family trained a fixed number of steps with
-    a fixed seed on one torch thread meets its claim on held-out synthetic cases; about
-    half an hour of CPU. Floors and figures: docs/quality/index.md."""
+    a fixed seed on one torch thread meets its claim on held-out synthetic cases, or, where
+    its recipe does not meet it yet (a strict expected failure), the floors measured from
+    three seeds; about half an hour of CPU. Floors and figures: docs/quality/index.md."""
     install_local(session, PACKAGES)
     session.run(
         "pytest",
