@@ -417,11 +417,7 @@ def ummgat(
     for sweep.py."""
     train, test = ummgat_cohorts(work, seed)
     lam = "lam" if lesion else "nolam"
-    run = (
-        work / f"ummgat-{seed}-{lr_scale:g}-{lam}"
-        if steps == UMMGAT_STEPS
-        else (work / f"ummgat-{seed}-{lr_scale:g}-{lam}-{steps}")
-    )
+    run = work / f"ummgat-{seed}-{lr_scale:g}-{lam}-{steps}"
     args = [
         "mri_gen", "train", "ummgat", "--data", str(train), "--out", str(run),
         "--preset", "tiny", "--recipe", "short", "--steps", str(steps),
