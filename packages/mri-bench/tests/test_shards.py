@@ -234,3 +234,35 @@ def test_changed_data_or_selection_is_another_fingerprint(tmp_path: Path, cohort
     assert changed.digest() != before
     with pytest.raises(StoreError, match="another config"):
         run_benchmark(changed, out, resume=True, progress=False)
+
+
+def test_a_shard_of_the_baselines_runs_before_the_generator_exists(
+    tmp_path: Path, cohort: Path
+) -> None:
+    """The demo scores the copy baselines while the generator still trains: a shard builds
+    only its own strategies, so the absent weights of another are not read."""
+    weights = tmp_path / "generator-to-come"
+    generator = {
+        "name": "gen",
+        "kind": "generator",
+        "generator": "hfgan",
+        "checkpoint": str(weights),
+    }
+    config = load_config(
+        write_config(
+            tmp_path,
+            str(cohort),
+            strategies=["copy", generator],
+            scenarios=["brasyn"],
+            comparisons=[],
+        )
+    )
+    out = tmp_path / "run"
+    run_benchmark(config.select((), ["copy"]), out, progress=False)
+    with ResultStore(out / STORE_NAME) as store:
+        done = store.done()
+    assert {strategy for _, _, strategy in done} == {"copy"}
+    assert len(done) == len(scan_cases(cohort))
+    # The whole config still needs them, and says which.
+    with pytest.raises(FileNotFoundError, match="generator-to-come"):
+        run_benchmark(config, out, resume=True, progress=False)

@@ -88,9 +88,10 @@ def load_reference(path: Path, out: Path) -> SequenceReference:
 def build_strategies(
     config: BenchConfig, reference: SequenceReference
 ) -> dict[str, CompletionStrategy]:
-    """The strategy objects of a config, by name."""
+    """The strategy objects a config runs (a shard's only: a shard of the baselines needs no
+    generator's weights, which may not exist yet), by name."""
     built: dict[str, CompletionStrategy] = {}
-    for spec in config.strategies:
+    for spec in config.active_strategies:
         strategy: CompletionStrategy
         if spec.kind in SIMPLE_STRATEGIES:
             strategy = simple_strategy(spec.kind, spec.name, reference)
