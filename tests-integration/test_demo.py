@@ -57,12 +57,13 @@ def test_demo_on_cpu_with_tiny_networks(tmp_path: Path) -> None:
     assert main(argv) == 0
     timings = check_demo(out, n_test=2)
     # The demo's generator recipe: every input subset, the target's channel marked, L1 and
-    # SSIM only (no discriminator, no second pass).
+    # SSIM over the whole brain only (no discriminator, no second pass).
     run = json.loads((out / "generator" / "run.json").read_text())
     assert run["train"]["inputs"] == "subsets"
     weights = run["train"]["weights"]
     assert weights["l1"] > 0
     assert weights["ssim"] > 0
+    assert weights["ssim_regions"] == "whole"
     assert weights["adv"] == weights["cls"] == weights["cycle"] == weights["feat"] == 0
     assert run["model"]["generator"]["target_fill"] == -3
     assert set(timings) == {

@@ -101,7 +101,7 @@ def test_a_bad_shard_is_one_line_and_writes_nothing(
     assert not out.exists()
 
 
-def test_demo_trains_hfgan_on_reconstruction_terms_unless_the_thesis_recipe_is_asked_for(
+def test_demo_trains_hfgan_on_whole_brain_reconstruction_unless_another_recipe_is_asked_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[DemoSettings] = []
@@ -112,7 +112,8 @@ def test_demo_trains_hfgan_on_reconstruction_terms_unless_the_thesis_recipe_is_a
 
     monkeypatch.setattr("mri_bench.commands.demo.run_demo", run_demo)
     assert main(["demo", "--out", str(tmp_path)]) == 0
-    assert main(["demo", "--out", str(tmp_path), "--generator-recipe", "thesis"]) == 0
-    assert [s.generator_recipe for s in seen] == ["reconstruction", "thesis"]
+    for recipe in ("thesis", "reconstruction"):
+        assert main(["demo", "--out", str(tmp_path), "--generator-recipe", recipe]) == 0
+    assert [s.generator_recipe for s in seen] == ["whole-brain", "thesis", "reconstruction"]
     with pytest.raises(ValueError, match="unknown generator recipe 'gan'"):
         DemoSettings(generator_recipe="gan")  # type: ignore[arg-type]

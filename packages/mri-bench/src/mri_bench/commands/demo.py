@@ -65,8 +65,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--generator-recipe",
         choices=GENERATOR_RECIPES,
         default=defaults.generator_recipe,
-        help="HF-GAN's losses: reconstruction (L1 and SSIM, one pass, no discriminator) or "
-        "thesis (also adversarial, class, cycle and feature terms; about twice the cost per step)",
+        help="HF-GAN's losses: whole-brain (L1 and SSIM over the brain, one pass, no "
+        "discriminator), reconstruction (the same with the dual SSIM, healthy tissue and tumour "
+        "weighted equally) or thesis (also adversarial, class, cycle and feature terms; about "
+        "twice the cost per step)",
     )
     parser.add_argument(
         "--baselines",
