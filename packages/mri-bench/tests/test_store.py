@@ -10,12 +10,14 @@ import pytest
 from mri_bench.store import ResultStore, Row, StoreError, TaskResult, read_rows
 
 
-def task(case: str, strategy: str, values: list[float], scenario: str = "s") -> TaskResult:
+def task(
+    case: str, strategy: str, values: list[float], scenario: str = "s", seconds: float = 0.1
+) -> TaskResult:
     rows = tuple(
         Row(case, "c", scenario, strategy, "", "WT", f"m{i}", value, 0, "p")
         for i, value in enumerate(values)
     )
-    return TaskResult(case, scenario, strategy, ("t1n",), 0.1, rows)
+    return TaskResult(case, scenario, strategy, ("t1n",), seconds, rows)
 
 
 def test_rows_round_trip_including_nan_and_infinity(tmp_path: Path) -> None:
@@ -27,6 +29,15 @@ def test_rows_round_trip_including_nan_and_infinity(tmp_path: Path) -> None:
     assert rows[0].value == 0.5
     assert math.isnan(rows[1].value)
     assert rows[2].value == math.inf
+
+
+def test_seconds_are_summed_per_strategy(tmp_path: Path) -> None:
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        assert store.seconds_by_strategy() == {}
+        store.add(task("a", "copy", [0.5], seconds=0.25))
+        store.add(task("b", "copy", [0.5], seconds=0.5))
+        store.add(task("a", "hfgan", [0.5], seconds=2.0))
+        assert store.seconds_by_strategy() == {"copy": 0.75, "hfgan": 2.0}
 
 
 def test_a_failed_task_leaves_nothing_behind(tmp_path: Path) -> None:

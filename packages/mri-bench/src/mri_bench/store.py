@@ -217,6 +217,13 @@ class ResultStore:
         rows = self._guard(lambda: self._db.execute(query).fetchall())
         return {(str(c), str(s)): str(m) for c, s, m in rows}
 
+    def seconds_by_strategy(self) -> dict[str, float]:
+        """Strategy -> the wall seconds its stored tasks took (completion, segmentation and
+        scoring, as each task measured itself): what each strategy costs a run."""
+        query = "SELECT strategy, SUM(seconds) FROM tasks GROUP BY strategy ORDER BY strategy"
+        rows = self._guard(lambda: self._db.execute(query).fetchall())
+        return {str(strategy): float(seconds) for strategy, seconds in rows}
+
     def check_merge(self, *others: str | PathLike[str]) -> None:
         """Refuse, before anything is written, stores that :meth:`merge` would not take:
 
