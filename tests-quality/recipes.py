@@ -406,6 +406,7 @@ def ummgat(
     lr_scale: float = 1.0,
     lesion: bool = True,
     steps: int = UMMGAT_STEPS,
+    lr_decay_from: float | None = None,
 ) -> dict[str, Any]:
     """The ``tiny`` UMMGAT with the ``short`` recipe of
     packages/mri-gen/benchmarks/ummgat_quality.py (lr 4e-4, lazy R1, EMA warm-up, 96 px)
@@ -414,10 +415,12 @@ def ummgat(
     translated into t2f (the mean style of seeded latent draws) and scored, like mri-bench's
     ``copy-matched`` baseline (the t2w histogram-matched to the typical t2f), against the real
     t2f on the [0, 1] evaluation scale over the brain. ``steps`` other than the recipe's are
-    for sweep.py."""
+    for sweep.py; ``lr_decay_from`` (a linear decay to zero from that fraction of the steps
+    on, ``--lr-decay-from``) is for trying other schedules."""
     train, test = ummgat_cohorts(work, seed)
     lam = "lam" if lesion else "nolam"
-    run = work / f"ummgat-{seed}-{lr_scale:g}-{lam}-{steps}"
+    decay = "" if lr_decay_from is None else f"-decay{lr_decay_from:g}"
+    run = work / f"ummgat-{seed}-{lr_scale:g}-{lam}-{steps}{decay}"
     args = [
         "mri_gen", "train", "ummgat", "--data", str(train), "--out", str(run),
         "--preset", "tiny", "--recipe", "short", "--steps", str(steps),
@@ -425,6 +428,8 @@ def ummgat(
         "--seed", str(seed), "--device", "cpu", "--threads", "1",
         "--checkpoint-every", str(steps),
     ]  # fmt: skip
+    if lr_decay_from is not None:
+        args += ["--lr-decay-from", repr(lr_decay_from)]
     cli(*args, *([] if lesion else ["--no-lesion"]))
     baseline = CopyMatched(reference_of([c.folder for c in scan_cases(train)]))
     scores: dict[str, dict[str, list[float]]] = {"gen": {}, "copy": {}}
@@ -446,6 +451,7 @@ def ummgat(
     return {
         "steps": steps,
         "lesion_aware": lesion,
+        **({} if lr_decay_from is None else {"lr_decay_from": lr_decay_from}),
         "scores": {name: {k: mean(v) for k, v in row.items()} for name, row in scores.items()},
     }
 

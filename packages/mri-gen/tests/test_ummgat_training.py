@@ -15,7 +15,7 @@ import pytest
 import torch
 from numpy.typing import NDArray
 
-from mri_gen.errors import CheckpointError
+from mri_gen.errors import CheckpointError, ConfigError
 from mri_gen.ummgat.config import PRESETS, UMMGATConfig
 from mri_gen.ummgat.data import (
     UnpairedSampler,
@@ -51,8 +51,10 @@ def config() -> UMMGATConfig:
     return PRESETS["tiny"].with_image_size(SIZE)
 
 
-def _spec(config: UMMGATConfig, steps: int, lr: float = 1e-4) -> RunSpec:
-    train = TrainConfig(steps=steps, batch_size=2, lr=lr, seed=4)
+def _spec(
+    config: UMMGATConfig, steps: int, lr: float = 1e-4, decay: float | None = None
+) -> RunSpec:
+    train = TrainConfig(steps=steps, batch_size=2, lr=lr, seed=4, lr_decay_from=decay)
     return RunSpec(config, train, checkpoint_every=1)
 
 
@@ -177,13 +179,17 @@ def test_same_seed_same_weights(cohort: Path, config: UMMGATConfig, tmp_path: Pa
     )
 
 
-def test_resume_continues_bit_for_bit(cohort: Path, config: UMMGATConfig, tmp_path: Path) -> None:
-    straight = train_ummgat(cohort, tmp_path / "straight", _spec(config, 3), CPU, progress=False)
+@pytest.mark.parametrize("decay", [None, 0.0])
+def test_resume_continues_bit_for_bit(
+    cohort: Path, config: UMMGATConfig, tmp_path: Path, decay: float | None
+) -> None:
+    spec = _spec(config, 3, decay=decay)
+    straight = train_ummgat(cohort, tmp_path / "straight", spec, CPU, progress=False)
     split = tmp_path / "split"
-    train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False, until=1)
+    train_ummgat(cohort, split, spec, CPU, progress=False, until=1)
     with pytest.raises(RunFolderError, match="holds a run already"):
-        train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False)
-    train_ummgat(cohort, split, _spec(config, 3), CPU, progress=False, resume=True)
+        train_ummgat(cohort, split, spec, CPU, progress=False)
+    train_ummgat(cohort, split, spec, CPU, progress=False, resume=True)
     a = UMMGATModel.from_pretrained(straight).state_dict()
     b = UMMGATModel.from_pretrained(split).state_dict()
     for name in a:
@@ -192,6 +198,27 @@ def test_resume_continues_bit_for_bit(cohort: Path, config: UMMGATConfig, tmp_pa
     assert len((split / "log.csv").read_text().splitlines()) == 1 + 3
     with pytest.raises(RunFolderError, match=r"other settings \(train\)"):
         train_ummgat(cohort, split, _spec(config, 3, lr=1e-3), CPU, progress=False, resume=True)
+
+
+def test_learning_rate_is_constant_or_falls_linearly_to_zero() -> None:
+    assert [TrainConfig(steps=4, lr=2.0).learning_rate(k) for k in range(4)] == [2.0] * 4
+    decaying = TrainConfig(steps=10, lr=2.0, lr_decay_from=0.6)
+    rates = [decaying.learning_rate(k) for k in range(10)]
+    assert rates == pytest.approx([2.0] * 7 + [1.5, 1.0, 0.5])
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ConfigError, match="lr_decay_from"):
+            TrainConfig(lr_decay_from=bad)
+
+
+def test_every_optimiser_steps_at_the_scheduled_rate(cohort: Path, config: UMMGATConfig) -> None:
+    slices, _ = load_unpaired(cohort, SIZE, seed=0, progress=False)
+    train = TrainConfig(steps=4, batch_size=2, lr=1e-3, lr_decay_from=0.5)
+    trainer = UMMGATTrainer(config.with_domains(slices.domains), train, CPU)
+    sampler = UnpairedSampler(slices, 2, seed=0, latent_dim=16)
+    logged = [trainer.step(sampler.next())["lr"] for _ in range(4)]
+    assert logged == pytest.approx([1e-3, 1e-3, 1e-3, 5e-4])
+    for optimizer in trainer.optimizers.values():
+        assert [group["lr"] for group in optimizer.param_groups] == pytest.approx([5e-4])
 
 
 def test_ema_follows_the_decay(cohort: Path, config: UMMGATConfig) -> None:

@@ -58,6 +58,12 @@ def register_model(models: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--steps", type=int, help="training iterations (paper: 20000)")
     parser.add_argument("--batch-size", type=int, default=8, help="slices per batch and process")
     parser.add_argument("--lr", type=float, help="Adam learning rate (paper: 1e-4)")
+    parser.add_argument(
+        "--lr-decay-from",
+        type=float,
+        help="fraction of the steps after which the learning rate falls linearly to zero "
+        "(paper: constant)",
+    )
     parser.add_argument("--image-size", type=int, help="slice side (paper: 176)")
     parser.add_argument("--losses", default="", help="loss weights, e.g. lesion=0,cyc=2")
     parser.add_argument("--ema", type=float, help="EMA decay of G, M and E (paper: 0.999)")
@@ -74,7 +80,12 @@ def run_train_ummgat(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     recipe = TRAIN_RECIPES[args.recipe]
-    overrides = {"steps": args.steps, "lr": args.lr, "ema_decay": args.ema}
+    overrides = {
+        "steps": args.steps,
+        "lr": args.lr,
+        "ema_decay": args.ema,
+        "lr_decay_from": args.lr_decay_from,
+    }
     train = replace(
         recipe,
         batch_size=args.batch_size,

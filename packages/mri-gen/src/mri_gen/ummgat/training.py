@@ -13,13 +13,17 @@ Per batch (sources ``x`` of domains ``y``, target domains ``t``):
 then the EMA copies of G, M and E move (``decay`` 0.999). Adam, lr 1e-4, betas (0, 0.99), weight
 decay 1e-4 for every network (paper).
 
-Two options serve short runs (CPU budgets of minutes) and are off by default, so the paper's
+Three options serve short runs (CPU budgets of minutes) and are off by default, so the paper's
 recipe is unchanged:
 
 - ``r1_every = k`` computes R1 only every ``k``-th step with ``gamma`` multiplied by ``k``: the
   "lazy regularisation" of StyleGAN2 (Karras et al. 2020, section 3.1), which keeps the average
   penalty while skipping the double back-propagation through the discriminator on the other
   steps. ``k = 1`` is the paper's R1 at every step.
+- ``lr_decay_from = f`` keeps every learning rate constant for the first fraction ``f`` of the
+  steps, then lowers it linearly to zero at the last step: CycleGAN's schedule (Zhu et al.
+  2017, section 4), so a short run ends on small updates instead of the paper's constant rate.
+  The rate follows from the step count alone, so a resumed run continues on the same schedule.
 - ``ema_warmup`` caps the EMA decay at step ``n`` by ``(1 + n) / (10 + n)``, the ``num_updates``
   warm-up of TensorFlow's ``ExponentialMovingAverage``: with a fixed 0.999 a run of a few
   hundred steps would publish weights that are still mostly the random initialisation
@@ -70,10 +74,27 @@ class TrainConfig:
     seed: int = 0
     r1_every: int = 1
     ema_warmup: bool = False
+    lr_decay_from: float | None = None
 
     def __post_init__(self) -> None:
         if self.r1_every < 1:
             raise ConfigError(None, f"r1_every must be at least 1, got {self.r1_every}")
+        if self.lr_decay_from is not None and not 0.0 <= self.lr_decay_from < 1.0:
+            raise ConfigError(
+                None,
+                f"lr_decay_from must be in [0, 1) (a fraction of the steps), got "
+                f"{self.lr_decay_from}",
+            )
+
+    def learning_rate(self, step: int) -> float:
+        """The rate of every optimiser at ``step`` (0-based): ``lr``, or on the linear decay
+        to zero once ``lr_decay_from`` of the steps are done."""
+        if self.lr_decay_from is None:
+            return self.lr
+        start = self.lr_decay_from * self.steps
+        if step < start:
+            return self.lr
+        return self.lr * max(0.0, (self.steps - step) / (self.steps - start))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,7 +248,11 @@ class UMMGATTrainer:
         batch = {name: value.to(device, non_blocking=True) for name, value in batch.items()}
         self.model.train()
         self.discriminator.train()
-        logged: dict[str, float] = {}
+        rate = self.train_config.learning_rate(self.step_count)
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = rate
+        logged: dict[str, float] = {"lr": rate}
         for guide in ("latent", "reference"):
             terms = self._discriminator_loss(batch, guide)
             total = self._update(terms, ("discriminator",))
@@ -255,7 +280,7 @@ class UMMGATTrainer:
         """Every name :meth:`step` may log, in a fixed order (``g_lesion`` only with the LAM)."""
         names = ["d_real", "d_fake", "d_r1", "d_total", "g_adv", "g_sty", "g_lesion", "g_cyc"]
         names.append("g_total")
-        return [f"{name}_{guide}" for guide in ("latent", "reference") for name in names]
+        return ["lr", *(f"{name}_{guide}" for guide in ("latent", "reference") for name in names)]
 
     @property
     def shared_model(self) -> UMMGATModel:
