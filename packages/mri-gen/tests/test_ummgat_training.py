@@ -208,6 +208,10 @@ def test_learning_rate_is_constant_or_falls_linearly_to_zero() -> None:
     for bad in (-0.1, 1.0):
         with pytest.raises(ConfigError, match="lr_decay_from"):
             TrainConfig(lr_decay_from=bad)
+    # A constant-rate run's settings read as those of runs written before the option, so an
+    # unfinished run of an earlier version still resumes.
+    assert "lr_decay_from" not in TrainConfig().to_json()
+    assert decaying.to_json()["lr_decay_from"] == 0.6
 
 
 def test_every_optimiser_steps_at_the_scheduled_rate(cohort: Path, config: UMMGATConfig) -> None:

@@ -97,7 +97,12 @@ class TrainConfig:
         return self.lr * max(0.0, (self.steps - step) / (self.steps - start))
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.lr_decay_from is None:
+            # A constant-rate run records what runs written before the option recorded, so
+            # those still resume (a resume refuses a run.json whose settings differ).
+            del data["lr_decay_from"]
+        return data
 
 
 #: Training recipes by name. ``paper`` is the paper's (20,000 steps at lr 1e-4). ``short`` is for
