@@ -16,10 +16,13 @@ on 16 glioblastoma cases from two centres (``research-3t``, ``clinical-1.5t``), 
 
 The target: cross-recipe WT Dice within 0.1 of the same-recipe WT Dice. The two trainings of a
 seed run side by side in two one-thread processes, loading batches in-process. ``--lr`` replaces
-the recipe's learning rate (3e-3); runs at each rate are recorded and tabled separately.
+the recipe's learning rate (3e-3) and ``--affine-prob`` adds the random rotation and scaling of
+the crops (``TrainConfig.affine_prob``, off in the recipe); runs of each setting are recorded
+and tabled separately.
 
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --seeds 0
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --lr 1e-2
+    python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --affine-prob 0.3
     python packages/mri-seg/benchmarks/cross_recipe.py --render   # the page from the JSON
 
 Writes ``docs/mri-seg/cross-recipe.json`` (per model and test set the mean and per-case Dice,
@@ -72,7 +75,12 @@ def cohort(folder: Path, cases: int, seed: int, anatomy: str, centres: tuple[str
 
 
 def train_and_score(
-    work: str, anatomy: str, seed: int, test_sets: dict[str, str], lr: float = RECIPE_LR
+    work: str,
+    anatomy: str,
+    seed: int,
+    test_sets: dict[str, str],
+    lr: float = RECIPE_LR,
+    affine: float = 0.0,
 ) -> dict[str, Any]:
     """Train on ``anatomy`` (one torch thread, batches loaded in this process) and score every
     test set; returns the result record."""
@@ -85,8 +93,12 @@ def train_and_score(
     torch.set_num_threads(1)
     folder = Path(work)
     train = cohort(folder / f"train-{anatomy}-{seed}", 16, 1000 + seed, anatomy, TRAIN_CENTRES)
-    config = replace(recipe(seed), workers=0, learning_rate=lr)
-    run = folder / (f"run-{anatomy}-{seed}" + ("" if lr == RECIPE_LR else f"-lr{lr:g}"))
+    config = replace(recipe(seed), workers=0, learning_rate=lr, affine_prob=affine)
+    run = folder / (
+        f"run-{anatomy}-{seed}"
+        + ("" if lr == RECIPE_LR else f"-lr{lr:g}")
+        + ("" if affine == 0.0 else f"-affine{affine:g}")
+    )
     cpu = time.process_time()
     if not (RunFolder(run).best / "model.safetensors").is_file():
         train_unet(train, run, config, progress=False)
@@ -105,6 +117,7 @@ def train_and_score(
         "trained_on": anatomy,
         "seed": seed,
         "learning_rate": lr,
+        **({} if affine == 0.0 else {"affine_prob": affine}),
         "steps": config.epochs * config.steps_per_epoch,
         "train_cpu_seconds": round(cpu_seconds, 1),
         "scores": scores,
@@ -138,15 +151,18 @@ def test_sets(work: Path, seed: int) -> dict[str, dict[str, str]]:
     return sets
 
 
-def rate(run: dict[str, Any]) -> float:
-    """The learning rate a run trained at (runs recorded before ``--lr`` used the recipe's)."""
-    return float(run.get("learning_rate", RECIPE_LR))
+def setting(run: dict[str, Any]) -> tuple[float, float]:
+    """The learning rate and affine probability a run trained with (runs recorded before
+    ``--lr`` or ``--affine-prob`` used the recipe's)."""
+    return float(run.get("learning_rate", RECIPE_LR)), float(run.get("affine_prob", 0.0))
 
 
-def measure(work: Path, seeds: list[int], document: dict[str, Any], lr: float) -> None:
-    done = {(r["trained_on"], r["seed"], rate(r)) for r in document["runs"]}
+def measure(
+    work: Path, seeds: list[int], document: dict[str, Any], lr: float, affine: float
+) -> None:
+    done = {(r["trained_on"], r["seed"], setting(r)) for r in document["runs"]}
     for seed in seeds:
-        pending = [a for a in ANATOMIES if (a, seed, lr) not in done]
+        pending = [a for a in ANATOMIES if (a, seed, (lr, affine)) not in done]
         if not pending:
             continue
         sets = test_sets(work, seed)
@@ -154,7 +170,8 @@ def measure(work: Path, seeds: list[int], document: dict[str, Any], lr: float) -
         started = time.monotonic()
         with process_pool(len(pending), start_method="spawn") as pool:
             futures = [
-                pool.submit(train_and_score, str(work), a, seed, sets[a], lr) for a in pending
+                pool.submit(train_and_score, str(work), a, seed, sets[a], lr, affine)
+                for a in pending
             ]
             results = [f.result() for f in futures]
         for result in results:
@@ -184,7 +201,9 @@ def render(document: dict[str, Any]) -> str:
         "the other, and on a centre it never saw. Training: 16 glioblastoma cases from "
         f"{' and '.join(TRAIN_CENTRES)} on the 2 mm grid, the accuracy recipe of "
         "`benchmarks/train_tiny.py` (48^3 crops, batch 4, Adam on a cosine schedule, MONAI "
-        "intensity and bias-field augmentation, flips). Tests: 8 held-out cases each; "
+        "intensity and bias-field augmentation, flips; *affine* is the probability of the "
+        "random rotation (up to 15 degrees about each axis) and scaling (up to 10 %) of a crop, "
+        "off in the recipe). Tests: 8 held-out cases each; "
         f"*unseen centre* is `{UNSEEN_CENTRE}` (4 mm coronal slices, strong bias, another "
         "contrast gamma and scanner units) with the training anatomy. Dice is the mean over "
         f"cases. Target: cross-recipe WT Dice within {TARGET_GAP} of the same-recipe WT Dice. "
@@ -195,10 +214,12 @@ def render(document: dict[str, Any]) -> str:
         + "; ".join(f"`{c}`" for c in document["commands"])
         + f"; machine: {document['machine']}.",
         "",
-        "| trained on | lr | seed | steps | tested on | WT | TC | ET | WT minus same recipe |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| trained on | lr | affine | seed | steps | tested on | WT | TC | ET "
+        "| WT minus same recipe |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for run in sorted(document["runs"], key=lambda r: (rate(r), r["trained_on"], r["seed"])):
+    for run in sorted(document["runs"], key=lambda r: (setting(r), r["trained_on"], r["seed"])):
+        lr, affine = setting(run)
         same = run["scores"]["same recipe"]["mean"]["WT"]
         other = next(a for a in ANATOMIES if a != run["trained_on"])
         for name, label in (
@@ -209,29 +230,32 @@ def render(document: dict[str, Any]) -> str:
             mean = run["scores"][name]["mean"]
             delta = "" if name == "same recipe" else f"{mean['WT'] - same:+.3f}"
             lines.append(
-                f"| {names[run['trained_on']]} | {rate(run):g} | {run['seed']} | {run['steps']} "
+                f"| {names[run['trained_on']]} | {lr:g} | {affine:g} | {run['seed']} "
+                f"| {run['steps']} "
                 f"| {label} | "
                 f"{mean['WT']:.3f} | {mean['TC']:.3f} | {mean['ET']:.3f} | {delta} |"
             )
     runs = document["runs"]
     lines.append("")
-    for lr in sorted({rate(r) for r in runs}):
-        at = [r for r in runs if rate(r) == lr]
+    for lr, affine in sorted({setting(r) for r in runs}):
+        at = [r for r in runs if setting(r) == (lr, affine)]
         met = [r for r in at if gap(r) >= -TARGET_GAP]
         lines.append(
-            f"- lr {lr:g}: target met (cross-recipe WT within {TARGET_GAP}) in {len(met)} of "
-            f"{len(at)} runs; mean WT gap {np.mean([gap(r) for r in at]):+.3f}, same-recipe WT "
+            f"- lr {lr:g}, affine {affine:g}: target met (cross-recipe WT within {TARGET_GAP}) "
+            f"in {len(met)} of {len(at)} runs; mean WT gap "
+            f"{np.mean([gap(r) for r in at]):+.3f}, same-recipe WT "
             f"{np.mean([r['scores']['same recipe']['mean']['WT'] for r in at]):.3f} on average."
         )
     lines += [
         "",
-        "Runs (lr, seed, date, load average before and after, wall seconds of the two "
+        "Runs (lr, affine, seed, date, load average before and after, wall seconds of the two "
         "trainings side by side, CPU seconds of each training): "
         + "; ".join(
-            f"{names[r['trained_on']]} lr {rate(r):g} seed {r['seed']}: {r['date']}, load "
+            f"{names[r['trained_on']]} lr {setting(r)[0]:g} affine {setting(r)[1]:g} seed "
+            f"{r['seed']}: {r['date']}, load "
             f"{r['load_average_before'][0]:.1f} / {r['load_average_after'][0]:.1f}, "
             f"{r['wall_seconds_both']:.0f} s wall, {r['train_cpu_seconds']:.0f} CPU s"
-            for r in sorted(runs, key=lambda r: (rate(r), r["seed"], r["trained_on"]))
+            for r in sorted(runs, key=lambda r: (setting(r), r["seed"], r["trained_on"]))
         )
         + ".",
     ]
@@ -257,6 +281,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="folder for cohorts and runs")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--lr", type=float, default=RECIPE_LR, help="learning rate")
+    parser.add_argument(
+        "--affine-prob", type=float, default=0.0, help="probability of rotating/scaling a crop"
+    )
     parser.add_argument("--render", action="store_true", help="only rewrite the page")
     args = parser.parse_args()
     document = load()
@@ -268,10 +295,11 @@ def main() -> None:
             + " ".join(map(str, args.seeds))
         )
         command += "" if args.lr == RECIPE_LR else f" --lr {args.lr:g}"
+        command += "" if args.affine_prob == 0.0 else f" --affine-prob {args.affine_prob:g}"
         if command not in document["commands"]:
             document["commands"].append(command)
         document["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs"
-        measure(args.work, args.seeds, document, args.lr)
+        measure(args.work, args.seeds, document, args.lr, args.affine_prob)
     save(document)
 
 

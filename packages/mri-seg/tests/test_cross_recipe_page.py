@@ -70,15 +70,18 @@ def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
         "learning_rate": 0.01,
         "scores": {**run["scores"], "other anatomy": scored(0.8)},
     }
-    page = bench.render({"commands": ["c"], "machine": "m", "runs": [run, faster]})
-    # A run recorded without its rate trained at the recipe's; each rate is summed up alone.
-    assert (
-        "| MNI152 | 0.003 | 0 | 400 | procedural (other anatomy) | 0.700 | 0.900 | 0.800 | -0.150 |"
-        in page
-    )
-    assert (
-        "| MNI152 | 0.01 | 0 | 400 | procedural (other anatomy) | 0.800 | 0.900 | 0.800 | -0.050 |"
-        in page
-    )
-    assert "- lr 0.003: target met (cross-recipe WT within 0.1) in 0 of 1 runs" in page
-    assert "- lr 0.01: target met (cross-recipe WT within 0.1) in 1 of 1 runs" in page
+    rotated = {
+        **faster,
+        "affine_prob": 0.3,
+        "scores": {**run["scores"], "other anatomy": scored(0.76)},
+    }
+    page = bench.render({"commands": ["c"], "machine": "m", "runs": [run, faster, rotated]})
+    # A run recorded without its rate or affine probability trained with the recipe's; each
+    # setting is summed up alone.
+    row = "| MNI152 | {} | 0 | 400 | procedural (other anatomy) | {} | 0.900 | 0.800 | {} |"
+    assert row.format("0.003 | 0", "0.700", "-0.150") in page
+    assert row.format("0.01 | 0", "0.800", "-0.050") in page
+    assert row.format("0.01 | 0.3", "0.760", "-0.090") in page
+    assert "- lr 0.003, affine 0: target met (cross-recipe WT within 0.1) in 0 of 1 runs" in page
+    assert "- lr 0.01, affine 0: target met (cross-recipe WT within 0.1) in 1 of 1 runs" in page
+    assert "- lr 0.01, affine 0.3: target met (cross-recipe WT within 0.1) in 1 of 1 runs" in page

@@ -212,3 +212,59 @@ def test_workers_start_from_a_fork_server_once_cuda_is_up(
     served = [images for images, _ in loader]
     for step in range(2):
         assert torch.equal(forked[step][0], served[step])
+
+
+def _rotated_cube_item(size: int = 24) -> dict[Hashable, Any]:
+    """A brain filling the crop (values in [0, 1)) with an off-centre tumour cube of value 3."""
+    rng = np.random.default_rng(1)
+    images = rng.uniform(size=(4, size, size, size)).astype(np.float32)
+    labels = np.zeros((size, size, size), dtype=np.uint8)
+    labels[4:12, 5:11, 6:12] = 2
+    images[:, labels > 0] = 3.0
+    return {"case_id": "case", "image": images, "label": labels[None]}
+
+
+def test_affine_moves_images_and_labels_together_and_fills_with_background() -> None:
+    item = _rotated_cube_item()
+    config = replace(PLAIN, crop=(24, 24, 24), affine_prob=1.0)
+    moved = 0
+    for seed in range(6):
+        image, target = _sample(config, item, seed)
+        assert image.shape == (4, 24, 24, 24)
+        # Labels are resampled by nearest neighbour: still exact label codes.
+        assert set(np.unique(target)) <= {0.0, 1.0}
+        _, plain_target = _sample(replace(config, affine_prob=0.0), item, seed)
+        if np.array_equal(target, plain_target):
+            continue
+        moved += 1
+        # What enters the crop from outside is background (-1), never 0 (tissue on this scale):
+        # the corners of a rotated cube leave the original volume.
+        corners = image[:, [0, 0, -1, -1], [0, -1, 0, -1], :]
+        assert np.count_nonzero(corners == -1.0) > 0
+        # The tumour moved with the image: the image is bright where the target says WT
+        # (bilinear blur only at its rim) and the brightest voxels are WT; its volume stays
+        # within the scaling range (0.9^3 - 1.1^3, with a margin for the voxelised rim).
+        assert np.mean(image[:, target[0] > 0] > 1.5) > 0.85
+        assert (target[0][image[0] > 2.9] > 0).all()
+        ratio = target[0].sum() / plain_target[0].sum()
+        assert 0.9**3 * 0.8 < ratio < 1.1**3 * 1.2
+    assert moved >= 4
+
+
+def test_affine_off_draws_the_samples_it_drew_before_the_option() -> None:
+    """``affine_prob`` 0 adds no transform, so every other random transform keeps its seed."""
+    config = replace(PLAIN, noise_prob=1.0, flip_prob=0.5, crop=(16, 16, 8))
+    transform = training_transforms(config, TargetSpec())
+    names = [type(t).__name__ for t in transform.transforms]
+    assert "RandAffined" not in names
+    with_affine = training_transforms(replace(config, affine_prob=0.5), TargetSpec())
+    assert "RandAffined" in [type(t).__name__ for t in with_affine.transforms]
+
+
+def test_affine_probability_is_checked_and_stored_only_when_used() -> None:
+    with pytest.raises(ValueError, match="affine_prob must be in"):
+        TrainConfig(affine_prob=-0.1)
+    assert "affine_prob" not in TrainConfig().to_json()
+    stored = TrainConfig(affine_prob=0.3).to_json()
+    assert stored["affine_prob"] == 0.3
+    assert TrainConfig.from_json(stored).affine_prob == 0.3

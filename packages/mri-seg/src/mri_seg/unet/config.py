@@ -32,7 +32,8 @@ class TrainConfig:
     never the result. The ``*_prob`` fields are the probabilities of the random transforms
     (:func:`mri_seg.unet.data.training_transforms`): each flip (per axis), intensity scaling
     (x(1 +- 0.1)) and shift (+- 0.1), Gaussian noise (sd 0.1), bias field (coefficients up to
-    0.1) and contrast (gamma 0.7-1.5).
+    0.1), contrast (gamma 0.7-1.5) and a rotation (up to 15 degrees about each axis) with
+    scaling (up to +- 10 %) of the crop, off by default.
 
     ``kle`` adds the KLE anomaly channel (:mod:`mri_seg.unet.kle`, ``kle_components``
     coefficients, fitted on the training split). ``sequence_dropout`` > 0 trains a
@@ -68,6 +69,7 @@ class TrainConfig:
     noise_prob: float = 0.1
     bias_field_prob: float = 0.1
     contrast_prob: float = 0.1
+    affine_prob: float = 0.0
     kle: bool = False
     kle_components: int = KLE_COMPONENTS
     sequence_dropout: float = 0.0
@@ -93,6 +95,7 @@ class TrainConfig:
             "noise_prob",
             "bias_field_prob",
             "contrast_prob",
+            "affine_prob",
         ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -142,8 +145,9 @@ class TrainConfig:
 
 
 #: Options added after the first runs: written to ``run.json`` only when not at the default.
-_OPTIONAL = ("kle", "kle_components", "sequence_dropout", "keep_subsets")
+_OPTIONAL = ("kle", "kle_components", "sequence_dropout", "keep_subsets", "affine_prob")
 _DEFAULTS: dict[str, Any] = {
+    "affine_prob": 0.0,
     "kle": False,
     "kle_components": KLE_COMPONENTS,
     "sequence_dropout": 0.0,

@@ -18,7 +18,10 @@ Cases are read one at a time and never all held by every process:
   the same generator picks the sequences the sample keeps (:mod:`mri_seg.unet.robust`).
 * **random transforms** (:func:`training_transforms`): pad to the crop size with the
   background; ``RandCropByPosNegLabeld`` centres a crop on tumour with probability
-  ``foreground_fraction`` and otherwise on a brain voxel outside it; flips along each axis;
+  ``foreground_fraction`` and otherwise on a brain voxel outside it; a random rotation and
+  scaling of the crop (``RandAffined``: up to 15 degrees about each axis, up to 10 % larger or
+  smaller; labels by nearest neighbour, what enters the crop is background); flips along each
+  axis;
   intensity augmentation of the brain (``RandScaleIntensityd``, ``RandShiftIntensityd``,
   ``RandGaussianNoised``, ``RandBiasFieldd``, ``RandAdjustContrastd``; the background stays
   -1, as at inference); then the target encoding (:meth:`mri_seg.targets.TargetSpec.encode`).
@@ -47,8 +50,9 @@ from monai.transforms.intensity.dictionary import (
     RandGaussianNoised,
     RandScaleIntensityd,
     RandShiftIntensityd,
+    ShiftIntensityd,
 )
-from monai.transforms.spatial.dictionary import RandFlipd
+from monai.transforms.spatial.dictionary import RandAffined, RandFlipd
 from monai.transforms.transform import Transform
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
@@ -204,6 +208,7 @@ def training_transforms(config: TrainConfig, target: TargetSpec) -> Compose:
                 image_key=IMAGE,
                 image_threshold=BACKGROUND,
             ),
+            *_affine(keys, config.affine_prob),
             *(RandFlipd(keys, prob=config.flip_prob, spatial_axis=axis) for axis in range(3)),
             MarkBackgroundd(),
             RandScaleIntensityd([IMAGE], factors=0.1, prob=config.scale_intensity_prob),
@@ -216,6 +221,38 @@ def training_transforms(config: TrainConfig, target: TargetSpec) -> Compose:
             EncodeTargetd(target),
         ]
     )
+
+
+#: Largest rotation (radians, about each axis) and relative scaling of the affine augmentation:
+#: nnU-Net's scaling range (0.85-1.25) narrowed, and a rotation that keeps an axial slice axial.
+AFFINE_ROTATION = np.deg2rad(15.0)
+AFFINE_SCALE = 0.1
+
+
+def _affine(keys: list[str], prob: float) -> list[Transform]:
+    """The rotation and scaling of a crop, or nothing when ``prob`` is 0 (so runs without it
+    draw exactly the random numbers they drew before the option existed).
+
+    ``grid_sample`` fills what enters the crop with zeros, which is tissue on the z-scored
+    scale; the image is lifted by ``-BACKGROUND`` around the transform so the fill is the
+    background value. Labels are resampled by nearest neighbour, a KLE anomaly map (0 outside
+    the brain) bilinearly.
+    """
+    if prob == 0.0:
+        return []
+    modes = ["nearest" if key == LABEL else "bilinear" for key in keys]
+    return [
+        ShiftIntensityd([IMAGE], offset=-BACKGROUND),
+        RandAffined(
+            keys,
+            prob=prob,
+            rotate_range=(AFFINE_ROTATION,) * 3,
+            scale_range=(AFFINE_SCALE,) * 3,
+            mode=modes,
+            padding_mode="zeros",
+        ),
+        ShiftIntensityd([IMAGE], offset=BACKGROUND),
+    ]
 
 
 class CropSamples(Dataset[tuple[torch.Tensor, torch.Tensor]]):
