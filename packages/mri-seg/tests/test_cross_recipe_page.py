@@ -85,3 +85,53 @@ def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
     assert "- lr 0.003, affine 0: target met (cross-recipe WT within 0.1) in 0 of 1 runs" in page
     assert "- lr 0.01, affine 0: target met (cross-recipe WT within 0.1) in 1 of 1 runs" in page
     assert "- lr 0.01, affine 0.3: target met (cross-recipe WT within 0.1) in 1 of 1 runs" in page
+
+
+def test_the_same_cases_gap_compares_with_the_other_anatomys_model(
+    bench: SimpleNamespace,
+) -> None:
+    """On the procedural cases the MNI152 model scores 0.70 and the procedural model 0.90:
+    -0.20 on the same cases, although the MNI152 model lost only 0.15 against its own."""
+
+    def scored(wt: float) -> dict[str, Any]:
+        return {"mean": {"WT": wt, "TC": 0.9, "ET": 0.8}, "cases": {}}
+
+    common = {
+        "seed": 0,
+        "steps": 400,
+        "train_cpu_seconds": 1.0,
+        "wall_seconds_both": 2.0,
+        "date": "2026-01-01",
+        "load_average_before": [0.1],
+        "load_average_after": [0.2],
+    }
+    mni = {
+        **common,
+        "trained_on": "mni",
+        "scores": {
+            "same recipe": scored(0.85),
+            "other anatomy": scored(0.70),
+            "unseen centre": scored(0.80),
+        },
+    }
+    procedural = {
+        **common,
+        "trained_on": "procedural",
+        "scores": {
+            "same recipe": scored(0.90),
+            "other anatomy": scored(0.84),
+            "unseen centre": scored(0.80),
+        },
+    }
+    other_seed = {**procedural, "seed": 1}
+    runs = [mni, procedural, other_seed]
+    assert bench.gap(mni) == pytest.approx(-0.15)
+    assert bench.matched_gap(mni, runs) == pytest.approx(-0.20)
+    assert bench.matched_gap(procedural, runs) == pytest.approx(-0.01)
+    assert bench.matched_gap(other_seed, runs) is None
+    page = bench.render({"commands": ["c"], "machine": "m", "runs": runs})
+    assert "| procedural (other anatomy) | 0.700 | 0.900 | 0.800 | -0.150 | -0.200 |" in page
+    assert (
+        "in 2 of 3 runs on own cases (mean WT gap -0.090, worst -0.150) and in 1 of 2 on the "
+        "same cases (mean -0.105, worst -0.200)" in page
+    )
