@@ -216,11 +216,14 @@ def render(document: dict[str, Any]) -> str:
         "steps but on t2w and the mean of four only from 800 (the step sweep below), the",
         "budget of its recipe. UMMGAT closes most of its gap between 300 and 450 steps and",
         "then slowly (the UMMGAT sweep below); its recipe trains 600 steps, where it is far",
-        "from its untrained self but still behind copy-matched. Closing that claim needs a",
-        "longer recipe than a CI run affords on two CPU cores, or a GPU run.",
+        "from its untrained self but still behind copy-matched. Other cycle and style",
+        "weights and learning rates at the same budget do not close it either (the",
+        "variants below). Closing that claim needs a longer recipe than a CI run affords on",
+        "two CPU cores, a GPU run, or a change to the model or its losses.",
     ]
     lines += steps_section()
     lines += ummgat_steps_section(document)
+    lines += ummgat_variants_section()
     lines += ["", "## 2D segmenter floor", ""]
     seg = document["summary"].get("segmenter2d", {}).get("SNFH slice Dice")
     if seg:
@@ -447,6 +450,59 @@ def ummgat_steps_section(document: dict[str, Any]) -> list[str]:
         f"The {recipes.UMMGAT_STEPS}-step row is the quality recipe itself: the seed-0 record "
         "above is that run.",
     ]
+    return lines
+
+
+#: UMMGAT recipe variants of sweep.py (other loss weights and learning rates).
+UMMGAT_VARIANTS = recipes.RESULTS.with_name("ummgat-variants.json")
+
+
+def ummgat_variants_section() -> list[str]:
+    """How UMMGAT's translation moves with other loss weights and learning rates (sweep.py
+    ``--losses`` / ``--lr-scales``), beside the recipe's own run of the step sweep."""
+    if not UMMGAT_VARIANTS.is_file():
+        return []
+    sweep = json.loads(UMMGAT_VARIANTS.read_text())
+    lines = [
+        "",
+        "### UMMGAT recipe variants",
+        "",
+        "The UMMGAT recipe with one loss weight or its learning rate changed, everything else "
+        "as above; "
+        + ", ".join(f"`{c}`" for c in sweep["commands"])
+        + f" (their JSON is `docs/quality/{UMMGAT_VARIANTS.name}`), {sweep['date']}, "
+        f"{sweep['machine']}. t2w translated into t2f, scored against the real t2f:",
+        "",
+        "| variant | steps | seed | SSIM model / copy-matched | brain MAE model / copy-matched "
+        "| wall min | CPU min | load before / after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    recipe_runs = []
+    if UMMGAT_SWEEP.is_file():
+        steps = json.loads(UMMGAT_SWEEP.read_text())["runs"]
+        recipe_runs = [
+            {**r, "variant": "the recipe (step sweep)"}
+            for r in steps
+            if r["steps"] == recipes.UMMGAT_STEPS
+        ]
+    variants = [
+        {
+            **r,
+            "variant": ", ".join(
+                ([f"loss weights {r['losses']}"] if r.get("losses") else [])
+                + ([f"lr x {r['lr_scale']:g}"] if r.get("lr_scale", 1.0) != 1.0 else [])
+            )
+            or "the recipe",
+        }
+        for r in sweep["runs"]
+    ]
+    for run in recipe_runs + variants:
+        gen, copy = run["result"]["scores"]["gen"], run["result"]["scores"]["copy"]
+        lines.append(
+            f"| {run['variant']} | {run['steps']} | {run['seed']} "
+            f"| {gen['ssim']:.3f} / {copy['ssim']:.3f} "
+            f"| {gen['mae']:.4f} / {copy['mae']:.4f} | {cost(run['result'])} |"
+        )
     return lines
 
 

@@ -407,6 +407,7 @@ def ummgat(
     lesion: bool = True,
     steps: int = UMMGAT_STEPS,
     lr_decay_from: float | None = None,
+    losses: str = "",
 ) -> dict[str, Any]:
     """The ``tiny`` UMMGAT with the ``short`` recipe of
     packages/mri-gen/benchmarks/ummgat_quality.py (lr 4e-4, lazy R1, EMA warm-up, 96 px)
@@ -416,11 +417,13 @@ def ummgat(
     ``copy-matched`` baseline (the t2w histogram-matched to the typical t2f), against the real
     t2f on the [0, 1] evaluation scale over the brain. ``steps`` other than the recipe's are
     for sweep.py; ``lr_decay_from`` (a linear decay to zero from that fraction of the steps
-    on, ``--lr-decay-from``) is for trying other schedules."""
+    on, ``--lr-decay-from``) is for trying other schedules, ``losses`` (loss weights as
+    ``--losses`` takes them, e.g. ``"cyc=10"``) and ``lr_scale`` for other weights and rates."""
     train, test = ummgat_cohorts(work, seed)
     lam = "lam" if lesion else "nolam"
     decay = "" if lr_decay_from is None else f"-decay{lr_decay_from:g}"
-    run = work / f"ummgat-{seed}-{lr_scale:g}-{lam}-{steps}{decay}"
+    weights = "" if not losses else "-" + losses.replace("=", "").replace(",", "-")
+    run = work / f"ummgat-{seed}-{lr_scale:g}-{lam}-{steps}{decay}{weights}"
     args = [
         "mri_gen", "train", "ummgat", "--data", str(train), "--out", str(run),
         "--preset", "tiny", "--recipe", "short", "--steps", str(steps),
@@ -430,6 +433,8 @@ def ummgat(
     ]  # fmt: skip
     if lr_decay_from is not None:
         args += ["--lr-decay-from", repr(lr_decay_from)]
+    if losses:
+        args += ["--losses", losses]
     cli(*args, *([] if lesion else ["--no-lesion"]))
     baseline = CopyMatched(reference_of([c.folder for c in scan_cases(train)]))
     scores: dict[str, dict[str, list[float]]] = {"gen": {}, "copy": {}}
@@ -452,6 +457,7 @@ def ummgat(
         "steps": steps,
         "lesion_aware": lesion,
         **({} if lr_decay_from is None else {"lr_decay_from": lr_decay_from}),
+        **({} if not losses else {"losses": losses}),
         "scores": {name: {k: mean(v) for k, v in row.items()} for name, row in scores.items()},
     }
 

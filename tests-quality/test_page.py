@@ -93,3 +93,35 @@ def test_a_shortfall_floor_is_the_measured_one_and_only_from_three_seeds() -> No
     del runs["2"]
     measure.derive(document)
     assert document["thresholds"]["ummgat"] == {}
+
+
+def test_the_ummgat_variants_table_names_each_variant_beside_the_recipe(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cost = _hfgan(0.0, 0.0)["cost"]
+
+    def result(ssim: float) -> dict[str, Any]:
+        scores = {"gen": {"ssim": ssim, "mae": 0.2}, "copy": {"ssim": 0.6, "mae": 0.15}}
+        return {"scores": scores, "cost": cost}
+
+    steps = {"runs": [{"steps": 600, "seed": 0, "result": result(0.45)}]}
+    steps["runs"].append({"steps": 150, "seed": 0, "result": result(0.1)})  # not the recipe's
+    variants = {
+        "commands": ["c"],
+        "date": "d",
+        "machine": "m",
+        "runs": [
+            {"steps": 600, "seed": 0, "losses": "cyc=10", "result": result(0.14)},
+            {"steps": 600, "seed": 0, "lr_scale": 0.5, "result": result(0.16)},
+        ],
+    }
+    (tmp_path / "steps.json").write_text(json.dumps(steps))
+    (tmp_path / "variants.json").write_text(json.dumps(variants))
+    monkeypatch.setattr(measure, "UMMGAT_SWEEP", tmp_path / "steps.json")
+    monkeypatch.setattr(measure, "UMMGAT_VARIANTS", tmp_path / "variants.json")
+    rows = [line for line in measure.ummgat_variants_section() if line.startswith("| ")]
+    assert [row.split(" | ")[0:4] for row in rows[1:]] == [
+        ["| the recipe (step sweep)", "600", "0", "0.450 / 0.600"],
+        ["| loss weights cyc=10", "600", "0", "0.140 / 0.600"],
+        ["| lr x 0.5", "600", "0", "0.160 / 0.600"],
+    ]
