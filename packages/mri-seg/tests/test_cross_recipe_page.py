@@ -45,12 +45,14 @@ def test_every_run_is_scored_on_the_three_test_sets(document: dict[str, Any]) ->
                 assert scores["mean"][region] == pytest.approx(sum(per_case) / 8, abs=1e-4)
 
 
-def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
-    def scored(wt: float) -> dict[str, Any]:
-        return {"mean": {"WT": wt, "TC": 0.9, "ET": 0.8}, "cases": {}}
+def _scored(wt: float) -> dict[str, Any]:
+    return {"mean": {"WT": wt, "TC": 0.9, "ET": 0.8}, "cases": {}}
 
-    run = {
-        "trained_on": "mni",
+
+def _run(trained_on: str, same: float, other: float) -> dict[str, Any]:
+    """A recorded run of seed 0 with the given WT Dice on its own and the other anatomy."""
+    return {
+        "trained_on": trained_on,
         "seed": 0,
         "steps": 400,
         "train_cpu_seconds": 1.0,
@@ -59,21 +61,25 @@ def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
         "load_average_before": [0.1],
         "load_average_after": [0.2],
         "scores": {
-            "same recipe": scored(0.85),
-            "other anatomy": scored(0.70),
-            "unseen centre": scored(0.80),
+            "same recipe": _scored(same),
+            "other anatomy": _scored(other),
+            "unseen centre": _scored(0.80),
         },
     }
+
+
+def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
+    run = _run("mni", 0.85, 0.70)
     assert bench.gap(run) == pytest.approx(-0.15)
     faster = {
         **run,
         "learning_rate": 0.01,
-        "scores": {**run["scores"], "other anatomy": scored(0.8)},
+        "scores": {**run["scores"], "other anatomy": _scored(0.8)},
     }
     rotated = {
         **faster,
         "affine_prob": 0.3,
-        "scores": {**run["scores"], "other anatomy": scored(0.76)},
+        "scores": {**run["scores"], "other anatomy": _scored(0.76)},
     }
     page = bench.render({"commands": ["c"], "machine": "m", "runs": [run, faster, rotated]})
     # A run recorded without its rate or affine probability trained with the recipe's; each
@@ -92,37 +98,7 @@ def test_the_same_cases_gap_compares_with_the_other_anatomys_model(
 ) -> None:
     """On the procedural cases the MNI152 model scores 0.70 and the procedural model 0.90:
     -0.20 on the same cases, although the MNI152 model lost only 0.15 against its own."""
-
-    def scored(wt: float) -> dict[str, Any]:
-        return {"mean": {"WT": wt, "TC": 0.9, "ET": 0.8}, "cases": {}}
-
-    common = {
-        "seed": 0,
-        "steps": 400,
-        "train_cpu_seconds": 1.0,
-        "wall_seconds_both": 2.0,
-        "date": "2026-01-01",
-        "load_average_before": [0.1],
-        "load_average_after": [0.2],
-    }
-    mni = {
-        **common,
-        "trained_on": "mni",
-        "scores": {
-            "same recipe": scored(0.85),
-            "other anatomy": scored(0.70),
-            "unseen centre": scored(0.80),
-        },
-    }
-    procedural = {
-        **common,
-        "trained_on": "procedural",
-        "scores": {
-            "same recipe": scored(0.90),
-            "other anatomy": scored(0.84),
-            "unseen centre": scored(0.80),
-        },
-    }
+    mni, procedural = _run("mni", 0.85, 0.70), _run("procedural", 0.90, 0.84)
     other_seed = {**procedural, "seed": 1}
     runs = [mni, procedural, other_seed]
     assert bench.gap(mni) == pytest.approx(-0.15)
