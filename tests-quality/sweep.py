@@ -8,7 +8,7 @@ for each of several step counts, each run scored as the quality test scores it. 
         --out docs/quality/hfgan-steps.json
     python tests-quality/sweep.py --family ummgat --work /tmp/sweep-um --steps 600 1200 \\
         --seeds 0 --out docs/quality/ummgat-steps.json
-    python tests-quality/sweep.py --family ummgat --work /tmp/sweep-um --steps 600 \
+    python tests-quality/sweep.py --family ummgat --work /tmp/sweep-um --steps 600 \\
         --losses cyc=0.3 cyc=10 sty=0.1 --out docs/quality/ummgat-variants.json
 
 Each (steps, seed, variant) run goes to the JSON as it finishes, with its wall and CPU seconds

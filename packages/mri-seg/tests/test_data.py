@@ -251,7 +251,7 @@ def test_affine_moves_images_and_labels_together_and_fills_with_background() -> 
     assert moved >= 4
 
 
-def test_affine_off_draws_the_samples_it_drew_before_the_option() -> None:
+def test_affine_off_adds_no_transform() -> None:
     """``affine_prob`` 0 adds no transform, so every other random transform keeps its seed."""
     config = replace(PLAIN, noise_prob=1.0, flip_prob=0.5, crop=(16, 16, 8))
     transform = training_transforms(config, TargetSpec())
