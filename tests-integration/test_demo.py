@@ -90,3 +90,24 @@ def test_demo_on_gpu_with_paper_networks(tmp_path: Path) -> None:
     assert main(argv) == 0
     timings = check_demo(out, n_test=8)
     print(json.dumps(timings))
+
+
+def test_demo_in_one_process_gives_the_results_of_two(tmp_path: Path) -> None:
+    """``--workers 1`` runs the demo's trainings one after the other in this process, with no
+    worker pool anywhere; every number of its results equals the default two-process run's
+    (the same seeds, one torch thread in each process)."""
+    base = [
+        "demo", "--train-cases", "3", "--test-cases", "2", "--voxel-mm", "12",
+        "--anatomy", "procedural", "--segmenter-epochs", "1", "--segmenter-steps", "2",
+        "--generator-steps", "2", "--device", "cpu",
+    ]  # fmt: skip
+    results = {}
+    for workers in (1, 2):
+        out = tmp_path / f"workers-{workers}"
+        assert main([*base, "--out", str(out), "--workers", str(workers)]) == 0
+        with (out / "results.csv").open() as handle:
+            results[workers] = sorted(tuple(row.items()) for row in csv.DictReader(handle))
+        recorded = json.loads((out / "timings.json").read_text())
+        assert recorded["settings"]["workers"] == workers
+    assert results[1]
+    assert results[1] == results[2]
