@@ -16,13 +16,15 @@ on 16 glioblastoma cases from two centres (``research-3t``, ``clinical-1.5t``), 
 
 The target: cross-recipe WT Dice within 0.1 of the same-recipe WT Dice. The two trainings of a
 seed run side by side in two one-thread processes, loading batches in-process. ``--lr`` replaces
-the recipe's learning rate (3e-3) and ``--affine-prob`` adds the random rotation and scaling of
-the crops (``TrainConfig.affine_prob``, off in the recipe); runs of each setting are recorded
-and tabled separately.
+the recipe's learning rate (3e-3), ``--steps`` its 400 optimiser steps (the cosine schedule
+stretched over them) and ``--affine-prob`` adds the random rotation and scaling of the crops
+(``TrainConfig.affine_prob``, off in the recipe); runs of each setting are recorded and tabled
+separately.
 
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --seeds 0
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --lr 1e-2
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --affine-prob 0.3
+    python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --steps 800
     python packages/mri-seg/benchmarks/cross_recipe.py --render   # the page from the JSON
 
 Writes ``docs/mri-seg/cross-recipe.json`` (per model and test set the mean and per-case Dice,
@@ -58,8 +60,9 @@ UNSEEN_CENTRE = "legacy-2d"
 REGIONS = ("WT", "TC", "ET")
 #: Largest accepted drop of WT Dice from the same-recipe to the cross-recipe test set.
 TARGET_GAP = 0.1
-#: The learning rate of :func:`train_tiny.recipe`, the default here.
+#: The learning rate and step count of :func:`train_tiny.recipe`, the defaults here.
 RECIPE_LR = 3e-3
+RECIPE_STEPS = 400
 
 
 def cohort(folder: Path, cases: int, seed: int, anatomy: str, centres: tuple[str, ...]) -> Path:
@@ -81,6 +84,7 @@ def train_and_score(
     test_sets: dict[str, str],
     lr: float = RECIPE_LR,
     affine: float = 0.0,
+    steps: int = RECIPE_STEPS,
 ) -> dict[str, Any]:
     """Train on ``anatomy`` (one torch thread, batches loaded in this process) and score every
     test set; returns the result record."""
@@ -93,11 +97,12 @@ def train_and_score(
     torch.set_num_threads(1)
     folder = Path(work)
     train = cohort(folder / f"train-{anatomy}-{seed}", 16, 1000 + seed, anatomy, TRAIN_CENTRES)
-    config = replace(recipe(seed), workers=0, learning_rate=lr, affine_prob=affine)
+    config = replace(recipe(seed, steps), workers=0, learning_rate=lr, affine_prob=affine)
     run = folder / (
         f"run-{anatomy}-{seed}"
         + ("" if lr == RECIPE_LR else f"-lr{lr:g}")
         + ("" if affine == 0.0 else f"-affine{affine:g}")
+        + ("" if steps == RECIPE_STEPS else f"-steps{steps}")
     )
     cpu = time.process_time()
     if not (RunFolder(run).best / "model.safetensors").is_file():
@@ -151,18 +156,27 @@ def test_sets(work: Path, seed: int) -> dict[str, dict[str, str]]:
     return sets
 
 
-def setting(run: dict[str, Any]) -> tuple[float, float]:
-    """The learning rate and affine probability a run trained with (runs recorded before
-    ``--lr`` or ``--affine-prob`` used the recipe's)."""
-    return float(run.get("learning_rate", RECIPE_LR)), float(run.get("affine_prob", 0.0))
+def setting(run: dict[str, Any]) -> tuple[float, float, int]:
+    """The learning rate, affine probability and step count a run trained with (runs
+    recorded before ``--lr`` or ``--affine-prob`` used the recipe's)."""
+    return (
+        float(run.get("learning_rate", RECIPE_LR)),
+        float(run.get("affine_prob", 0.0)),
+        int(run["steps"]),
+    )
 
 
 def measure(
-    work: Path, seeds: list[int], document: dict[str, Any], lr: float, affine: float
+    work: Path,
+    seeds: list[int],
+    document: dict[str, Any],
+    lr: float,
+    affine: float,
+    steps: int,
 ) -> None:
     done = {(r["trained_on"], r["seed"], setting(r)) for r in document["runs"]}
     for seed in seeds:
-        pending = [a for a in ANATOMIES if (a, seed, (lr, affine)) not in done]
+        pending = [a for a in ANATOMIES if (a, seed, (lr, affine, steps)) not in done]
         if not pending:
             continue
         sets = test_sets(work, seed)
@@ -170,7 +184,7 @@ def measure(
         started = time.monotonic()
         with process_pool(len(pending), start_method="spawn") as pool:
             futures = [
-                pool.submit(train_and_score, str(work), a, seed, sets[a], lr, affine)
+                pool.submit(train_and_score, str(work), a, seed, sets[a], lr, affine, steps)
                 for a in pending
             ]
             results = [f.result() for f in futures]
@@ -246,7 +260,7 @@ def render(document: dict[str, Any]) -> str:
     ]
     runs = document["runs"]
     for run in sorted(document["runs"], key=lambda r: (setting(r), r["trained_on"], r["seed"])):
-        lr, affine = setting(run)
+        lr, affine, _ = setting(run)
         same = run["scores"]["same recipe"]["mean"]["WT"]
         other = next(a for a in ANATOMIES if a != run["trained_on"])
         for name, label in (
@@ -265,13 +279,14 @@ def render(document: dict[str, Any]) -> str:
                 f"{mean['WT']:.3f} | {mean['TC']:.3f} | {mean['ET']:.3f} | {delta} | {paired} |"
             )
     lines.append("")
-    for lr, affine in sorted({setting(r) for r in runs}):
-        at = [r for r in runs if setting(r) == (lr, affine)]
+    for lr, affine, steps in sorted({setting(r) for r in runs}):
+        at = [r for r in runs if setting(r) == (lr, affine, steps)]
         met = [r for r in at if gap(r) >= -TARGET_GAP]
         paired = [g for g in (matched_gap(r, runs) for r in at) if g is not None]
         paired_met = [g for g in paired if g >= -TARGET_GAP]
         lines.append(
-            f"- lr {lr:g}, affine {affine:g}: target met (cross-recipe WT within {TARGET_GAP}) "
+            f"- lr {lr:g}, affine {affine:g}, {steps} steps: target met (cross-recipe WT "
+            f"within {TARGET_GAP}) "
             f"in {len(met)} of {len(at)} runs on own cases (mean WT gap "
             f"{np.mean([gap(r) for r in at]):+.3f}, worst {min(gap(r) for r in at):+.3f}) "
             + (
@@ -285,10 +300,11 @@ def render(document: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "Runs (lr, affine, seed, date, load average before and after, wall seconds of the two "
-        "trainings side by side, CPU seconds of each training): "
+        "Runs (lr, affine, steps, seed, date, load average before and after, wall seconds of "
+        "the two trainings side by side, CPU seconds of each training): "
         + "; ".join(
-            f"{names[r['trained_on']]} lr {setting(r)[0]:g} affine {setting(r)[1]:g} seed "
+            f"{names[r['trained_on']]} lr {setting(r)[0]:g} affine {setting(r)[1]:g} "
+            f"{r['steps']} steps seed "
             f"{r['seed']}: {r['date']}, load "
             f"{r['load_average_before'][0]:.1f} / {r['load_average_after'][0]:.1f}, "
             f"{r['wall_seconds_both']:.0f} s wall, {r['train_cpu_seconds']:.0f} CPU s"
@@ -321,8 +337,13 @@ def main() -> None:
     parser.add_argument(
         "--affine-prob", type=float, default=0.0, help="probability of rotating/scaling a crop"
     )
+    parser.add_argument(
+        "--steps", type=int, default=RECIPE_STEPS, help="optimiser steps (a multiple of 25)"
+    )
     parser.add_argument("--render", action="store_true", help="only rewrite the page")
     args = parser.parse_args()
+    if args.steps < 25 or args.steps % 25:
+        parser.error(f"--steps must be a positive multiple of 25 (epochs of 25), got {args.steps}")
     document = load()
     if not args.render:
         if args.work is None:
@@ -333,10 +354,11 @@ def main() -> None:
         )
         command += "" if args.lr == RECIPE_LR else f" --lr {args.lr:g}"
         command += "" if args.affine_prob == 0.0 else f" --affine-prob {args.affine_prob:g}"
+        command += "" if args.steps == RECIPE_STEPS else f" --steps {args.steps}"
         if command not in document["commands"]:
             document["commands"].append(command)
         document["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs"
-        measure(args.work, args.seeds, document, args.lr, args.affine_prob)
+        measure(args.work, args.seeds, document, args.lr, args.affine_prob, args.steps)
     save(document)
 
 

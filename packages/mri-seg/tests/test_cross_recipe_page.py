@@ -81,16 +81,26 @@ def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
         "affine_prob": 0.3,
         "scores": {**run["scores"], "other anatomy": _scored(0.76)},
     }
-    page = bench.render({"commands": ["c"], "machine": "m", "runs": [run, faster, rotated]})
+    longer = {
+        **faster,
+        "steps": 800,
+        "scores": {**run["scores"], "other anatomy": _scored(0.72)},
+    }
+    runs = [run, faster, rotated, longer]
+    page = bench.render({"commands": ["c"], "machine": "m", "runs": runs})
     # A run recorded without its rate or affine probability trained with the recipe's; each
-    # setting is summed up alone.
+    # setting (rate, affine probability, steps) is summed up alone.
     row = "| MNI152 | {} | 0 | 400 | procedural (other anatomy) | {} | 0.900 | 0.800 | {} |"
     assert row.format("0.003 | 0", "0.700", "-0.150") in page
     assert row.format("0.01 | 0", "0.800", "-0.050") in page
     assert row.format("0.01 | 0.3", "0.760", "-0.090") in page
-    assert "- lr 0.003, affine 0: target met (cross-recipe WT within 0.1) in 0 of 1 runs" in page
-    assert "- lr 0.01, affine 0: target met (cross-recipe WT within 0.1) in 1 of 1 runs" in page
-    assert "- lr 0.01, affine 0.3: target met (cross-recipe WT within 0.1) in 1 of 1 runs" in page
+    assert "| MNI152 | 0.01 | 0 | 0 | 800 | procedural (other anatomy) | 0.720 |" in page
+    summary = "- lr {}, {} steps: target met (cross-recipe WT within 0.1) in {} of 1 runs"
+    assert summary.format("0.003, affine 0", 400, 0) in page
+    assert summary.format("0.01, affine 0", 400, 1) in page
+    assert summary.format("0.01, affine 0.3", 400, 1) in page
+    assert summary.format("0.01, affine 0", 800, 0) in page
+    assert "MNI152 lr 0.01 affine 0 800 steps seed 0: 2026-01-01" in page
 
 
 def test_the_same_cases_gap_compares_with_the_other_anatomys_model(
