@@ -5,8 +5,11 @@ Shared by the ``quality`` tests (seed 0) and by ``measure.py`` (seeds 0, 1 and 2
 the margins). Everything goes through the packages' public names and command lines: the
 3D U-Net and the 2D segmenter through ``mri_seg``'s trainers, HF-GAN and UMMGAT through
 ``mri-gen train`` (the public command), the baseline through ``mri_bench.CopyMatched`` and the
-scores through ``mri_metrics``. Each recipe takes ``lr_scale`` so that the same recipe can be
-run with a zeroed learning rate to show that the checks then fail.
+scores through ``mri_metrics``. The one exception is :func:`ummgat_paired`, a ceiling rather
+than a recipe: it trains UMMGAT's generator on pairs, which no public name offers, so it builds
+the network and cuts the slices with ``mri_gen.ummgat``'s own modules. Each recipe takes
+``lr_scale`` so that the same recipe can be run with a zeroed learning rate to show that the
+checks then fail.
 
 No recipe reads the clock to decide anything: step counts and seeds fix what is computed, and
 with one torch thread the result is the same on every run of the same machine.
@@ -27,14 +30,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from mri_bench import CopyMatched, estimate_reference
 from mri_gen.hfgan import Synthesiser
-from mri_gen.ummgat import Translator
+from mri_gen.ummgat import PRESETS, Translator
+from mri_gen.ummgat.data import MIN_FOREGROUND_FRACTION, normalised_uint8, to_model_range
+from mri_gen.ummgat.networks import UMMGATModel
 from mri_io.case import load_case
 from mri_io.labels import get_label_convention
 from mri_io.layouts import link_cases, scan_cases
 from mri_io.nifti import load_labels, load_volume, new_volume, save_volume
+from mri_io.slicing import SliceLayout, select_slices
 from mri_io.synthetic import FULL_GRID, generate_case, write_cohort
 from mri_io.synthetic.cohort import write_case
 from mri_io.training import RunFolder, torch_threads
@@ -436,30 +443,97 @@ def ummgat(
     if losses:
         args += ["--losses", losses]
     cli(*args, *([] if lesion else ["--no-lesion"]))
-    baseline = CopyMatched(reference_of([c.folder for c in scan_cases(train)]))
-    scores: dict[str, dict[str, list[float]]] = {"gen": {}, "copy": {}}
     with one_thread():
         translator = Translator.from_pretrained(run)
         style = translator.latent_style(UMMGAT_TARGET)
-        for files in scan_cases(test):
-            case = load_case(files)
-            t2w, truth = np.asarray(case.images["t2w"].data), np.asarray(case.images["t2f"].data)
-            brain = truth > 0
-            only_t2w = replace(case, images={"t2w": case.images["t2w"]})
-            candidates = {
-                "gen": translator.translate_volume(t2w, style),
-                "copy": baseline.complete(only_t2w, ["t2f"])["t2f"],
-            }
-            for name, image in candidates.items():
-                for metric, value in image_scores(image, truth, brain).items():
-                    scores[name].setdefault(metric, []).append(value)
+        scores = translation_scores(
+            lambda t2w: translator.translate_volume(t2w, style), train, test
+        )
     return {
         "steps": steps,
         "lesion_aware": lesion,
         **({} if lr_decay_from is None else {"lr_decay_from": lr_decay_from}),
         **({} if not losses else {"losses": losses}),
-        "scores": {name: {k: mean(v) for k, v in row.items()} for name, row in scores.items()},
+        "scores": scores,
     }
+
+
+def translation_scores(
+    translate: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]], train: Path, test: Path
+) -> dict[str, dict[str, float]]:
+    """Mean SSIM and brain MAE of ``translate(t2w)`` (``gen``) and of copy-matched (``copy``,
+    its reference estimated from the complete cases of ``train``) against the real t2f of
+    every case of ``test``."""
+    baseline = CopyMatched(reference_of([c.folder for c in scan_cases(train)]))
+    scores: dict[str, dict[str, list[float]]] = {"gen": {}, "copy": {}}
+    for files in scan_cases(test):
+        case = load_case(files)
+        t2w, truth = np.asarray(case.images["t2w"].data), np.asarray(case.images["t2f"].data)
+        brain = truth > 0
+        only_t2w = replace(case, images={"t2w": case.images["t2w"]})
+        candidates = {"gen": translate(t2w), "copy": baseline.complete(only_t2w, ["t2f"])["t2f"]}
+        for name, image in candidates.items():
+            for metric, value in image_scores(image, truth, brain).items():
+                scores[name].setdefault(metric, []).append(value)
+    return {name: {k: mean(v) for k, v in row.items()} for name, row in scores.items()}
+
+
+#: The batch of the UMMGAT recipe (``TrainConfig.batch_size``), which the paired ceiling keeps.
+UMMGAT_BATCH = 8
+
+
+def paired_slices(folder: Path, source: str, target: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(M, 1, S, S)`` slices of ``source`` and the same slices of ``target`` in the model range,
+    from every case of ``folder`` that has both, cut as UMMGAT's training cuts them (each volume
+    to ``[0, 255]`` at its own clip, axial slices of the generator's size with enough brain)."""
+    sources, targets = [], []
+    for files in scan_cases(folder):
+        if source not in files.sequences or target not in files.sequences:
+            continue
+        case = load_case(files)
+        a, b = (np.asarray(case.images[name].data) for name in (source, target))
+        layout = SliceLayout.square(a.shape, "axial", size=GENERATOR_SIZE)
+        enough = round(MIN_FOREGROUND_FRACTION * a.shape[0] * a.shape[1])
+        chosen = select_slices(np.maximum(a, 0)[None], "axial", min_foreground=enough)
+        sources.append(layout.slices(normalised_uint8(a), chosen, pad=0))
+        targets.append(layout.slices(normalised_uint8(b), chosen, pad=0))
+    return (
+        to_model_range(torch.from_numpy(np.concatenate(sources))),
+        to_model_range(torch.from_numpy(np.concatenate(targets))),
+    )
+
+
+def ummgat_paired(work: Path, seed: int, steps: int = UMMGAT_STEPS) -> dict[str, Any]:
+    """A ceiling for :func:`ummgat`, not UMMGAT: the same generator (``tiny`` preset, 64 px)
+    trained supervised, the L1 distance between ``G(t2w slice)`` and that slice's real t2f,
+    on the complete ``research-3t`` cases of UMMGAT's training cohort (pairs the unpaired
+    recipe never sees), with the recipe's optimiser (Adam, lr 4e-4, betas (0, 0.99), weight
+    decay 1e-4) and batch, the style fixed at zero (AdaIN then applies its biases only), and
+    scored as :func:`ummgat` scores. What it reaches in ``steps`` is what this network can
+    learn in that many steps when every answer is given, so the unpaired recipe cannot be
+    expected to do better."""
+    train, test = ummgat_cohorts(work, seed)
+    with one_thread():
+        torch.manual_seed(seed)
+        model = UMMGATModel(PRESETS["tiny"].with_image_size(GENERATOR_SIZE))
+        sources, targets = paired_slices(train, "t2w", "t2f")
+        optimiser = torch.optim.Adam(
+            model.generator.parameters(), lr=4e-4, betas=(0.0, 0.99), weight_decay=1e-4
+        )
+        style = torch.zeros(UMMGAT_BATCH, model.config.style_dim)
+        draws = torch.Generator().manual_seed(seed)
+        model.train()
+        for _ in range(steps):
+            rows = torch.randint(len(sources), (UMMGAT_BATCH,), generator=draws)
+            loss = (model.generator(sources[rows], style) - targets[rows]).abs().mean()
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimiser.step()
+        translator = Translator(model.eval())
+        scores = translation_scores(
+            lambda t2w: translator.translate_volume(t2w, style[:1]), train, test
+        )
+    return {"steps": steps, "pairs": len(sources), "scores": scores}
 
 
 # -- the checks -----------------------------------------------------------------------------

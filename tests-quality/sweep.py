@@ -3,6 +3,8 @@ UMMGAT quality recipe of ``recipes.py`` (seed, cohorts and everything else uncha
 for each of several step counts, each run scored as the quality test scores it. For UMMGAT,
 ``--losses`` (loss weights, ``--losses`` of ``mri-gen train ummgat``) and ``--lr-scales``
 (multiples of the recipe's learning rate) run variants of the recipe as well.
+``--family ummgat_paired`` trains UMMGAT's generator on pairs instead (``recipes.ummgat_paired``):
+the ceiling of what that network learns in the same steps when every answer is given.
 
     python tests-quality/sweep.py --work /tmp/sweep --steps 150 300 450 600 --seeds 0 \\
         --out docs/quality/hfgan-steps.json
@@ -10,6 +12,8 @@ for each of several step counts, each run scored as the quality test scores it. 
         --seeds 0 --out docs/quality/ummgat-steps.json
     python tests-quality/sweep.py --family ummgat --work /tmp/sweep-um --steps 600 \\
         --losses cyc=0.3 cyc=10 sty=0.1 --out docs/quality/ummgat-variants.json
+    python tests-quality/sweep.py --family ummgat_paired --work /tmp/sweep-um --steps 600 \\
+        --seeds 0 1 2 --out docs/quality/ummgat-paired.json
 
 Each (steps, seed, variant) run goes to the JSON as it finishes, with its wall and CPU seconds
 and the load around it, and the machine and date of the sweep; runs already in the JSON are not
@@ -35,8 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recipes
 
 #: The recipes a sweep can run, and how it writes their cohorts before the runs start.
-RECIPES = {"hfgan": recipes.hfgan, "ummgat": recipes.ummgat}
-COHORTS = {"hfgan": recipes.hfgan_cohorts, "ummgat": recipes.ummgat_cohorts}
+RECIPES = {
+    "hfgan": recipes.hfgan,
+    "ummgat": recipes.ummgat,
+    "ummgat_paired": recipes.ummgat_paired,
+}
+COHORTS = {
+    "hfgan": recipes.hfgan_cohorts,
+    "ummgat": recipes.ummgat_cohorts,
+    "ummgat_paired": recipes.ummgat_cohorts,
+}
 
 
 #: A run's variant of the recipe: its loss weights ("" = the recipe's) and learning-rate scale.

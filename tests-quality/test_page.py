@@ -125,3 +125,37 @@ def test_the_ummgat_variants_table_names_each_variant_beside_the_recipe(
         ["| loss weights cyc=10", "600", "0", "0.140 / 0.600"],
         ["| lr x 0.5", "600", "0", "0.160 / 0.600"],
     ]
+
+
+def test_the_paired_ceiling_counts_the_seeds_that_beat_the_matched_copy(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cost = _hfgan(0.0, 0.0)["cost"]
+
+    def result(ssim: float, mae: float) -> dict[str, Any]:
+        scores = {"gen": {"ssim": ssim, "mae": mae}, "copy": {"ssim": 0.6, "mae": 0.15}}
+        return {"steps": 0, "pairs": 500, "scores": scores, "cost": cost}
+
+    sweep = {
+        "commands": ["c"],
+        "date": "d",
+        "machine": "m",
+        "runs": [
+            {"steps": 150, "seed": 0, "result": result(0.55, 0.16)},
+            {"steps": 600, "seed": 0, "result": result(0.65, 0.14)},
+            {"steps": 600, "seed": 1, "result": result(0.62, 0.15)},  # a tie is no win
+            {"steps": 600, "seed": 2, "result": result(0.59, 0.13)},
+        ],
+    }
+    (tmp_path / "paired.json").write_text(json.dumps(sweep))
+    monkeypatch.setattr(measure, "UMMGAT_PAIRED", tmp_path / "paired.json")
+    unpaired = {str(seed): result(0.45, 0.14 + 0.01 * seed) for seed in range(3)}
+    lines = measure.ummgat_paired_section({"runs": {"ummgat": unpaired}})
+    assert "| 600 | 1 | 500 | 0.620 / 0.600 | 0.1500 / 0.1500 |" in "\n".join(lines)
+    assert lines[-2:] == [
+        "- 150 steps: with pairs the generator beats copy-matched on SSIM in 0 of 1 seeds, "
+        "on brain MAE in 0 of 1.",
+        "- 600 steps: with pairs the generator beats copy-matched on SSIM in 2 of 3 seeds, "
+        "on brain MAE in 2 of 3; the unpaired recipe (the quality runs above) beats it on SSIM "
+        "in 0 of 3 seeds, on brain MAE in 1 of 3.",
+    ]
