@@ -17,14 +17,16 @@ on 16 glioblastoma cases from two centres (``research-3t``, ``clinical-1.5t``), 
 The target: cross-recipe WT Dice within 0.1 of the same-recipe WT Dice. The two trainings of a
 seed run side by side in two one-thread processes, loading batches in-process. ``--lr`` replaces
 the recipe's learning rate (3e-3), ``--steps`` its 400 optimiser steps (the cosine schedule
-stretched over them) and ``--affine-prob`` adds the random rotation and scaling of the crops
-(``TrainConfig.affine_prob``, off in the recipe); runs of each setting are recorded and tabled
-separately.
+stretched over them), ``--cases`` its 16 training cases (a larger cohort of the same seed, for
+more variety of anatomy and tumours) and ``--affine-prob`` adds the random rotation and scaling
+of the crops (``TrainConfig.affine_prob``, off in the recipe); runs of each setting are recorded
+and tabled separately.
 
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --seeds 0
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --lr 1e-2
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --affine-prob 0.3
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --steps 800
+    python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --cases 32
     python packages/mri-seg/benchmarks/cross_recipe.py --render   # the page from the JSON
 
 Writes ``docs/mri-seg/cross-recipe.json`` (per model and test set the mean and per-case Dice,
@@ -60,9 +62,11 @@ UNSEEN_CENTRE = "legacy-2d"
 REGIONS = ("WT", "TC", "ET")
 #: Largest accepted drop of WT Dice from the same-recipe to the cross-recipe test set.
 TARGET_GAP = 0.1
-#: The learning rate and step count of :func:`train_tiny.recipe`, the defaults here.
+#: The learning rate and step count of :func:`train_tiny.recipe` and the number of training
+#: cases, the defaults here.
 RECIPE_LR = 3e-3
 RECIPE_STEPS = 400
+RECIPE_CASES = 16
 
 
 def cohort(folder: Path, cases: int, seed: int, anatomy: str, centres: tuple[str, ...]) -> Path:
@@ -85,6 +89,7 @@ def train_and_score(
     lr: float = RECIPE_LR,
     affine: float = 0.0,
     steps: int = RECIPE_STEPS,
+    cases: int = RECIPE_CASES,
 ) -> dict[str, Any]:
     """Train on ``anatomy`` (one torch thread, batches loaded in this process) and score every
     test set; returns the result record."""
@@ -96,13 +101,17 @@ def train_and_score(
 
     torch.set_num_threads(1)
     folder = Path(work)
-    train = cohort(folder / f"train-{anatomy}-{seed}", 16, 1000 + seed, anatomy, TRAIN_CENTRES)
+    more = "" if cases == RECIPE_CASES else f"-cases{cases}"
+    train = cohort(
+        folder / f"train-{anatomy}-{seed}{more}", cases, 1000 + seed, anatomy, TRAIN_CENTRES
+    )
     config = replace(recipe(seed, steps), workers=0, learning_rate=lr, affine_prob=affine)
     run = folder / (
         f"run-{anatomy}-{seed}"
         + ("" if lr == RECIPE_LR else f"-lr{lr:g}")
         + ("" if affine == 0.0 else f"-affine{affine:g}")
         + ("" if steps == RECIPE_STEPS else f"-steps{steps}")
+        + more
     )
     cpu = time.process_time()
     if not (RunFolder(run).best / "model.safetensors").is_file():
@@ -124,6 +133,7 @@ def train_and_score(
         "learning_rate": lr,
         **({} if affine == 0.0 else {"affine_prob": affine}),
         "steps": config.epochs * config.steps_per_epoch,
+        **({} if cases == RECIPE_CASES else {"training_cases": cases}),
         "train_cpu_seconds": round(cpu_seconds, 1),
         "scores": scores,
     }
@@ -156,13 +166,19 @@ def test_sets(work: Path, seed: int) -> dict[str, dict[str, str]]:
     return sets
 
 
-def setting(run: dict[str, Any]) -> tuple[float, float, int]:
-    """The learning rate, affine probability and step count a run trained with (runs
-    recorded before ``--lr`` or ``--affine-prob`` used the recipe's)."""
+#: What a run trained with: learning rate, affine probability, steps, training cases.
+Setting = tuple[float, float, int, int]
+
+
+def setting(run: dict[str, Any]) -> Setting:
+    """The learning rate, affine probability, step count and number of training cases a run
+    trained with (runs recorded before ``--lr``, ``--affine-prob`` or ``--cases`` used the
+    recipe's)."""
     return (
         float(run.get("learning_rate", RECIPE_LR)),
         float(run.get("affine_prob", 0.0)),
         int(run["steps"]),
+        int(run.get("training_cases", RECIPE_CASES)),
     )
 
 
@@ -170,13 +186,11 @@ def measure(
     work: Path,
     seeds: list[int],
     document: dict[str, Any],
-    lr: float,
-    affine: float,
-    steps: int,
+    chosen: Setting,
 ) -> None:
     done = {(r["trained_on"], r["seed"], setting(r)) for r in document["runs"]}
     for seed in seeds:
-        pending = [a for a in ANATOMIES if (a, seed, (lr, affine, steps)) not in done]
+        pending = [a for a in ANATOMIES if (a, seed, chosen) not in done]
         if not pending:
             continue
         sets = test_sets(work, seed)
@@ -184,8 +198,7 @@ def measure(
         started = time.monotonic()
         with process_pool(len(pending), start_method="spawn") as pool:
             futures = [
-                pool.submit(train_and_score, str(work), a, seed, sets[a], lr, affine, steps)
-                for a in pending
+                pool.submit(train_and_score, str(work), a, seed, sets[a], *chosen) for a in pending
             ]
             results = [f.result() for f in futures]
         for result in results:
@@ -234,8 +247,9 @@ def render(document: dict[str, Any]) -> str:
         "do not edit. -->",
         "",
         "The tiny 3D U-Net trained on one anatomy recipe of the synthetic cohort and tested on "
-        "the other, and on a centre it never saw. Training: 16 glioblastoma cases from "
-        f"{' and '.join(TRAIN_CENTRES)} on the 2 mm grid, the accuracy recipe of "
+        "the other, and on a centre it never saw. Training: glioblastoma cases from "
+        f"{' and '.join(TRAIN_CENTRES)} on the 2 mm grid ({RECIPE_CASES} unless the *cases* "
+        "column says otherwise), the accuracy recipe of "
         "`benchmarks/train_tiny.py` (48^3 crops, batch 4, Adam on a cosine schedule, MONAI "
         "intensity and bias-field augmentation, flips; *affine* is the probability of the "
         "random rotation (up to 15 degrees about each axis) and scaling (up to 10 %) of a crop, "
@@ -254,13 +268,13 @@ def render(document: dict[str, Any]) -> str:
         + "; ".join(f"`{c}`" for c in document["commands"])
         + f"; machine: {document['machine']}.",
         "",
-        "| trained on | lr | affine | seed | steps | tested on | WT | TC | ET "
+        "| trained on | lr | affine | seed | steps | cases | tested on | WT | TC | ET "
         "| WT minus same recipe (own cases) | WT minus same recipe (same cases) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     runs = document["runs"]
     for run in sorted(document["runs"], key=lambda r: (setting(r), r["trained_on"], r["seed"])):
-        lr, affine, _ = setting(run)
+        lr, affine, _, cases = setting(run)
         same = run["scores"]["same recipe"]["mean"]["WT"]
         other = next(a for a in ANATOMIES if a != run["trained_on"])
         for name, label in (
@@ -274,18 +288,19 @@ def render(document: dict[str, Any]) -> str:
             paired = "" if matched is None else f"{matched:+.3f}"
             lines.append(
                 f"| {names[run['trained_on']]} | {lr:g} | {affine:g} | {run['seed']} "
-                f"| {run['steps']} "
+                f"| {run['steps']} | {cases} "
                 f"| {label} | "
                 f"{mean['WT']:.3f} | {mean['TC']:.3f} | {mean['ET']:.3f} | {delta} | {paired} |"
             )
     lines.append("")
-    for lr, affine, steps in sorted({setting(r) for r in runs}):
-        at = [r for r in runs if setting(r) == (lr, affine, steps)]
+    for lr, affine, steps, cases in sorted({setting(r) for r in runs}):
+        at = [r for r in runs if setting(r) == (lr, affine, steps, cases)]
         met = [r for r in at if gap(r) >= -TARGET_GAP]
         paired = [g for g in (matched_gap(r, runs) for r in at) if g is not None]
         paired_met = [g for g in paired if g >= -TARGET_GAP]
         lines.append(
-            f"- lr {lr:g}, affine {affine:g}, {steps} steps: target met (cross-recipe WT "
+            f"- lr {lr:g}, affine {affine:g}, {steps} steps, {cases} training cases: target met "
+            "(cross-recipe WT "
             f"within {TARGET_GAP}) "
             f"in {len(met)} of {len(at)} runs on own cases (mean WT gap "
             f"{np.mean([gap(r) for r in at]):+.3f}, worst {min(gap(r) for r in at):+.3f}) "
@@ -300,11 +315,12 @@ def render(document: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "Runs (lr, affine, steps, seed, date, load average before and after, wall seconds of "
+        "Runs (lr, affine, steps, training cases, seed, date, load average before and after, "
+        "wall seconds of "
         "the two trainings side by side, CPU seconds of each training): "
         + "; ".join(
             f"{names[r['trained_on']]} lr {setting(r)[0]:g} affine {setting(r)[1]:g} "
-            f"{r['steps']} steps seed "
+            f"{r['steps']} steps {setting(r)[3]} cases seed "
             f"{r['seed']}: {r['date']}, load "
             f"{r['load_average_before'][0]:.1f} / {r['load_average_after'][0]:.1f}, "
             f"{r['wall_seconds_both']:.0f} s wall, {r['train_cpu_seconds']:.0f} CPU s"
@@ -340,10 +356,17 @@ def main() -> None:
     parser.add_argument(
         "--steps", type=int, default=RECIPE_STEPS, help="optimiser steps (a multiple of 25)"
     )
+    parser.add_argument(
+        "--cases", type=int, default=RECIPE_CASES, help="training cases per anatomy"
+    )
     parser.add_argument("--render", action="store_true", help="only rewrite the page")
     args = parser.parse_args()
     if args.steps < 25 or args.steps % 25:
         parser.error(f"--steps must be a positive multiple of 25 (epochs of 25), got {args.steps}")
+    if args.cases < 5:
+        parser.error(
+            f"--cases must be at least 5 (a fifth is held out to validate), got {args.cases}"
+        )
     document = load()
     if not args.render:
         if args.work is None:
@@ -355,10 +378,12 @@ def main() -> None:
         command += "" if args.lr == RECIPE_LR else f" --lr {args.lr:g}"
         command += "" if args.affine_prob == 0.0 else f" --affine-prob {args.affine_prob:g}"
         command += "" if args.steps == RECIPE_STEPS else f" --steps {args.steps}"
+        command += "" if args.cases == RECIPE_CASES else f" --cases {args.cases}"
         if command not in document["commands"]:
             document["commands"].append(command)
         document["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs"
-        measure(args.work, args.seeds, document, args.lr, args.affine_prob, args.steps)
+        chosen = (args.lr, args.affine_prob, args.steps, args.cases)
+        measure(args.work, args.seeds, document, chosen)
     save(document)
 
 
