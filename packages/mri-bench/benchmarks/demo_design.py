@@ -63,7 +63,6 @@ from mri_metrics import mae, ssim
 
 ROOT = Path(__file__).resolve().parents[3]
 RESULTS = ROOT / "docs" / "mri-bench" / "demo-design.json"
-PAGE = RESULTS.with_suffix(".md")
 TARGETS = ("t2w", "t2f")
 #: Installing the packages and torch into a fresh venv (``nox -s demo``): about 3 minutes on
 #: the development machine (not measured by this script).

@@ -55,6 +55,8 @@ from mri_io.synthetic import FULL_GRID, write_cohort
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "mri-seg"
 RESULTS = DOCS / "kle.json"
+#: Where the benchmark's report is kept; its ``summary.json`` gives the page's median table.
+BENCHMARK_DOCS = DOCS / "kle-benchmark"
 APPROACHES = ("plain", "kle", "robust")
 CASE_COUNTS = (4, 8, 16)
 SEEDS = (0, 1, 2)
@@ -323,6 +325,48 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def median_table(summary: dict[str, Any], region: str = "WT", baseline: str = "copy") -> list[str]:
+    """The page's median-Dice table of the benchmark run, from its report's ``summary.json``.
+
+    The report's main table is too wide for the page (three regions, IQRs), so the page shows
+    one region's medians with the report's marks against ``baseline``; rendering it here keeps
+    it equal to the JSON instead of typed by hand. Scenarios and strategies keep the report's
+    order. A mark is the test's stars with ``+`` (better) or ``-`` (worse): ``summary.json``
+    does not keep the rank balance the report takes the direction from, so it is the sign of
+    the median paired difference, or of Cohen's d where that median is 0 (most cases tied)."""
+    from mri_bench.statistics import significance_mark
+
+    dice = summary["dice"]
+    rows = [entry for entry in dice["summaries"] if entry["region"] == region]
+    scenarios = list(dict.fromkeys(entry["scenario"] for entry in rows))
+    strategies = list(dict.fromkeys(entry["strategy"] for entry in rows))
+    medians = {(entry["scenario"], entry["strategy"]): entry["median"] for entry in rows}
+    tests = {
+        (test["scenario"], test["strategy"]): test
+        for test in dice["wilcoxon"]
+        if (test["region"], test["baseline"]) == (region, baseline)
+    }
+    lines = [
+        "| scenario | " + " | ".join(strategies) + " |",
+        "|---|" + "---|" * len(strategies),
+    ]
+    for scenario in scenarios:
+        cells = []
+        for strategy in strategies:
+            cell = f"{medians[scenario, strategy]:.3f}"
+            test = tests.get((scenario, strategy))
+            p_value = None if test is None else test["p_value"]
+            stars = "" if p_value is None else significance_mark(p_value)
+            if test is not None and stars:
+                direction = test["median_difference"] or test["cohens_d"]
+                if dice["lower_is_better"]:
+                    direction = -direction
+                cell += f" {'+' if direction > 0 else '-'}{stars}"
+            cells.append(cell)
+        lines.append(f"| {scenario} | {' | '.join(cells)} |")
+    return lines
+
+
 def _repository_relative(script: str) -> str:
     """The script's path as a command in the docs gives it: relative to the repository."""
     path = Path(script).resolve()
@@ -343,7 +387,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.render:
-        print(render(json.loads(args.out.read_text())))
+        recorded = json.loads(args.out.read_text())
+        print(render(recorded))
+        summary_path = BENCHMARK_DOCS / "summary.json"
+        if "benchmark" in recorded and summary_path.is_file():
+            print("\n" + "\n".join(median_table(json.loads(summary_path.read_text()))))
         return
     if args.work is None:
         parser.error("--work is needed to measure")
@@ -374,7 +422,7 @@ def main() -> None:
     }
     if not args.skip_benchmark:
         document["benchmark"] = timed(benchmark, args.work)
-        target = DOCS / "kle-benchmark"
+        target = BENCHMARK_DOCS
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         for source in Path(document["benchmark"]["report"]).parent.iterdir():
