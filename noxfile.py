@@ -9,6 +9,7 @@ the project is tested with.
     nox -s integration                tests-integration/ (CPU)
     nox -s quality                    tests-quality/: models learn (fixed steps and seeds)
     nox -s demo                       the main job on the bundled synthetic cohort
+    nox -s bench -- NAME [args]       one benchmark (BENCHMARKS) with what it needs
     nox -s bump -- 0.2.0              set every version and internal pin
 """
 
@@ -265,29 +266,60 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
 
 
-#: Benchmarks that write the JSON their docs table is rendered from: name -> (package whose
-#: extras it installs, script, peers installed for it alone).
-BENCHMARKS = {
+#: Benchmarks that write the JSON their docs are rendered from: name -> (packages installed with
+#: all their extras, script, peers installed for it alone). mri-io comes with its extras where a
+#: benchmark draws MNI152-anatomy cases (``synthetic``: nilearn's template).
+BENCHMARKS: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     "metrics": (
-        "mri-metrics",
+        ("mri-metrics",),
         "packages/mri-metrics/benchmarks/bench_metrics.py",
         # The BraTS 2024+ evaluation package, whose bundled gli configuration is a peer.
-        ["brats-evaluation==0.0.10"],
+        ("brats-evaluation==0.0.10",),
     ),
     # Needs a CUDA device (``--quick``: a CPU check of the script); no peers.
-    "gpu": ("mri-bench", "packages/mri-bench/benchmarks/gpu_times.py", []),
+    "gpu": (("mri-bench",), "packages/mri-bench/benchmarks/gpu_times.py", ()),
+    "read-normalise-slice": (
+        ("mri-io",),
+        "packages/mri-io/benchmarks/bench_read_normalise_slice.py",
+        (),  # the peer, plain nibabel + numpy, comes with mri-io
+    ),
+    "synthetic": (("mri-io",), "packages/mri-io/benchmarks/bench_synthetic.py", ()),
+    "inference": (("mri-seg",), "packages/mri-seg/benchmarks/bench_inference.py", ()),
+    "train-tiny": (("mri-seg", "mri-io"), "packages/mri-seg/benchmarks/train_tiny.py", ()),
+    "cross-recipe": (("mri-seg", "mri-io"), "packages/mri-seg/benchmarks/cross_recipe.py", ()),
+    "synthtumour": (("mri-seg", "mri-io"), "packages/mri-seg/benchmarks/synthtumour.py", ()),
+    "synthtumour-speed": (
+        ("mri-seg", "mri-io"),
+        "packages/mri-seg/benchmarks/synthesis_speed.py",
+        (),
+    ),
+    "kle": (("mri-bench", "mri-io"), "packages/mri-seg/benchmarks/kle_robust.py", ()),
+    "ganet": (("mri-seg", "mri-io"), "docs/mri-seg/ganet_measure.py", ()),
+    "demo-design": (("mri-bench", "mri-io"), "packages/mri-bench/benchmarks/demo_design.py", ()),
+    "fresh-clone-demo": (("mri-io",), "packages/mri-bench/benchmarks/fresh_clone_demo.py", ()),
+    # The quality set's three-seed measurement (the floors) and its step and variant sweeps.
+    "quality": (tuple(PACKAGES), "tests-quality/measure.py", ()),
+    "quality-sweep": (tuple(PACKAGES), "tests-quality/sweep.py", ()),
+    # Copies a ``nox -s demo`` report (README line 1) into docs/example-report/.
+    "example-report": (("mri-io",), "docs/figures/example_report.py", ()),
 }
 
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """One benchmark with the peers it needs: nox -s bench -- NAME [script arguments]"""
+    """One benchmark with what it needs: nox -s bench -- NAME [script arguments]"""
     if not session.posargs or session.posargs[0] not in BENCHMARKS:
         session.error(f"usage: nox -s bench -- NAME [arguments]; NAME is one of {list(BENCHMARKS)}")
-    package, script, peers = BENCHMARKS[session.posargs[0]]
-    install_local(session, [package])
-    session.install("-c", str(CONSTRAINTS), *peers)
-    session.run("python", script, *session.posargs[1:])
+    packages, script, peers = BENCHMARKS[session.posargs[0]]
+    install_local(session, list(packages))
+    if peers:
+        session.install("-c", str(CONSTRAINTS), *peers)
+    session.run(
+        "python",
+        script,
+        *session.posargs[1:],
+        env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    )
 
 
 @nox.session(default=False)

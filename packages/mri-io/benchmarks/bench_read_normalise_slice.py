@@ -10,16 +10,24 @@ generator eats:
 - ``nibabel+numpy``: ``nib.load(...).get_fdata(dtype=float32)``, clip, z-score, background -1,
   ``np.moveaxis``, the same filter, written the way a script would.
 
-Run: ``python packages/mri-io/benchmarks/bench_read_normalise_slice.py [--repeats 5]``.
+Run: ``nox -s bench -- read-normalise-slice [--repeats 9]``. Prints each way's median and
+writes every timing with the command, the machine, the date and the load average before and
+after to ``--out`` (default docs/mri-io/read-normalise-slice.json, the JSON the docs' figures
+are rendered from).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +35,7 @@ import nibabel as nib
 import numpy as np
 from numpy.typing import NDArray
 
+from mri_io.atomic import atomic_write_text
 from mri_io.intensity import BRASYN25, Normaliser
 from mri_io.nifti import (
     BRATS_AFFINE,
@@ -38,6 +47,9 @@ from mri_io.nifti import (
 )
 from mri_io.sequences import SEQUENCES
 from mri_io.slicing import MIN_FOREGROUND, SliceLayout, select_slices
+
+#: Where the recorded figures' JSON lives.
+OUT = Path(__file__).resolve().parents[3] / "docs" / "mri-io" / "read-normalise-slice.json"
 
 
 def write_case(folder: Path, seed: int = 0) -> dict[str, Path]:
@@ -87,6 +99,31 @@ def with_nibabel(paths: dict[str, Path]) -> NDArray[Any]:
     return np.moveaxis(stack, -1, 0)[keep]
 
 
+def provenance(record: dict[str, Any]) -> str:
+    """The sentence that says where a recorded table comes from: command, date, machine, load."""
+    before, after = record["load_average_before"][0], record["load_average_after"][0]
+    return (
+        f"`{record['command']}`, {record['date']}, {record['machine']}, load average "
+        f"{before:.1f} before and {after:.1f} after the run."
+    )
+
+
+def table(record: dict[str, Any]) -> list[str]:
+    """The docs' table of a recorded run (docs/mri-io/normalisation-and-slicing.md holds it;
+    a test checks that it is this render of the JSON)."""
+    lines = [provenance(record) + " Seconds per case:", ""]
+    lines += [
+        "| pipeline | median | fastest | slowest | repeats |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, values in record["seconds"].items():
+        lines.append(
+            f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} "
+            f"| {max(values):.3f} | {len(values)} |"
+        )
+    return lines
+
+
 def median_seconds(function: Callable[[], object], repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
@@ -99,7 +136,9 @@ def median_seconds(function: Callable[[], object], repeats: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=OUT, help="the JSON to write")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as temporary:
         paths = write_case(Path(temporary))
         ours, theirs = with_mri_io(paths), with_nibabel(paths)
@@ -112,6 +151,20 @@ def main() -> None:
     for name, values in timings.items():
         spread = ", ".join(f"{v:.3f}" for v in values)
         print(f"{name:<14} median {statistics.median(values):.3f} s  ({spread})")
+    record = {
+        "command": " ".join(
+            ["python packages/mri-io/benchmarks/bench_read_normalise_slice.py", *sys.argv[1:]]
+        ),
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
+        "date": date.today().isoformat(),
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "case": "240x240x155, 4 sequences, int16 gzip NIfTI",
+        "slices": list(ours.shape),
+        "seconds": {name: [round(v, 4) for v in values] for name, values in timings.items()},
+    }
+    atomic_write_text(args.out, json.dumps(record, indent=1) + "\n")
+    print("\n".join(table(record)))
 
 
 if __name__ == "__main__":

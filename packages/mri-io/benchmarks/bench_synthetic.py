@@ -2,7 +2,11 @@
 
 Run from the repository root::
 
-    python packages/mri-io/benchmarks/bench_synthetic.py --cases 3
+    nox -s bench -- synthetic --cases 3
+
+The results, with the command, the machine, the date and the load average before and after, go
+to ``--out`` (default docs/mri-io/synthetic-speed.json, the JSON the docs' figures are rendered
+from) and to the terminal.
 
 Each anatomy is measured in its own process pinned to one CPU core, so its peak resident
 memory (``resource.getrusage``) is its own. The first case of a process also pays one-off
@@ -22,11 +26,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
+from mri_io.atomic import atomic_write_text
 from mri_io.synthetic import generate_case
 from mri_io.synthetic.case import AnatomyName
 from mri_io.synthetic.cohort import write_cohort
+
+SCRIPT = "packages/mri-io/benchmarks/bench_synthetic.py"
+#: Where the recorded figures' JSON lives.
+OUT = Path(__file__).resolve().parents[3] / "docs" / "mri-io" / "synthetic-speed.json"
 
 
 def _pin_to_one_core() -> None:
@@ -67,19 +77,48 @@ def measure_cohort(cases: int, workers: int) -> dict[str, Any]:
     return {"cohort_cases": cases, "workers": workers, "wall_s": round(seconds, 2)}
 
 
+def table(results: dict[str, Any]) -> list[str]:
+    """The docs' table of a recorded run (docs/mri-io/synthetic.md holds it; a test checks
+    that it is this render of the JSON)."""
+    before, after = results["load_average_before"][0], results["load_average_after"][0]
+    names = {"procedural": "procedural", "mni": "MNI152"}
+    lines = [
+        f"`{results['command']}`, {results['date']}, {results['machine']}, load average "
+        f"{before:.1f} before and {after:.1f} after; each anatomy in its own process pinned to "
+        "one core, full-size 240 x 240 x 155 four-sequence glioblastoma cases at `research-3t`:",
+        "",
+        "| anatomy | CPU s per case (steady) | wall s per case (steady) "
+        "| first case wall s (imports, template load) | peak RSS |",
+        "|---|---|---|---|---|",
+    ]
+    for row in results["full_case"]:
+        lines.append(
+            f"| {names[row['anatomy']]} | {row['steady_cpu_s_per_case']:.2f} "
+            f"| {row['steady_wall_s_per_case']:.2f} | {row['first_case_wall_s']:.2f} "
+            f"| {row['peak_rss_mib']:.0f} MiB |"
+        )
+    lines += ["", "| half-grid cohort | processes | wall s |", "|---|---|---|"]
+    for row in results["cohort"]:
+        lines.append(f"| {row['cohort_cases']} cases | {row['workers']} | {row['wall_s']:.1f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=3, help="full-size cases per anatomy")
     parser.add_argument("--cohort", type=int, default=20, help="half-grid cohort size")
     parser.add_argument("--one", choices=("procedural", "mni"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=OUT, help="the JSON to write")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_cases(args.one, args.cases)))
         return
     results: dict[str, Any] = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "command": " ".join([f"python {SCRIPT}", *sys.argv[1:]]),
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d"),
+        "load_average_before": [round(v, 2) for v in os.getloadavg()],
         "full_case": [],
         "cohort": [],
     }
@@ -93,7 +132,10 @@ def main() -> None:
         results["full_case"].append(json.loads(output))
     for workers in (1, 2):
         results["cohort"].append(measure_cohort(args.cohort, workers))
-    print(json.dumps(results, indent=2))
+    results["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    text = json.dumps(results, indent=2) + "\n"
+    atomic_write_text(args.out, text)
+    print("\n".join(table(results)))
 
 
 if __name__ == "__main__":

@@ -2,14 +2,15 @@
 
 Writes a training cohort and a separately seeded test cohort (half grid, 2 mm; glioblastoma
 phantoms from the centres that acquire all four sequences), trains with ``train_unet`` and
-prints, as JSON, the Dice per region of the best model on each test case and their mean, and
-what the run cost: steps, wall seconds per training step and per validation, CPU seconds
-(all threads) and the load average before and after. On a shared machine wall time depends on
-the other jobs; steps and CPU seconds do not, so compare recipes by those.
+writes, as JSON (``--out``, default docs/mri-seg/train_tiny.json; ``-`` prints it), the Dice
+per region of the best model on each test case and their mean, and what the run cost: steps,
+wall seconds per training step and per validation, CPU seconds (all threads) and the load
+average before and after, with the command, the machine and the date. On a shared machine wall
+time depends on the other jobs; steps and CPU seconds do not, so compare recipes by those.
 
-    python packages/mri-seg/benchmarks/train_tiny.py --work /tmp/mri-seg-tiny
+    nox -s bench -- train-tiny --work /tmp/mri-seg-tiny
 
-The figure recorded in docs/mri-seg/index.md comes from this command.
+The figure recorded in docs/mri-seg/index.md and docs/benchmarks.md comes from this command.
 """
 
 from __future__ import annotations
@@ -18,17 +19,24 @@ import argparse
 import csv
 import json
 import os
+import platform
+import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from mri_io.atomic import atomic_write_text
 from mri_io.layouts import scan_cases
 from mri_io.synthetic.cohort import write_cohort
 from mri_io.training import RunFolder
 from mri_seg import InferenceSettings, TrainConfig, UNet3D, score_cases, train_unet
+
+#: Where the recorded figure's JSON lives.
+OUT = Path(__file__).resolve().parents[3] / "docs" / "mri-seg" / "train_tiny.json"
 
 #: Synthetic centres that acquire all four sequences.
 CENTRES = ("research-3t", "clinical-1.5t", "legacy-2d")
@@ -92,6 +100,7 @@ def main() -> None:
     parser.add_argument("--tumour", default="gbm", choices=("gbm", "met", "men", "mix"))
     parser.add_argument("--steps", type=int, default=400, help="training steps (25 per epoch)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(OUT), help="the JSON to write ('-': print it)")
     args = parser.parse_args()
 
     train = _cohort(args.work / "train", args.train_cases, 1000 + args.seed, args.tumour)
@@ -106,6 +115,9 @@ def main() -> None:
     scores = score_cases(model, scan_cases(test), InferenceSettings(overlap=0.5))
     regions = ("WT", "TC", "ET")
     report: dict[str, Any] = {
+        "command": " ".join(["python packages/mri-seg/benchmarks/train_tiny.py", *sys.argv[1:]]),
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
+        "date": date.today().isoformat(),
         "torch_threads": torch.get_num_threads(),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
@@ -121,7 +133,11 @@ def main() -> None:
         "test_cases": {case: {r: round(v, 4) for r, v in s.items()} for case, s in scores.items()},
         "config": config.to_json(),
     }
-    print(json.dumps(report, indent=2))
+    text = json.dumps(report, indent=2) + "\n"
+    if args.out == "-":
+        print(text, end="")
+    else:
+        atomic_write_text(args.out, text)
 
 
 if __name__ == "__main__":
