@@ -9,7 +9,9 @@ whose foreground intensities correlate best with it over the training cases.
 
     python packages/mri-gen/benchmarks/train_and_compare.py --minutes 6 --out /tmp/hfgan-bench
 
-Writes ``results.json`` and prints a Markdown table; the numbers in the docs come from it.
+Writes ``results.json`` into ``--out`` and prints a Markdown table. The docs keep no run of it:
+HF-GAN's recorded quality figures are the quality set's (docs/quality/index.md), against the
+stronger ``copy-matched`` baseline.
 """
 
 from __future__ import annotations

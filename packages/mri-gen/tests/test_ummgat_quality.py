@@ -1,9 +1,10 @@
 """Quality on held-out paired synthetic cases: a tiny UMMGAT trained unpaired beats copying.
 
-Tens of CPU minutes: run with ``-m slow``. The command is the one recorded in
-docs/mri-gen/ummgat.md ("Measured figures"): the ``short`` recipe at 96 px, both models (with
-and without the lesion-aware module) trained side by side, one thread each. The script also
-reports both models' FID-style scores (random-conv features).
+Tens of CPU minutes: run with ``-m slow``. The command is the one docs/mri-gen/ummgat.md
+describes: the ``short`` recipe at 96 px, both models (with and without the lesion-aware
+module) trained side by side, one thread each. The script also reports both models'
+FID-style scores (random-conv features). The recorded quality figures are the quality set's
+(docs/quality/index.md), against the stronger ``copy-matched`` baseline.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ SCRIPT = Path(__file__).parents[1] / "benchmarks" / "ummgat_quality.py"
 
 @pytest.mark.slow
 def test_tiny_ummgat_translates_t2w_to_t2f_better_than_copying(tmp_path: Path) -> None:
-    # The recorded run (docs/mri-gen/ummgat.md): the short recipe's 400 steps per model; the
+    # The command docs/mri-gen/ummgat.md describes: the short recipe's 400 steps per model; the
     # time cap is far above the ~16 minutes per model an idle two-core machine needs.
     command = [sys.executable, str(SCRIPT), "--out", str(tmp_path), "--cases", "40"]
     command += ["--held-out", "6", "--recipe", "short", "--jobs", "1", "--threads", "1"]
