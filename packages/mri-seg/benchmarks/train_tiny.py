@@ -92,6 +92,31 @@ def _costs(run: Path, config: TrainConfig) -> dict[str, float]:
     }
 
 
+def table(report: dict[str, Any]) -> list[str]:
+    """The docs' tables of a recorded run (docs/mri-seg/index.md holds them; a test checks that
+    they are this render of the JSON)."""
+    before, after = report["load_average_before"][0], report["load_average_after"][0]
+    test, validation = report["test_dice"], report["validation_dice"]
+    lines = [
+        f"`{report['command']}`, {report['date']}, {report['machine']}, load average "
+        f"{before:.1f} before and {after:.1f} after, {report['config']['workers']} loader "
+        "workers (the CPU minutes are the main process's):",
+        "",
+        "| steps | wall min (training) | CPU min | test WT | test TC | test ET "
+        "| validation WT / TC / ET |",
+        "|---|---|---|---|---|---|---|",
+        f"| {report['steps']} | {report['train_minutes']:.2f} | {report['train_cpu_minutes']:.2f} "
+        f"| **{test['WT']:.3f}** | {test['TC']:.3f} | {test['ET']:.3f} "
+        f"| {validation['WT']:.3f} / {validation['TC']:.3f} / {validation['ET']:.3f} |",
+        "",
+        "| test case | WT | TC | ET |",
+        "|---|---|---|---|",
+    ]
+    for case, dice in report["test_cases"].items():
+        lines.append(f"| {case} | {dice['WT']:.3f} | {dice['TC']:.3f} | {dice['ET']:.3f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True, help="folder for cohorts and run")
