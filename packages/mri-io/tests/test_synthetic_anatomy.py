@@ -163,3 +163,32 @@ def test_importing_the_synthetic_cohort_imports_neither_nilearn_nor_torch() -> N
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_varied_brain_turns_only_white_matter_grey(seed: int) -> None:
+    """With grey variety the brain keeps its shape, CSF and total tissue; white matter in the
+    added nuclei and islands becomes grey matter, and where they fall differs between brains."""
+    grid = FULL_GRID.coarsened(3)
+    plain = procedural_anatomy(grid, np.random.default_rng(seed))
+    varied = procedural_anatomy(grid, np.random.default_rng(seed), grey_variety=True)
+    np.testing.assert_array_equal(varied.tissues[0], plain.tissues[0])  # CSF untouched
+    np.testing.assert_allclose(varied.tissues.sum(axis=0), plain.tissues.sum(axis=0), atol=1e-5)
+    moved = varied.tissues[1] - plain.tissues[1]
+    np.testing.assert_allclose(moved, plain.tissues[2] - varied.tissues[2], atol=1e-5)
+    assert moved.min() > -1e-6  # nothing becomes white matter
+    added = moved.sum() * np.prod(grid.spacing) / 1000
+    assert 2 < added < 120  # millilitres: nuclei and islands, not a lobe
+    grey, white = varied.tissues[1].sum(), varied.tissues[2].sum()
+    assert 0.3 < grey / (grey + white) < 0.65  # still an adult brain's proportions
+
+
+def test_the_added_grey_matter_differs_from_brain_to_brain() -> None:
+    grid = FULL_GRID.coarsened(3)
+    added = []
+    for seed in (0, 1):
+        plain = procedural_anatomy(grid, np.random.default_rng(seed))
+        varied = procedural_anatomy(grid, np.random.default_rng(seed), grey_variety=True)
+        added.append(varied.tissues[1] - plain.tissues[1] > 0.5)
+    overlap = (added[0] & added[1]).sum() / max(1, (added[0] | added[1]).sum())
+    assert overlap < 0.5

@@ -143,3 +143,21 @@ def test_cohort_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(argv) == 2
     assert "not empty" in capsys.readouterr().err
     assert main([*argv, "--overwrite"]) == 0
+
+
+def test_the_varied_anatomy_is_a_cohort_option_of_its_own(tmp_path: Path) -> None:
+    """``--anatomy procedural-varied`` writes the varied brain, recorded as such; its case is
+    the plain case's tumour kind and centre with more grey matter, the same for the same seed."""
+    out = tmp_path / "varied"
+    argv = ["cohort", "--cases", "1", "--out", str(out), "--seed", "4", "--quiet"]
+    assert main([*argv, "--anatomy", "procedural-varied"]) == 0
+    manifest = json.loads((out / "cohort.json").read_text())
+    assert manifest["anatomy"] == "procedural-varied"
+    assert manifest["cases"][0]["anatomy"] == "procedural-varied"
+    plain = generate_case(0, seed=4, grid=TINY, anatomy="procedural")
+    varied = generate_case(0, seed=4, grid=TINY, anatomy="procedural-varied")
+    again = generate_case(0, seed=4, grid=TINY, anatomy="procedural-varied")
+    assert (varied.centre, varied.tumour) == (plain.centre, plain.tumour)
+    for name in varied.images:
+        np.testing.assert_array_equal(varied.images[name], again.images[name])
+    assert any(not np.array_equal(varied.images[n], plain.images[n]) for n in varied.images)

@@ -66,9 +66,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument(
         "--anatomy",
-        choices=("procedural", "mni"),
+        choices=("procedural", "procedural-varied", "mni"),
         default="procedural",
-        help='procedural brain, or the MNI152 template (needs "mri-io[synthetic]")',
+        help="procedural brain (procedural-varied: with deep grey nuclei and grey islands "
+        'drawn per case), or the MNI152 template (needs "mri-io[synthetic]")',
     )
     parser.add_argument(
         "--float32", action="store_true", help="write images as float32 instead of int16"

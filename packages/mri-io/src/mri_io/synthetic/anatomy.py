@@ -11,6 +11,15 @@ ellipsoid whose outer surface wobbles, a cortical ribbon folded by sulci that fo
 set of a band-limited random field, an interhemispheric fissure, lateral and third ventricles
 and deep grey nuclei. It is a caricature of a brain, but it has the tissue classes,
 partial-volume boundaries and CSF spaces that make the four MRI contrasts look right.
+
+Its grey matter has one shape, though: a ribbon at the surface and along the sulci plus one
+pair of deep nuclei, in the same place in every brain. A segmenter trained only on it has never
+seen grey matter elsewhere and may take the MNI152 template's thalami, insular cortex or
+claustrum, bright on FLAIR next to white matter, for edema. ``grey_variety=True`` (the
+``procedural-varied`` anatomy of :func:`~mri_io.synthetic.generate_case`) adds, per brain, a
+random subset of deep grey nuclei at jittered places and sizes and islands of grey matter in the
+white matter, where a smooth random field is high, so that grey matter of other shapes and
+places is part of what "healthy" looks like.
 """
 
 from __future__ import annotations
@@ -69,12 +78,47 @@ def _ellipsoid(
     )
 
 
-def procedural_anatomy(grid: Grid, rng: np.random.Generator) -> Anatomy:
+#: Centres (mm from the brain's centre; left-right mirrored) of the deep grey nuclei that the
+#: varied brain may add, each with probability :data:`NUCLEUS_PROBABILITY`: caudate head,
+#: putamen, thalamus, claustrum and insula.
+DEEP_GREY_CENTRES = ((9.0, 4.0, 6.0), (22.0, -2.0, 0.0), (10.0, -18.0, 2.0), (30.0, 0.0, 4.0))
+NUCLEUS_PROBABILITY = 0.75
+#: Radii (mm) of an added nucleus before its random scaling.
+NUCLEUS_RADII = (5.0, 9.0, 7.0)
+
+
+def _extra_grey(
+    x: FloatArray, y: FloatArray, z: FloatArray, grid: Grid, rng: np.random.Generator
+) -> NDArray[np.bool_]:
+    """Where the varied brain puts grey matter beyond the plain brain's (see module doc): a
+    random subset of mirrored deep nuclei, jittered by 3 mm and scaled by 0.7-1.3 overall and
+    0.8-1.2 per axis, and islands where a 12 mm smooth field exceeds a random 1.1-1.7."""
+    grey = np.zeros(grid.shape, dtype=bool)
+    for centre in DEEP_GREY_CENTRES:
+        if rng.uniform() < NUCLEUS_PROBABILITY:
+            shifted = np.add(centre, rng.normal(0.0, 3.0, 3))
+            radii = rng.uniform(0.7, 1.3) * np.asarray(NUCLEUS_RADII) * rng.uniform(0.8, 1.2, 3)
+            grey |= _ellipsoid(
+                np.abs(x),
+                y,
+                z,
+                (shifted[0], shifted[1], shifted[2]),
+                (radii[0], radii[1], radii[2]),
+            )
+    islands = smooth_field(rng, grid.shape, grid.spacing, 12.0)
+    return grey | np.asarray(islands > rng.uniform(1.1, 1.7))
+
+
+def procedural_anatomy(
+    grid: Grid, rng: np.random.Generator, *, grey_variety: bool = False
+) -> Anatomy:
     """A random procedural brain filling the BraTS field of view of ``grid``.
 
     Axis 0 of the grid is left-right, axis 1 anterior-posterior and axis 2 inferior-superior,
     as in BraTS. Sizes are in mm, so the same seed gives the same brain at any voxel size
     (up to sampling). The brain is about 136 x 170 x 124 mm, the size of a BraTS brain.
+    ``grey_variety`` turns white matter into grey matter where :func:`_extra_grey` says (its
+    draws come after all of the plain brain's, so the rest of the brain is the same).
     """
     spacing = grid.spacing
     # The centre of the brain: mid field of view left-right, slightly posterior and inferior.
@@ -118,6 +162,8 @@ def procedural_anatomy(grid: Grid, rng: np.random.Generator) -> Anatomy:
     labels[cortex | fissure_grey | deep_grey] = 2
     labels[in_sulcus | fissure | surface_csf | ventricles] = 1
     labels[~brain] = 0
+    if grey_variety:
+        labels[_extra_grey(x, y, z, grid, rng) & (labels == 3)] = 2
 
     # Partial volumes: a sub-voxel blur of the one-hot classes (0.6 mm FWHM-ish at 1 mm).
     tissues = np.empty((3, *shape), dtype=np.float32)

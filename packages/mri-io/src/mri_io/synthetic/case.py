@@ -24,7 +24,7 @@ from mri_io.synthetic.template import mni152_anatomy
 from mri_io.synthetic.tumours import TUMOUR_KINDS, TumourKind, draw_lesions, plan_lesions
 from mri_io.synthetic.warp import SubjectWarp, brain_box, warp_anatomy
 
-AnatomyName = Literal["procedural", "mni"]
+AnatomyName = Literal["procedural", "procedural-varied", "mni"]
 TumourChoice = Literal["gbm", "met", "men", "none", "mix"]
 
 #: Tumour frequencies when ``tumour="mix"``: mostly glioblastoma, as in BraTS-GLI.
@@ -78,11 +78,13 @@ def case_id(index: int) -> str:
 
 
 def _anatomy(name: AnatomyName, grid: Grid, rng: np.random.Generator) -> Anatomy:
-    if name == "procedural":
-        return procedural_anatomy(grid, rng)
+    if name in ("procedural", "procedural-varied"):
+        return procedural_anatomy(grid, rng, grey_variety=name == "procedural-varied")
     if name == "mni":
         return mni152_anatomy()
-    raise ValueError(f"unknown anatomy {name!r}: expected 'procedural' or 'mni'")
+    raise ValueError(
+        f"unknown anatomy {name!r}: expected 'procedural', 'procedural-varied' or 'mni'"
+    )
 
 
 def generate_case(
