@@ -117,19 +117,20 @@ def train_tiny() -> Row:
 def cross_recipe() -> Row:
     data = read("mri-seg/cross-recipe.json")
     bench = runpy.run_path(str(ROOT / "packages" / "mri-seg" / "benchmarks" / "cross_recipe.py"))
-    setting: Callable[[dict[str, Any]], tuple[float, float, int, int]] = bench["setting"]
+    setting: Callable[[dict[str, Any]], tuple[float, float, int, int, bool]] = bench["setting"]
     gap: Callable[[dict[str, Any]], float] = bench["gap"]
     matched_gap: Callable[..., float | None] = bench["matched_gap"]
     target: float = bench["TARGET_GAP"]
     runs = data["runs"]
     parts = []
     for chosen in sorted({setting(r) for r in runs}):
-        lr, affine, steps, cases = chosen
+        lr, affine, steps, cases, varied = chosen
         at = [r for r in runs if setting(r) == chosen]
         own = [gap(r) for r in at]
         same = [g for g in (matched_gap(r, runs) for r in at) if g is not None]
         parts.append(
-            f"lr {lr:g}, affine {affine:g}, {steps} steps, {cases} cases: "
+            f"lr {lr:g}, affine {affine:g}, {steps} steps, {cases} cases"
+            f"{', varied grey' if varied else ''}: "
             f"{sum(g >= -target for g in own)} of {len(own)} (worst {min(own):+.3f}) / "
             f"{sum(g >= -target for g in same)} of {len(same)} (worst {min(same):+.3f})"
         )

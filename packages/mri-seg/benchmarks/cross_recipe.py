@@ -18,15 +18,18 @@ The target: cross-recipe WT Dice within 0.1 of the same-recipe WT Dice. The two 
 seed run side by side in two one-thread processes, loading batches in-process. ``--lr`` replaces
 the recipe's learning rate (3e-3), ``--steps`` its 400 optimiser steps (the cosine schedule
 stretched over them), ``--cases`` its 16 training cases (a larger cohort of the same seed, for
-more variety of anatomy and tumours) and ``--affine-prob`` adds the random rotation and scaling
-of the crops (``TrainConfig.affine_prob``, off in the recipe); runs of each setting are recorded
-and tabled separately.
+more variety of anatomy and tumours), ``--grey-variety`` draws the procedural training cohort
+with the ``procedural-varied`` anatomy (deep grey nuclei and islands of grey matter that differ
+from brain to brain; the test sets stay as they are) and ``--affine-prob`` adds the random
+rotation and scaling of the crops (``TrainConfig.affine_prob``, off in the recipe); runs of each
+setting are recorded and tabled separately.
 
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --seeds 0
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --lr 1e-2
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --affine-prob 0.3
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --steps 800
     python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --cases 32
+    python packages/mri-seg/benchmarks/cross_recipe.py --work /tmp/cross-recipe --grey-variety
     python packages/mri-seg/benchmarks/cross_recipe.py --render   # the page from the JSON
 
 Writes ``docs/mri-seg/cross-recipe.json`` (per model and test set the mean and per-case Dice,
@@ -90,9 +93,11 @@ def train_and_score(
     affine: float = 0.0,
     steps: int = RECIPE_STEPS,
     cases: int = RECIPE_CASES,
+    grey_variety: bool = False,
 ) -> dict[str, Any]:
     """Train on ``anatomy`` (one torch thread, batches loaded in this process) and score every
-    test set; returns the result record."""
+    test set; returns the result record. ``grey_variety`` draws a procedural training cohort
+    with the ``procedural-varied`` anatomy (an MNI152 one is unchanged, trained afresh)."""
     import torch
 
     from mri_io.layouts import scan_cases
@@ -101,10 +106,9 @@ def train_and_score(
 
     torch.set_num_threads(1)
     folder = Path(work)
-    more = "" if cases == RECIPE_CASES else f"-cases{cases}"
-    train = cohort(
-        folder / f"train-{anatomy}-{seed}{more}", cases, 1000 + seed, anatomy, TRAIN_CENTRES
-    )
+    more = ("" if cases == RECIPE_CASES else f"-cases{cases}") + ("-varied" if grey_variety else "")
+    drawn = "procedural-varied" if grey_variety and anatomy == "procedural" else anatomy
+    train = cohort(folder / f"train-{drawn}-{seed}{more}", cases, 1000 + seed, drawn, TRAIN_CENTRES)
     config = replace(recipe(seed, steps), workers=0, learning_rate=lr, affine_prob=affine)
     run = folder / (
         f"run-{anatomy}-{seed}"
@@ -134,6 +138,7 @@ def train_and_score(
         **({} if affine == 0.0 else {"affine_prob": affine}),
         "steps": config.epochs * config.steps_per_epoch,
         **({} if cases == RECIPE_CASES else {"training_cases": cases}),
+        **({"grey_variety": True} if grey_variety else {}),
         "train_cpu_seconds": round(cpu_seconds, 1),
         "scores": scores,
     }
@@ -166,19 +171,21 @@ def test_sets(work: Path, seed: int) -> dict[str, dict[str, str]]:
     return sets
 
 
-#: What a run trained with: learning rate, affine probability, steps, training cases.
-Setting = tuple[float, float, int, int]
+#: What a run trained with: learning rate, affine probability, steps, training cases, and
+#: whether the procedural training cohort had grey variety.
+Setting = tuple[float, float, int, int, bool]
 
 
 def setting(run: dict[str, Any]) -> Setting:
-    """The learning rate, affine probability, step count and number of training cases a run
-    trained with (runs recorded before ``--lr``, ``--affine-prob`` or ``--cases`` used the
-    recipe's)."""
+    """The learning rate, affine probability, step count, number of training cases and grey
+    variety a run trained with (runs recorded before ``--lr``, ``--affine-prob``, ``--cases``
+    or ``--grey-variety`` used the recipe's)."""
     return (
         float(run.get("learning_rate", RECIPE_LR)),
         float(run.get("affine_prob", 0.0)),
         int(run["steps"]),
         int(run.get("training_cases", RECIPE_CASES)),
+        bool(run.get("grey_variety", False)),
     )
 
 
@@ -249,7 +256,9 @@ def render(document: dict[str, Any]) -> str:
         "The tiny 3D U-Net trained on one anatomy recipe of the synthetic cohort and tested on "
         "the other, and on a centre it never saw. Training: glioblastoma cases from "
         f"{' and '.join(TRAIN_CENTRES)} on the 2 mm grid ({RECIPE_CASES} unless the *cases* "
-        "column says otherwise), the accuracy recipe of "
+        "column says otherwise; *varied grey*: the procedural training cohort drawn with the "
+        "`procedural-varied` anatomy, deep grey nuclei and islands of grey matter that differ "
+        "from brain to brain, test sets unchanged), the accuracy recipe of "
         "`benchmarks/train_tiny.py` (48^3 crops, batch 4, Adam on a cosine schedule, MONAI "
         "intensity and bias-field augmentation, flips; *affine* is the probability of the "
         "random rotation (up to 15 degrees about each axis) and scaling (up to 10 %) of a crop, "
@@ -268,13 +277,13 @@ def render(document: dict[str, Any]) -> str:
         + "; ".join(f"`{c}`" for c in document["commands"])
         + f"; machine: {document['machine']}.",
         "",
-        "| trained on | lr | affine | seed | steps | cases | tested on | WT | TC | ET "
-        "| WT minus same recipe (own cases) | WT minus same recipe (same cases) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| trained on | lr | affine | seed | steps | cases | varied grey | tested on | WT | TC "
+        "| ET | WT minus same recipe (own cases) | WT minus same recipe (same cases) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     runs = document["runs"]
     for run in sorted(document["runs"], key=lambda r: (setting(r), r["trained_on"], r["seed"])):
-        lr, affine, _, cases = setting(run)
+        lr, affine, _, cases, varied = setting(run)
         same = run["scores"]["same recipe"]["mean"]["WT"]
         other = next(a for a in ANATOMIES if a != run["trained_on"])
         for name, label in (
@@ -288,18 +297,19 @@ def render(document: dict[str, Any]) -> str:
             paired = "" if matched is None else f"{matched:+.3f}"
             lines.append(
                 f"| {names[run['trained_on']]} | {lr:g} | {affine:g} | {run['seed']} "
-                f"| {run['steps']} | {cases} "
+                f"| {run['steps']} | {cases} | {'yes' if varied else 'no'} "
                 f"| {label} | "
                 f"{mean['WT']:.3f} | {mean['TC']:.3f} | {mean['ET']:.3f} | {delta} | {paired} |"
             )
     lines.append("")
-    for lr, affine, steps, cases in sorted({setting(r) for r in runs}):
-        at = [r for r in runs if setting(r) == (lr, affine, steps, cases)]
+    for lr, affine, steps, cases, varied in sorted({setting(r) for r in runs}):
+        at = [r for r in runs if setting(r) == (lr, affine, steps, cases, varied)]
         met = [r for r in at if gap(r) >= -TARGET_GAP]
         paired = [g for g in (matched_gap(r, runs) for r in at) if g is not None]
         paired_met = [g for g in paired if g >= -TARGET_GAP]
         lines.append(
-            f"- lr {lr:g}, affine {affine:g}, {steps} steps, {cases} training cases: target met "
+            f"- lr {lr:g}, affine {affine:g}, {steps} steps, {cases} training cases"
+            f"{', varied grey' if varied else ''}: target met "
             "(cross-recipe WT "
             f"within {TARGET_GAP}) "
             f"in {len(met)} of {len(at)} runs on own cases (mean WT gap "
@@ -315,12 +325,14 @@ def render(document: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "Runs (lr, affine, steps, training cases, seed, date, load average before and after, "
+        "Runs (lr, affine, steps, training cases, varied grey, seed, date, load average before "
+        "and after, "
         "wall seconds of "
         "the two trainings side by side, CPU seconds of each training): "
         + "; ".join(
             f"{names[r['trained_on']]} lr {setting(r)[0]:g} affine {setting(r)[1]:g} "
-            f"{r['steps']} steps {setting(r)[3]} cases seed "
+            f"{r['steps']} steps {setting(r)[3]} cases"
+            f"{' varied grey' if setting(r)[4] else ''} seed "
             f"{r['seed']}: {r['date']}, load "
             f"{r['load_average_before'][0]:.1f} / {r['load_average_after'][0]:.1f}, "
             f"{r['wall_seconds_both']:.0f} s wall, {r['train_cpu_seconds']:.0f} CPU s"
@@ -359,6 +371,11 @@ def main() -> None:
     parser.add_argument(
         "--cases", type=int, default=RECIPE_CASES, help="training cases per anatomy"
     )
+    parser.add_argument(
+        "--grey-variety",
+        action="store_true",
+        help="draw the procedural training cohort with the procedural-varied anatomy",
+    )
     parser.add_argument("--render", action="store_true", help="only rewrite the page")
     args = parser.parse_args()
     if args.steps < 25 or args.steps % 25:
@@ -379,10 +396,11 @@ def main() -> None:
         command += "" if args.affine_prob == 0.0 else f" --affine-prob {args.affine_prob:g}"
         command += "" if args.steps == RECIPE_STEPS else f" --steps {args.steps}"
         command += "" if args.cases == RECIPE_CASES else f" --cases {args.cases}"
+        command += " --grey-variety" if args.grey_variety else ""
         if command not in document["commands"]:
             document["commands"].append(command)
         document["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs"
-        chosen = (args.lr, args.affine_prob, args.steps, args.cases)
+        chosen = (args.lr, args.affine_prob, args.steps, args.cases, args.grey_variety)
         measure(args.work, args.seeds, document, chosen)
     save(document)
 

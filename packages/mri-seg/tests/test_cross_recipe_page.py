@@ -91,25 +91,36 @@ def test_the_gap_is_cross_minus_same_recipe_wt(bench: SimpleNamespace) -> None:
         "training_cases": 32,
         "scores": {**run["scores"], "other anatomy": _scored(0.78)},
     }
-    runs = [run, faster, rotated, longer, wider]
+    varied = {
+        **faster,
+        "grey_variety": True,
+        "scores": {**run["scores"], "other anatomy": _scored(0.79)},
+    }
+    runs = [run, faster, rotated, longer, wider, varied]
     page = bench.render({"commands": ["c"], "machine": "m", "runs": runs})
-    # A run recorded without its rate, affine probability or number of training cases trained
-    # with the recipe's; each setting (rate, affine probability, steps, cases) is summed up
-    # alone.
-    row = "| MNI152 | {} | 0 | 400 | 16 | procedural (other anatomy) | {} | 0.900 | 0.800 | {} |"
+    # A run recorded without its rate, affine probability, number of training cases or grey
+    # variety trained with the recipe's; each setting (rate, affine probability, steps, cases,
+    # grey variety) is summed up alone.
+    row = (
+        "| MNI152 | {} | 0 | 400 | 16 | no | procedural (other anatomy) | {} | 0.900 | 0.800 | {} |"
+    )
     assert row.format("0.003 | 0", "0.700", "-0.150") in page
     assert row.format("0.01 | 0", "0.800", "-0.050") in page
     assert row.format("0.01 | 0.3", "0.760", "-0.090") in page
-    assert "| MNI152 | 0.01 | 0 | 0 | 800 | 16 | procedural (other anatomy) | 0.720 |" in page
-    assert "| MNI152 | 0.01 | 0 | 0 | 400 | 32 | procedural (other anatomy) | 0.780 |" in page
+    assert "| MNI152 | 0.01 | 0 | 0 | 800 | 16 | no | procedural (other anatomy) | 0.720 |" in page
+    assert "| MNI152 | 0.01 | 0 | 0 | 400 | 32 | no | procedural (other anatomy) | 0.780 |" in page
+    assert "| MNI152 | 0.01 | 0 | 0 | 400 | 16 | yes | procedural (other anatomy) | 0.790 |" in page
     summary = "- lr {}, {} steps, {} training cases: target met (cross-recipe WT within 0.1) in {}"
     assert summary.format("0.003, affine 0", 400, 16, "0 of 1 runs") in page
     assert summary.format("0.01, affine 0", 400, 16, "1 of 1 runs") in page
     assert summary.format("0.01, affine 0.3", 400, 16, "1 of 1 runs") in page
     assert summary.format("0.01, affine 0", 800, 16, "0 of 1 runs") in page
     assert summary.format("0.01, affine 0", 400, 32, "1 of 1 runs") in page
+    varied_summary = "- lr 0.01, affine 0, 400 steps, 16 training cases, varied grey: target met"
+    assert varied_summary in page
     assert "MNI152 lr 0.01 affine 0 800 steps 16 cases seed 0: 2026-01-01" in page
     assert "MNI152 lr 0.01 affine 0 400 steps 32 cases seed 0: 2026-01-01" in page
+    assert "MNI152 lr 0.01 affine 0 400 steps 16 cases varied grey seed 0: 2026-01-01" in page
 
 
 def test_the_same_cases_gap_compares_with_the_other_anatomys_model(
