@@ -19,6 +19,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -266,42 +267,134 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
 
 
-#: Benchmarks that write the JSON their docs are rendered from: name -> (packages installed with
-#: all their extras, script, peers installed for it alone). mri-io comes with its extras where a
-#: benchmark draws MNI152-anatomy cases (``synthetic``: nilearn's template).
-BENCHMARKS: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
-    "metrics": (
-        ("mri-metrics",),
-        "packages/mri-metrics/benchmarks/bench_metrics.py",
+#: Benchmarks that write the JSON their docs are rendered from, by name: ``packages`` installed
+#: with all their extras (mri-io's where a benchmark draws MNI152-anatomy cases: nilearn's
+#: template), the ``script``, ``peers`` installed for it alone, the JSON files under docs/ it
+#: ``writes`` (globs allowed; an integration test checks that every result JSON there is
+#: listed) and ``threads``, the torch threads it runs on (one on the CPU machines, where more
+#: oversubscribe the cores; ``None``, torch's default, on the GPU machine). Plain literals, so
+#: the test reads them without importing nox.
+BENCHMARKS: dict[str, dict[str, Any]] = {
+    "metrics": {
+        "packages": ["mri-metrics"],
+        "script": "packages/mri-metrics/benchmarks/bench_metrics.py",
         # The BraTS 2024+ evaluation package, whose bundled gli configuration is a peer.
-        ("brats-evaluation==0.0.10",),
-    ),
-    # Needs a CUDA device (``--quick``: a CPU check of the script); no peers.
-    "gpu": (("mri-bench",), "packages/mri-bench/benchmarks/gpu_times.py", ()),
-    "read-normalise-slice": (
-        ("mri-io",),
-        "packages/mri-io/benchmarks/bench_read_normalise_slice.py",
-        (),  # the peer, plain nibabel + numpy, comes with mri-io
-    ),
-    "synthetic": (("mri-io",), "packages/mri-io/benchmarks/bench_synthetic.py", ()),
-    "inference": (("mri-seg",), "packages/mri-seg/benchmarks/bench_inference.py", ()),
-    "train-tiny": (("mri-seg", "mri-io"), "packages/mri-seg/benchmarks/train_tiny.py", ()),
-    "cross-recipe": (("mri-seg", "mri-io"), "packages/mri-seg/benchmarks/cross_recipe.py", ()),
-    "synthtumour": (("mri-seg", "mri-io"), "packages/mri-seg/benchmarks/synthtumour.py", ()),
-    "synthtumour-speed": (
-        ("mri-seg", "mri-io"),
-        "packages/mri-seg/benchmarks/synthesis_speed.py",
-        (),
-    ),
-    "kle": (("mri-bench", "mri-io"), "packages/mri-seg/benchmarks/kle_robust.py", ()),
-    "ganet": (("mri-seg", "mri-io"), "docs/mri-seg/ganet_measure.py", ()),
-    "demo-design": (("mri-bench", "mri-io"), "packages/mri-bench/benchmarks/demo_design.py", ()),
-    "fresh-clone-demo": (("mri-io",), "packages/mri-bench/benchmarks/fresh_clone_demo.py", ()),
+        "peers": ["brats-evaluation==0.0.10"],
+        "writes": ["mri-metrics/speed.json"],
+        "threads": 1,
+    },
+    # Needs a CUDA device (``--quick``: a CPU check of the script).
+    "gpu": {
+        "packages": ["mri-bench"],
+        "script": "packages/mri-bench/benchmarks/gpu_times.py",
+        "peers": [],
+        "writes": ["gpu.json"],
+        "threads": None,
+    },
+    "read-normalise-slice": {
+        "packages": ["mri-io"],  # the peer, plain nibabel + numpy, comes with mri-io
+        "script": "packages/mri-io/benchmarks/bench_read_normalise_slice.py",
+        "peers": [],
+        "writes": ["mri-io/read-normalise-slice.json"],
+        "threads": 1,
+    },
+    "synthetic": {
+        "packages": ["mri-io"],
+        "script": "packages/mri-io/benchmarks/bench_synthetic.py",
+        "peers": [],
+        "writes": ["mri-io/synthetic-speed.json"],
+        "threads": 1,
+    },
+    "inference": {
+        "packages": ["mri-seg"],
+        "script": "packages/mri-seg/benchmarks/bench_inference.py",
+        "peers": [],
+        "writes": ["mri-seg/inference-speed.json"],
+        "threads": 1,
+    },
+    "train-tiny": {
+        "packages": ["mri-seg", "mri-io"],
+        "script": "packages/mri-seg/benchmarks/train_tiny.py",
+        "peers": [],
+        "writes": ["mri-seg/train_tiny.json"],
+        "threads": 1,
+    },
+    "cross-recipe": {
+        "packages": ["mri-seg", "mri-io"],
+        "script": "packages/mri-seg/benchmarks/cross_recipe.py",
+        "peers": [],
+        "writes": ["mri-seg/cross-recipe.json"],
+        "threads": 1,
+    },
+    "synthtumour": {
+        "packages": ["mri-seg", "mri-io"],
+        "script": "packages/mri-seg/benchmarks/synthtumour.py",
+        "peers": [],
+        "writes": ["mri-seg/synthtumour.json", "mri-seg/synthtumour-*.json"],
+        "threads": 1,
+    },
+    "synthtumour-speed": {
+        "packages": ["mri-seg", "mri-io"],
+        "script": "packages/mri-seg/benchmarks/synthesis_speed.py",
+        "peers": [],
+        "writes": ["mri-seg/synthesis_speed.json"],
+        "threads": 1,
+    },
+    "kle": {
+        "packages": ["mri-bench", "mri-io"],
+        "script": "packages/mri-seg/benchmarks/kle_robust.py",
+        "peers": [],
+        "writes": ["mri-seg/kle.json", "mri-seg/kle-800.json", "mri-seg/kle-benchmark/*.json"],
+        "threads": 1,
+    },
+    "ganet": {
+        "packages": ["mri-seg", "mri-io"],
+        "script": "docs/mri-seg/ganet_measure.py",
+        "peers": [],
+        "writes": ["mri-seg/ganet_results.json"],
+        "threads": 1,
+    },
+    "demo-design": {
+        "packages": ["mri-bench", "mri-io"],
+        "script": "packages/mri-bench/benchmarks/demo_design.py",
+        "peers": [],
+        "writes": ["mri-bench/demo-design.json"],
+        "threads": 1,
+    },
+    "fresh-clone-demo": {
+        "packages": ["mri-io"],
+        "script": "packages/mri-bench/benchmarks/fresh_clone_demo.py",
+        "peers": [],
+        "writes": ["mri-bench/fresh-clone-demo.json"],
+        "threads": 1,
+    },
     # The quality set's three-seed measurement (the floors) and its step and variant sweeps.
-    "quality": (tuple(PACKAGES), "tests-quality/measure.py", ()),
-    "quality-sweep": (tuple(PACKAGES), "tests-quality/sweep.py", ()),
+    "quality": {
+        "packages": ["mri-io", "mri-metrics", "mri-gen", "mri-seg", "mri-bench"],
+        "script": "tests-quality/measure.py",
+        "peers": [],
+        "writes": ["quality/results.json", "quality/runs/*.json"],
+        "threads": 1,
+    },
+    "quality-sweep": {
+        "packages": ["mri-io", "mri-metrics", "mri-gen", "mri-seg", "mri-bench"],
+        "script": "tests-quality/sweep.py",
+        "peers": [],
+        "writes": [
+            "quality/*-steps.json",
+            "quality/ummgat-variants.json",
+            "quality/ummgat-paired.json",
+        ],
+        "threads": 1,
+    },
     # Copies a ``nox -s demo`` report (README line 1) into docs/example-report/.
-    "example-report": (("mri-io",), "docs/figures/example_report.py", ()),
+    "example-report": {
+        "packages": ["mri-io"],
+        "script": "docs/figures/example_report.py",
+        "peers": [],
+        "writes": ["example-report/*.json"],
+        "threads": 1,
+    },
 }
 
 
@@ -310,16 +403,17 @@ def bench(session: nox.Session) -> None:
     """One benchmark with what it needs: nox -s bench -- NAME [script arguments]"""
     if not session.posargs or session.posargs[0] not in BENCHMARKS:
         session.error(f"usage: nox -s bench -- NAME [arguments]; NAME is one of {list(BENCHMARKS)}")
-    packages, script, peers = BENCHMARKS[session.posargs[0]]
-    install_local(session, list(packages))
-    if peers:
-        session.install("-c", str(CONSTRAINTS), *peers)
-    session.run(
-        "python",
-        script,
-        *session.posargs[1:],
-        env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    entry = BENCHMARKS[session.posargs[0]]
+    install_local(session, list(entry["packages"]))
+    if entry["peers"]:
+        session.install("-c", str(CONSTRAINTS), *entry["peers"])
+    threads = entry["threads"]
+    env = (
+        {}
+        if threads is None
+        else {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     )
+    session.run("python", entry["script"], *session.posargs[1:], env=env)
 
 
 @nox.session(default=False)

@@ -1,6 +1,6 @@
 """Tables that benchmark scripts render from their JSON appear in the docs exactly as rendered,
-and the headline page is the render of every benchmark's JSON: a re-measured benchmark whose
-page was not re-rendered, or a number edited by hand, fails here."""
+and the headline page is the render of the benchmarks' JSON it draws on: a re-measured
+benchmark whose page was not re-rendered, or a number edited by hand, fails here."""
 
 from __future__ import annotations
 

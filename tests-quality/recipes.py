@@ -37,6 +37,7 @@ from mri_gen.hfgan import Synthesiser
 from mri_gen.ummgat import PRESETS, Translator
 from mri_gen.ummgat.data import MIN_FOREGROUND_FRACTION, normalised_uint8, to_model_range
 from mri_gen.ummgat.networks import UMMGATModel
+from mri_gen.ummgat.training import TRAIN_RECIPES
 from mri_io.case import load_case
 from mri_io.labels import get_label_convention
 from mri_io.layouts import link_cases, scan_cases
@@ -417,7 +418,7 @@ def ummgat(
     losses: str = "",
 ) -> dict[str, Any]:
     """The ``tiny`` UMMGAT with the ``short`` recipe of
-    packages/mri-gen/benchmarks/ummgat_quality.py (lr 4e-4, lazy R1, EMA warm-up, 96 px)
+    packages/mri-gen/benchmarks/ummgat_quality.py (lr 4e-4, lazy R1, EMA warm-up), at 64 px
     for a fixed number of steps, trained unpaired on a two-centre cohort (``research-3t``
     complete, ``local-t1-t2`` T1/T2 only); on 6 held-out complete cases the real t2w is
     translated into t2f (the mean style of seeded latent draws) and scored, like mri-bench's
@@ -478,10 +479,6 @@ def translation_scores(
     return {name: {k: mean(v) for k, v in row.items()} for name, row in scores.items()}
 
 
-#: The batch of the UMMGAT recipe (``TrainConfig.batch_size``), which the paired ceiling keeps.
-UMMGAT_BATCH = 8
-
-
 def paired_slices(folder: Path, source: str, target: str) -> tuple[torch.Tensor, torch.Tensor]:
     """``(M, 1, S, S)`` slices of ``source`` and the same slices of ``target`` in the model range,
     from every case of ``folder`` that has both, cut as UMMGAT's training cuts them (each volume
@@ -507,8 +504,8 @@ def ummgat_paired(work: Path, seed: int, steps: int = UMMGAT_STEPS) -> dict[str,
     """A ceiling for :func:`ummgat`, not UMMGAT: the same generator (``tiny`` preset, 64 px)
     trained supervised, the L1 distance between ``G(t2w slice)`` and that slice's real t2f,
     on the complete ``research-3t`` cases of UMMGAT's training cohort (pairs the unpaired
-    recipe never sees), with the recipe's optimiser (Adam, lr 4e-4, betas (0, 0.99), weight
-    decay 1e-4) and batch, the style fixed at zero (AdaIN then applies its biases only), and
+    recipe never sees), with the ``short`` recipe's optimiser (Adam, its learning rate, betas and
+    weight decay) and batch, the style fixed at zero (AdaIN then applies its biases only), and
     scored as :func:`ummgat` scores. What it reaches in ``steps`` is what this network can
     learn in that many steps when every answer is given, so the unpaired recipe cannot be
     expected to do better."""
@@ -517,14 +514,18 @@ def ummgat_paired(work: Path, seed: int, steps: int = UMMGAT_STEPS) -> dict[str,
         torch.manual_seed(seed)
         model = UMMGATModel(PRESETS["tiny"].with_image_size(GENERATOR_SIZE))
         sources, targets = paired_slices(train, "t2w", "t2f")
+        short = TRAIN_RECIPES["short"]
         optimiser = torch.optim.Adam(
-            model.generator.parameters(), lr=4e-4, betas=(0.0, 0.99), weight_decay=1e-4
+            model.generator.parameters(),
+            lr=short.lr,
+            betas=short.betas,
+            weight_decay=short.weight_decay,
         )
-        style = torch.zeros(UMMGAT_BATCH, model.config.style_dim)
+        style = torch.zeros(short.batch_size, model.config.style_dim)
         draws = torch.Generator().manual_seed(seed)
         model.train()
         for _ in range(steps):
-            rows = torch.randint(len(sources), (UMMGAT_BATCH,), generator=draws)
+            rows = torch.randint(len(sources), (short.batch_size,), generator=draws)
             loss = (model.generator(sources[rows], style) - targets[rows]).abs().mean()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]

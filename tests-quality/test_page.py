@@ -153,9 +153,27 @@ def test_the_paired_ceiling_counts_the_seeds_that_beat_the_matched_copy(
     lines = measure.ummgat_paired_section({"runs": {"ummgat": unpaired}})
     assert "| 600 | 1 | 500 | 0.620 / 0.600 | 0.1500 / 0.1500 |" in "\n".join(lines)
     assert lines[-2:] == [
-        "- 150 steps: with pairs the generator beats copy-matched on SSIM in 0 of 1 seeds, "
+        "- 150 steps: with pairs the generator beats copy-matched on SSIM in 0 of 1 seed, "
         "on brain MAE in 0 of 1.",
         "- 600 steps: with pairs the generator beats copy-matched on SSIM in 2 of 3 seeds, "
         "on brain MAE in 2 of 3; the unpaired recipe (the quality runs above) beats it on SSIM "
         "in 0 of 3 seeds, on brain MAE in 1 of 3.",
     ]
+
+
+def test_the_ceiling_sentence_counts_seeds_that_beat_the_copy_on_both_scores(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = measure.recipes.UMMGAT_STEPS
+    runs = [
+        {"steps": steps, "seed": 0, "result": _ummgat(0.65, 0.14)},  # both
+        {"steps": steps, "seed": 1, "result": _ummgat(0.65, 0.16)},  # SSIM only
+        {"steps": 2 * steps, "seed": 0, "result": _ummgat(0.70, 0.12)},  # another step count
+    ]
+    (tmp_path / "paired.json").write_text(json.dumps({"runs": runs}))
+    monkeypatch.setattr(measure, "UMMGAT_PAIRED", tmp_path / "paired.json")
+    unpaired = {"0": _ummgat(0.45, 0.18), "1": _ummgat(0.61, 0.149)}
+    (sentence,) = measure.ceiling_sentence({"runs": {"ummgat": unpaired}})
+    assert "together in 1 of 2 seeds, the unpaired recipe in 1 of 2" in sentence
+    monkeypatch.setattr(measure, "UMMGAT_PAIRED", tmp_path / "missing.json")
+    assert measure.ceiling_sentence({"runs": {"ummgat": unpaired}}) == []

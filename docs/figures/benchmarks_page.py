@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mri_io.atomic import atomic_write_text
+
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
 PAGE = DOCS / "benchmarks.md"
@@ -109,7 +111,7 @@ def train_tiny() -> Row:
         "main process",
         "goal WT ≥ 0.8 in minutes",
         f"`nox -s bench -- train-tiny --work DIR` → [train_tiny.json](mri-seg/train_tiny.json) "
-        f"({data.get('date', 'date not recorded')}, {load_text(data)})",
+        f"({data['date']}, {load_text(data)})",
         "[mri-seg](mri-seg/index.md)",
     )
 
@@ -128,11 +130,15 @@ def cross_recipe() -> Row:
         at = [r for r in runs if setting(r) == chosen]
         own = [gap(r) for r in at]
         same = [g for g in (matched_gap(r, runs) for r in at) if g is not None]
+        paired = (
+            f"{sum(g >= -target for g in same)} of {len(same)} (worst {min(same):+.3f})"
+            if same
+            else "no pairs"
+        )
         parts.append(
             f"lr {lr:g}, affine {affine:g}, {steps} steps, {cases} cases"
             f"{', varied grey' if varied else ''}: "
-            f"{sum(g >= -target for g in own)} of {len(own)} (worst {min(own):+.3f}) / "
-            f"{sum(g >= -target for g in same)} of {len(same)} (worst {min(same):+.3f})"
+            f"{sum(g >= -target for g in own)} of {len(own)} (worst {min(own):+.3f}) / {paired}"
         )
     dates = sorted({r["date"] for r in runs})
     return (
@@ -253,6 +259,24 @@ def fresh_clone() -> Row:
     )
 
 
+def machines() -> list[str]:
+    """The machines the CPU rows' JSON files record (the GPU row names its own device)."""
+    found = []
+    for relative in (
+        "mri-io/read-normalise-slice.json",
+        "mri-io/synthetic-speed.json",
+        "mri-metrics/speed.json",
+        "mri-seg/train_tiny.json",
+        "mri-seg/inference-speed.json",
+        "mri-seg/cross-recipe.json",
+        "mri-bench/fresh-clone-demo.json",
+    ):
+        machine = str(read(relative)["machine"])
+        if machine not in found:
+            found.append(machine)
+    return found
+
+
 def render() -> str:
     rows = [
         read_normalise_slice(),
@@ -277,9 +301,9 @@ def render() -> str:
         "the full tables. `nox -s bench -- NAME` installs what a benchmark needs and runs it "
         "on one torch thread.",
         "",
-        "Machine **cpu-2** unless a row says otherwise: 2 cores (x86-64), 24 GB RAM, no GPU, "
-        "Python 3.11, torch 2.13.0 CPU build, the machine CI and developers use. The GPU "
-        "figures are on their own page: [GPU figures](gpu.md).",
+        "The CPU rows' JSON files record these machines: "
+        + "; ".join(f"`{m}`" for m in machines())
+        + ". The GPU figures are on their own page: [GPU figures](gpu.md).",
         "",
         "| what | ours | peer(s) / goal | command, JSON, date, load | details |",
         "|---|---|---|---|---|",
@@ -297,7 +321,7 @@ def main() -> None:
         if PAGE.read_text() != text:
             sys.exit(f"{PAGE} is not the render of its JSON files: run {__file__}")
         return
-    PAGE.write_text(text)
+    atomic_write_text(PAGE, text)
 
 
 if __name__ == "__main__":

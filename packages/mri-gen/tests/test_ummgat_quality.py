@@ -22,8 +22,8 @@ SCRIPT = Path(__file__).parents[1] / "benchmarks" / "ummgat_quality.py"
 
 @pytest.mark.slow
 def test_tiny_ummgat_translates_t2w_to_t2f_better_than_copying(tmp_path: Path) -> None:
-    # The command docs/mri-gen/ummgat.md describes: the short recipe's 400 steps per model; the
-    # time cap is far above the ~16 minutes per model an idle two-core machine needs.
+    # The command docs/mri-gen/ummgat.md describes: the short recipe's 400 steps per model,
+    # under a time cap far above what they take on an idle two-core machine.
     command = [sys.executable, str(SCRIPT), "--out", str(tmp_path), "--cases", "40"]
     command += ["--held-out", "6", "--recipe", "short", "--jobs", "1", "--threads", "1"]
     command += ["--workers", "1", "--minutes", "120"]

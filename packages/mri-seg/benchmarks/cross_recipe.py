@@ -106,7 +106,9 @@ def train_and_score(
 
     torch.set_num_threads(1)
     folder = Path(work)
-    more = ("" if cases == RECIPE_CASES else f"-cases{cases}") + ("-varied" if grey_variety else "")
+    more = "" if cases == RECIPE_CASES else f"-cases{cases}"
+    # Only the procedural cohort changes with grey variety: the MNI152 one is the same cohort,
+    # and its model trains afresh on it (the same numbers) so that each setting has both runs.
     drawn = "procedural-varied" if grey_variety and anatomy == "procedural" else anatomy
     train = cohort(folder / f"train-{drawn}-{seed}{more}", cases, 1000 + seed, drawn, TRAIN_CENTRES)
     config = replace(recipe(seed, steps), workers=0, learning_rate=lr, affine_prob=affine)
@@ -116,6 +118,7 @@ def train_and_score(
         + ("" if affine == 0.0 else f"-affine{affine:g}")
         + ("" if steps == RECIPE_STEPS else f"-steps{steps}")
         + more
+        + ("-varied" if grey_variety else "")
     )
     cpu = time.process_time()
     if not (RunFolder(run).best / "model.safetensors").is_file():

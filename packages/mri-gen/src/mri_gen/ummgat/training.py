@@ -107,9 +107,10 @@ class TrainConfig:
 
 #: Training recipes by name. ``paper`` is the paper's (20,000 steps at lr 1e-4). ``short`` is for
 #: CPU budgets of minutes, a few hundred steps: the same losses, weights, optimiser and batch, with
-#: lazy R1 and the EMA warm-up (see the module docstring) and a higher learning rate, chosen by
-#: measured learning curves (docs/mri-gen/ummgat.md, "Measured figures"). It is not the paper's
-#: recipe and is never used unless asked for.
+#: lazy R1 and the EMA warm-up (see the module docstring) and a higher learning rate, chosen from
+#: short learning-curve runs (the quality page, docs/quality/index.md, compares half and double
+#: the rate at the quality budget). It is not the paper's recipe and is never used unless asked
+#: for.
 TRAIN_RECIPES: dict[str, TrainConfig] = {
     "paper": TrainConfig(),
     "short": TrainConfig(steps=400, lr=4e-4, r1_every=16, ema_warmup=True),

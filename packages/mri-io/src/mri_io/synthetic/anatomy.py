@@ -80,7 +80,7 @@ def _ellipsoid(
 
 #: Centres (mm from the brain's centre; left-right mirrored) of the deep grey nuclei that the
 #: varied brain may add, each with probability :data:`NUCLEUS_PROBABILITY`: caudate head,
-#: putamen, thalamus, claustrum and insula.
+#: putamen, thalamus, and claustrum with the insula (one region).
 DEEP_GREY_CENTRES = ((9.0, 4.0, 6.0), (22.0, -2.0, 0.0), (10.0, -18.0, 2.0), (30.0, 0.0, 4.0))
 NUCLEUS_PROBABILITY = 0.75
 #: Radii (mm) of an added nucleus before its random scaling.
