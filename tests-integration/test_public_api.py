@@ -34,6 +34,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "mri_io.model_folder",
         "mri_io.nifti",
         "mri_io.orientation",
+        "mri_io.provenance",
         "mri_io.sequences",
         "mri_io.slicing",
         "mri_io.spacing",

@@ -26,16 +26,14 @@ import argparse
 import json
 import math
 import os
-import platform
 import sys
 from concurrent.futures import as_completed
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mri_io import process_pool
+from mri_io import process_pool, provenance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recipes
@@ -83,7 +81,7 @@ def load() -> dict[str, Any]:
 def record(family: str, seed: int, scale: float, result: dict[str, Any], machine: str) -> None:
     RUNS.mkdir(parents=True, exist_ok=True)
     fields = {"family": family, "seed": seed, "lr_scale": scale, "result": result}
-    fields |= {"date": date.today().isoformat(), "machine": machine}
+    fields |= {"date": provenance.today(), "machine": machine}
     path = RUNS / f"{family}-seed{seed}-lr{scale:g}.json"
     path.write_text(json.dumps(fields, indent=1, sort_keys=True) + "\n")
 
@@ -648,8 +646,8 @@ def main() -> None:
     # Runs already recorded are not repeated (delete their files under runs/ to redo them).
     jobs = [(f, s, k) for f, s, k in jobs if not (RUNS / f"{f}-seed{s}-lr{k:g}.json").is_file()]
     machine = (
-        f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
-        f"{args.jobs} runs side by side, one torch thread each"
+        f"{provenance.machine()} shared with other jobs, {args.jobs} runs side by side, one "
+        "torch thread each"
     )
     with process_pool(args.jobs, start_method="spawn") as pool:
         futures = {pool.submit(run_one, f, s, k, str(args.work)): (f, s, k) for f, s, k in jobs}

@@ -42,6 +42,7 @@ from mri_io.case import load_case
 from mri_io.labels import get_label_convention
 from mri_io.layouts import link_cases, scan_cases
 from mri_io.nifti import load_labels, load_volume, new_volume, save_volume
+from mri_io.provenance import load_average
 from mri_io.slicing import SliceLayout, select_slices
 from mri_io.synthetic import FULL_GRID, generate_case, write_cohort
 from mri_io.synthetic.cohort import write_case
@@ -92,7 +93,7 @@ def cli(*args: str) -> None:
 
 def timed(function: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """``function``'s result plus its wall and CPU time and the load average around it."""
-    load_before = os.getloadavg()
+    load_before = load_average()
     wall, cpu = time.perf_counter(), time.process_time()
     before = os.times()
     result = function(*args, **kwargs)
@@ -104,8 +105,8 @@ def timed(function: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) ->
         "wall_seconds": round(time.perf_counter() - wall, 1),
         "cpu_seconds_this_process": round(time.process_time() - cpu, 1),
         "cpu_seconds_children_total": round(children, 1),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
     }
     return result
 
@@ -354,10 +355,10 @@ def hfgan_cohorts(work: Path, seed: int) -> tuple[Path, Path]:
 
 
 def hfgan(work: Path, seed: int, lr_scale: float = 1.0, steps: int = HFGAN_STEPS) -> dict[str, Any]:
-    """The ``tiny`` HF-GAN of packages/mri-gen/benchmarks/train_and_compare.py (thesis loss
-    weights, batch 8, lr 1e-3 at that batch, i.e. 8e-3 "at batch 64" as the command takes it,
-    all other sequences as inputs) for a fixed number of steps on 12 complete cases (4 mm
-    grid, 64 px slices); on 4 held-out cases each sequence in turn is missing and its synthesis
+    """The ``tiny`` HF-GAN through ``mri-gen train`` (thesis loss weights, batch 8, lr 1e-3 at
+    that batch, i.e. 8e-3 "at batch 64" as the command takes it, all other sequences as
+    inputs) for a fixed number of steps on 12 complete cases (4 mm grid, 64 px slices); on 4
+    held-out cases each sequence in turn is missing and its synthesis
     is scored against mri-bench's ``copy-matched`` baseline on the [0, 1] evaluation scale.
     ``steps`` other than the recipe's are for sweep.py (how the scores move with the budget)."""
     train, test = hfgan_cohorts(work, seed)
@@ -417,8 +418,8 @@ def ummgat(
     lr_decay_from: float | None = None,
     losses: str = "",
 ) -> dict[str, Any]:
-    """The ``tiny`` UMMGAT with the ``short`` recipe of
-    packages/mri-gen/benchmarks/ummgat_quality.py (lr 4e-4, lazy R1, EMA warm-up), at 64 px
+    """The ``tiny`` UMMGAT with the ``short`` recipe (``mri_gen.ummgat.training.TRAIN_RECIPES``:
+    lr 4e-4, lazy R1, EMA warm-up), at 64 px
     for a fixed number of steps, trained unpaired on a two-centre cohort (``research-3t``
     complete, ``local-t1-t2`` T1/T2 only); on 6 held-out complete cases the real t2w is
     translated into t2f (the mean style of seeded latent draws) and scored, like mri-bench's

@@ -26,14 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 from concurrent.futures import as_completed
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mri_io import process_pool
+from mri_io import process_pool, provenance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recipes
@@ -98,18 +96,18 @@ def main() -> None:
     jobs = [
         (n, s, v) for n in args.steps for s in args.seeds for v in variants if (n, s, v) not in done
     ]
-    command = "python tests-quality/sweep.py " + " ".join(sys.argv[1:])
+    command = provenance.command_line(__file__, sys.argv[1:])
     document.setdefault("commands", [])
     if command not in document["commands"]:
         document["commands"].append(command)
     machine = (
-        f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
-        f"{args.jobs} runs side by side, one torch thread each"
+        f"{provenance.machine()} shared with other jobs, {args.jobs} runs side by side, one "
+        "torch thread each"
     )
     machines = document.setdefault("machines", [document.get("machine", machine)])
     if machine not in machines:
         machines.append(machine)
-    document.update(family=args.family, machine="; ".join(machines), date=str(date.today()))
+    document.update(family=args.family, machine="; ".join(machines), date=provenance.today())
     for seed in args.seeds:  # written here once, not raced by the runs of one seed
         COHORTS[args.family](args.work / f"seed-{seed}", seed)
     with process_pool(args.jobs, start_method="spawn") as pool:

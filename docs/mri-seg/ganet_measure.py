@@ -26,12 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +39,7 @@ from mri_io.atomic import atomic_write_text
 from mri_io.case import load_case
 from mri_io.labels import get_label_convention, region_mask
 from mri_io.layouts import scan_cases
+from mri_io.provenance import command_line, load_average, machine, today
 from mri_io.synthetic import FULL_GRID, write_cohort
 from mri_io.training import RunFolder
 from mri_metrics import brats2023_lesion_scores, dice, hd95
@@ -172,14 +170,14 @@ def _overlap_scores(model: Segmenter, test: Path) -> dict[str, Any]:
 
 def timed(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """``function(*args)``'s result plus wall and CPU seconds and the load average around it."""
-    load = os.getloadavg()
+    load = load_average()
     wall, cpu = time.perf_counter(), time.process_time()
     result = function(*args)
     result["cost"] = {
         "wall_seconds": round(time.perf_counter() - wall, 1),
         "cpu_seconds": round(time.process_time() - cpu, 1),
-        "load_average_before": [round(x, 2) for x in load],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load,
+        "load_average_after": load_average(),
     }
     return result
 
@@ -251,10 +249,9 @@ def measure(work: Path, seeds: tuple[int, ...], labelled: tuple[int, ...]) -> No
     torch.set_num_threads(1)
     document = load()
     document.update(
-        command=" ".join(["python", *sys.argv]),
-        machine=f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
-        "one torch thread",
-        date=date.today().isoformat(),
+        command=command_line(__file__, sys.argv[1:]),
+        machine=f"{machine()} shared with other jobs, one torch thread",
+        date=today(),
         parameters=parameters(),
         settings={"grid_mm": 4, "epochs": EPOCHS, "steps_per_epoch": STEPS, "gan": GAN,
                   "healthy_cases": HEALTHY_CASES, "test_cases": TEST_CASES},

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -58,6 +57,7 @@ from mri_bench.store import STORE_NAME, ResultStore
 from mri_io.case import load_case
 from mri_io.layouts import scan_cases
 from mri_io.nifti import load_labels
+from mri_io.provenance import load_average, machine, today
 from mri_io.training import RunFolder
 from mri_metrics import mae, ssim
 
@@ -76,7 +76,7 @@ GOALS = {"idle wall minutes": 20.0, "WT Dice": 0.8, "held-out cases": 20}
 def measured(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``work()``'s result plus its wall and CPU seconds (this process and its children) and
     the load average before and after."""
-    load = os.getloadavg()
+    load = load_average()
     before, wall = os.times(), time.perf_counter()
     result = work()
     after = os.times()
@@ -84,8 +84,8 @@ def measured(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     result["cost"] = {
         "wall_seconds": round(time.perf_counter() - wall, 1),
         "cpu_seconds": round(cpu, 1),
-        "load_average_before": [round(x, 2) for x in load],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load,
+        "load_average_after": load_average(),
     }
     return result
 
@@ -451,9 +451,9 @@ def main() -> None:
         invocations.append(
             {
                 "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-                "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other "
-                "jobs, one design at a time, one torch thread",
-                "date": datetime.now(UTC).date().isoformat(),
+                "machine": f"{machine()} shared with other jobs, one design at a time, "
+                "one torch thread",
+                "date": today(),
             }
         )
         defaults = DemoSettings(n_train=args.train_cases, n_test=args.test_cases)

@@ -19,15 +19,14 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mri_io.atomic import atomic_write_text
+from mri_io.provenance import load_average, machine, today
 
 ROOT = Path(__file__).resolve().parents[3]
 RESULTS = ROOT / "docs" / "mri-bench" / "fresh-clone-demo.json"
@@ -56,7 +55,7 @@ def sha256(path: Path) -> str | None:
 
 def one_run(folder: Path, command: str) -> dict[str, Any]:
     """Clone, make the user's venv, run ``command`` in the clone; what it took and wrote."""
-    load = os.getloadavg()
+    load = load_average()
     start = time.perf_counter()
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(folder)], check=True)
     subprocess.run([sys.executable, "-m", "venv", str(folder / ".user-venv")], check=True)
@@ -73,8 +72,8 @@ def one_run(folder: Path, command: str) -> dict[str, Any]:
         "folder": str(folder),
         "exit_status": status,
         "wall_seconds": round(wall, 1),
-        "load_average_before": [round(x, 2) for x in load],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load,
+        "load_average_after": load_average(),
         "stage_seconds": json.loads(timings.read_text())["seconds"] if timings.is_file() else None,
         "sha256": {name: sha256(out / path) for name, path in COMPARED.items()},
     }
@@ -100,8 +99,8 @@ def main() -> None:
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "readme_line_1": command,
         "commit": commit,
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "date": datetime.now(UTC).date().isoformat(),
+        "machine": machine(),
+        "date": today(),
         "runs": runs,
         "same_numbers": all(h == hashes[0] and None not in h.values() for h in hashes),
         "all_under_20_minutes": all(

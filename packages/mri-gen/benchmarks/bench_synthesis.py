@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from typing import Literal, cast
 
@@ -35,6 +33,7 @@ from mri_gen.hfgan.inference import Synthesiser
 from mri_gen.hfgan.run import resolve_stats
 from mri_io.case import load_case
 from mri_io.layouts import scan_cases
+from mri_io.provenance import load_average, today
 from mri_io.slicing import View
 from mri_io.synthetic.cohort import write_cohort
 from mri_io.training import resolve_device
@@ -65,7 +64,7 @@ def main() -> None:
     stats = resolve_stats("brasyn25", [], config.sequences)
     synthesiser = Synthesiser(generator, stats, device, args.batch_size, args.bf16)
     views = tuple(cast(View, view) for view in args.views.split(","))
-    load = os.getloadavg()
+    load = load_average()
     times = []
     for _ in range(args.repeats + 1):  # the first call warms up kernels and allocators
         started = time.perf_counter()
@@ -78,7 +77,7 @@ def main() -> None:
         json.dumps(
             {
                 "command": " ".join(sys.argv),
-                "date": date.today().isoformat(),
+                "date": today(),
                 "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
                 "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
                 "preset": args.preset,
@@ -88,7 +87,7 @@ def main() -> None:
                 "seconds_per_volume_median": statistics.median(times[1:]),
                 "seconds_per_volume_fastest": min(times[1:]),
                 "first_call_seconds": times[0],
-                "load_average_1_5_15_min": {"start": load, "end": os.getloadavg()},
+                "load_average_1_5_15_min": {"start": load, "end": load_average()},
             }
         )
     )

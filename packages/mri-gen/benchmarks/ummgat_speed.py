@@ -18,12 +18,12 @@ import platform
 import sys
 import time
 from dataclasses import replace
-from datetime import date
 
 import torch
 
 from mri_gen.ummgat.config import PRESETS
 from mri_gen.ummgat.training import TrainConfig, UMMGATTrainer
+from mri_io.provenance import command_line, today
 from mri_io.training import init_distributed
 
 
@@ -80,9 +80,9 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     device = torch.cuda.get_device_name() if env.device.type == "cuda" else "CPU"
     record = {
-        "command": " ".join(["python packages/mri-gen/benchmarks/ummgat_speed.py", *sys.argv[1:]]),
+        "command": command_line(__file__, sys.argv[1:]),
         "machine": f"{platform.platform()}; {os.cpu_count()} CPUs; {device}",
-        "date": date.today().isoformat(),
+        "date": today(),
         "preset": args.preset,
         "image_size": config.image_size,
         "batch_size": args.batch_size,

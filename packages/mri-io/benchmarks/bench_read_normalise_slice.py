@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +42,7 @@ from mri_io.nifti import (
     new_volume,
     save_volume,
 )
+from mri_io.provenance import command_line, load_average, machine, today
 from mri_io.sequences import SEQUENCES
 from mri_io.slicing import MIN_FOREGROUND, SliceLayout, select_slices
 
@@ -138,7 +136,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=OUT, help="the JSON to write")
     args = parser.parse_args()
-    load_before = os.getloadavg()
+    load_before = load_average()
     with tempfile.TemporaryDirectory() as temporary:
         paths = write_case(Path(temporary))
         ours, theirs = with_mri_io(paths), with_nibabel(paths)
@@ -152,13 +150,11 @@ def main() -> None:
         spread = ", ".join(f"{v:.3f}" for v in values)
         print(f"{name:<14} median {statistics.median(values):.3f} s  ({spread})")
     record = {
-        "command": " ".join(
-            ["python packages/mri-io/benchmarks/bench_read_normalise_slice.py", *sys.argv[1:]]
-        ),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "date": date.today().isoformat(),
-        "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "command": command_line(__file__, sys.argv[1:]),
+        "machine": machine(),
+        "date": today(),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
         "case": "240x240x155, 4 sequences, int16 gzip NIfTI",
         "slices": list(ours.shape),
         "seconds": {name: [round(v, 4) for v in values] for name, values in timings.items()},

@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from mri_io.atomic import atomic_write_text
+from mri_io.provenance import command_line, load_average, machine, today
 from mri_io.synthetic import generate_case
 from mri_io.synthetic.case import AnatomyName
 from mri_io.synthetic.cohort import write_cohort
 
-SCRIPT = "packages/mri-io/benchmarks/bench_synthetic.py"
 #: Where the recorded figures' JSON lives.
 OUT = Path(__file__).resolve().parents[3] / "docs" / "mri-io" / "synthetic-speed.json"
 
@@ -114,11 +114,11 @@ def main() -> None:
         print(json.dumps(measure_cases(args.one, args.cases)))
         return
     results: dict[str, Any] = {
-        "command": " ".join([f"python {SCRIPT}", *sys.argv[1:]]),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
+        "command": command_line(__file__, sys.argv[1:]),
+        "machine": machine(),
         "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"),
-        "load_average_before": [round(v, 2) for v in os.getloadavg()],
+        "date": today(),
+        "load_average_before": load_average(),
         "full_case": [],
         "cohort": [],
     }
@@ -132,7 +132,7 @@ def main() -> None:
         results["full_case"].append(json.loads(output))
     for workers in (1, 2):
         results["cohort"].append(measure_cohort(args.cohort, workers))
-    results["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    results["load_average_after"] = load_average()
     text = json.dumps(results, indent=2) + "\n"
     atomic_write_text(args.out, text)
     print("\n".join(table(results)))

@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import io
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -51,6 +49,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
+
+from mri_io.provenance import command_line, load_average, machine, today
 
 ROOT = Path(__file__).resolve().parents[3]
 JSON_PATH = ROOT / "docs" / "mri-metrics" / "speed.json"
@@ -605,12 +605,6 @@ def _one_thread() -> None:
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
-def _relative(path: str) -> str:
-    """``path`` relative to the repository when it lies inside it (commands in the docs)."""
-    resolved = Path(path).resolve()
-    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else path
-
-
 def _versions(packages: Sequence[str]) -> dict[str, str]:
     found = {}
     for name in packages:
@@ -621,14 +615,6 @@ def _versions(packages: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 def measure(rounds: int, brats2023: tuple[Path, Path] | None = None) -> dict[str, Any]:
     import torch
 
@@ -636,8 +622,8 @@ def measure(rounds: int, brats2023: tuple[Path, Path] | None = None) -> dict[str
 
     torch.set_num_threads(1)
     similarity.WORKERS = 1  # the slab threads: one thread, like every peer
-    load_before = os.getloadavg()
-    started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = load_average()
+    started = today()
     brain = brain_pair()
     glioma = glioma_pair()
     rows = [
@@ -665,13 +651,13 @@ def measure(rounds: int, brats2023: tuple[Path, Path] | None = None) -> dict[str
             seconds.setdefault(name, []).extend(times)
     packages = sorted({row.package for row in rows} | {"numpy", "scipy", "torch", "panoptica"})
     return {
-        "command": " ".join(["python", _relative(sys.argv[0]), *sys.argv[1:]]),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, {_cpu_model()}",
-        "date": started.date().isoformat(),
+        "command": command_line(__file__, sys.argv[1:]),
+        "machine": machine(cpu_model=True),
+        "date": started,
         "threads": 1,
         "rounds": rounds,
-        "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
         "versions": {"mri-metrics": metadata.version("mri-metrics"), **_versions(packages)},
         "rows": [
             {

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,7 @@ import torch
 
 from mri_io.atomic import atomic_write_text
 from mri_io.nifti import BRATS_SHAPE
+from mri_io.provenance import command_line, load_average, machine, today
 from mri_seg import UNET_PRESETS, InferenceSettings, UNet3D, predict_probabilities
 
 #: Where the recorded figures' JSON lives.
@@ -76,7 +74,7 @@ def main() -> None:
     parser.add_argument("--devices", nargs="+", help="default: cpu, plus cuda if available")
     parser.add_argument("--out", type=Path, default=OUT, help="the JSON to write")
     args = parser.parse_args()
-    load_before = os.getloadavg()
+    load_before = load_average()
     devices = args.devices or ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
     torch.manual_seed(0)
     images = torch.randn(4, *BRATS_SHAPE)
@@ -98,13 +96,11 @@ def main() -> None:
             )
             print(json.dumps(results[-1]), flush=True)
     record = {
-        "command": " ".join(
-            ["python packages/mri-seg/benchmarks/bench_inference.py", *sys.argv[1:]]
-        ),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "date": date.today().isoformat(),
-        "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "command": command_line(__file__, sys.argv[1:]),
+        "machine": machine(),
+        "date": today(),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
         "repeats": args.repeats,
         "results": results,
     }

@@ -40,10 +40,7 @@ training steps and CPU seconds, command, machine, date, load) and renders
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import sys
 import time
 from dataclasses import replace
@@ -53,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from mri_io import process_pool
+from mri_io.provenance import command_line, load_average, machine, today
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_tiny import recipe
@@ -204,7 +202,7 @@ def measure(
         if not pending:
             continue
         sets = test_sets(work, seed)
-        load = os.getloadavg()
+        load = load_average()
         started = time.monotonic()
         with process_pool(len(pending), start_method="spawn") as pool:
             futures = [
@@ -213,9 +211,9 @@ def measure(
             results = [f.result() for f in futures]
         for result in results:
             result["wall_seconds_both"] = round(time.monotonic() - started, 1)
-            result["load_average_before"] = [round(v, 2) for v in load]
-            result["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
-            result["date"] = datetime.date.today().isoformat()
+            result["load_average_before"] = load
+            result["load_average_after"] = load_average()
+            result["date"] = today()
             document["runs"].append(result)
         save(document)
 
@@ -391,18 +389,16 @@ def main() -> None:
     if not args.render:
         if args.work is None:
             parser.error("--work is needed to measure")
-        command = (
-            "python packages/mri-seg/benchmarks/cross_recipe.py --work DIR --seeds "
-            + " ".join(map(str, args.seeds))
-        )
-        command += "" if args.lr == RECIPE_LR else f" --lr {args.lr:g}"
-        command += "" if args.affine_prob == 0.0 else f" --affine-prob {args.affine_prob:g}"
-        command += "" if args.steps == RECIPE_STEPS else f" --steps {args.steps}"
-        command += "" if args.cases == RECIPE_CASES else f" --cases {args.cases}"
-        command += " --grey-variety" if args.grey_variety else ""
+        options = ["--work", "DIR", "--seeds", *map(str, args.seeds)]
+        options += [] if args.lr == RECIPE_LR else ["--lr", f"{args.lr:g}"]
+        options += [] if args.affine_prob == 0.0 else ["--affine-prob", f"{args.affine_prob:g}"]
+        options += [] if args.steps == RECIPE_STEPS else ["--steps", str(args.steps)]
+        options += [] if args.cases == RECIPE_CASES else ["--cases", str(args.cases)]
+        options += ["--grey-variety"] if args.grey_variety else []
+        command = command_line(__file__, options)
         if command not in document["commands"]:
             document["commands"].append(command)
-        document["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs"
+        document["machine"] = machine()
         chosen = (args.lr, args.affine_prob, args.steps, args.cases, args.grey_variety)
         measure(args.work, args.seeds, document, chosen)
     save(document)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -50,6 +49,7 @@ import numpy as np
 from mri_io import process_pool
 from mri_io.case import load_case
 from mri_io.layouts import link_cases, scan_cases
+from mri_io.provenance import command_line, load_average, machine
 from mri_io.sequences import SEQUENCES
 from mri_io.synthetic import FULL_GRID, write_cohort
 
@@ -97,7 +97,7 @@ def subset_folder(train: Path, count: int) -> Path:
 
 def timed(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """``function``'s result plus its wall and CPU seconds and the load average around it."""
-    load = os.getloadavg()
+    load = load_average()
     wall, cpu = time.perf_counter(), time.process_time()
     before = os.times()
     result = function(*args)
@@ -107,8 +107,8 @@ def timed(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]
     result["cost"] = {
         "wall_seconds": round(time.perf_counter() - wall, 1),
         "cpu_seconds": round(time.process_time() - cpu + children, 1),
-        "load_average_before": [round(x, 2) for x in load],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load,
+        "load_average_after": load_average(),
     }
     return result
 
@@ -367,13 +367,6 @@ def median_table(summary: dict[str, Any], region: str = "WT", baseline: str = "c
     return lines
 
 
-def _repository_relative(script: str) -> str:
-    """The script's path as a command in the docs gives it: relative to the repository."""
-    path = Path(script).resolve()
-    root = Path(__file__).resolve().parents[3]
-    return str(path.relative_to(root)) if path.is_relative_to(root) else script
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, help="folder for cohorts and runs (to measure)")
@@ -397,7 +390,7 @@ def main() -> None:
         parser.error("--work is needed to measure")
     args.work.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
-    load_before = os.getloadavg()
+    load_before = load_average()
     train, _ = cohorts(args.work)
     for count in CASE_COUNTS:
         subset_folder(train, count)
@@ -413,11 +406,11 @@ def main() -> None:
         for future in as_completed(futures):
             print(futures[future], json.dumps(future.result().get("dice", {})), flush=True)
     document: dict[str, Any] = {
-        "command": " ".join(["python", _repository_relative(sys.argv[0]), *sys.argv[1:]]),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, "
-        f"{args.jobs} jobs side by side, one torch thread each",
+        "command": command_line(__file__, sys.argv[1:]),
+        "machine": f"{machine()} shared with other jobs, {args.jobs} jobs side by side, one "
+        "torch thread each",
         "date": started.isoformat(timespec="seconds"),
-        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_before": load_before,
         **summary(args.work, args.steps),
     }
     if not args.skip_benchmark:
@@ -428,7 +421,7 @@ def main() -> None:
         for source in Path(document["benchmark"]["report"]).parent.iterdir():
             if source.name in REPORT_FILES:
                 shutil.copy2(source, target / source.name)
-    document["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    document["load_average_after"] = load_average()
     document["wall_seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
     args.out.write_text(json.dumps(document, indent=1) + "\n")
     print(f"wrote {args.out}")

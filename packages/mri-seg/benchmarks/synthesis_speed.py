@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mri_io.nifti import new_volume
+from mri_io.provenance import command_line, load_average, machine, today
 from mri_io.synthetic import FULL_GRID, generate_case
 from mri_seg.synthtumour import ShapeModel, tumours
 from mri_seg.synthtumour.data import BrainStack, synthesise
@@ -77,7 +75,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--grids", type=int, nargs="+", default=[4, 2, 1])
     args = parser.parse_args()
-    load_before = os.getloadavg()
+    load_before = load_average()
     results = [measure(voxel, args.samples) for voxel in args.grids]
     code = Path(tumours.__file__).resolve()
     commit = subprocess.run(
@@ -89,14 +87,13 @@ def main() -> None:
         capture_output=True, text=True, check=False, cwd=code.parent,
     ).stdout.strip()  # fmt: skip
     record = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": command_line(__file__, sys.argv[1:]),
         "code": f"mri_seg.synthtumour of commit {commit}"
         + (" with uncommitted changes" if changed else ""),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs shared with other jobs, one "
-        "torch/OpenMP thread",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "machine": f"{machine()} shared with other jobs, one torch/OpenMP thread",
+        "date": today(),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
         "results": results,
     }
     runs = json.loads(args.out.read_text()) if args.out.is_file() else []

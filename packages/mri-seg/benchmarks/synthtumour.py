@@ -38,6 +38,7 @@ import torch
 from mri_io.labels import get_label_convention
 from mri_io.layouts import link_cases, scan_cases
 from mri_io.nifti import load_labels
+from mri_io.provenance import load_average
 from mri_io.synthetic import FULL_GRID
 from mri_io.synthetic.cohort import write_cohort
 from mri_seg import (
@@ -252,7 +253,7 @@ def main() -> None:
     if args.work is None:
         parser.error("--work is needed to measure")
     torch.set_num_threads(1)
-    load_before = os.getloadavg()
+    load_before = load_average()
     started = time.perf_counter()
     per_seed = {str(s): measure(s, args.work / f"seed-{s}", args) for s in args.seeds}
     report = {
@@ -265,8 +266,8 @@ def main() -> None:
             "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__,
         },
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
         "wall_minutes": round((time.perf_counter() - started) / 60, 1),
         "grid": {"shape": list(GRID.shape), "spacing_mm": GRID.spacing.tolist()},
         "cases_per_seed": {"healthy": args.healthy, "train": args.train, "test": args.test},
