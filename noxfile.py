@@ -99,17 +99,9 @@ def tests(session: nox.Session, package: str) -> None:
         "pytest",
         str(package_dir(package) / "tests"),
         "-m",
-        "not slow and not gpu and not quality",
+        "not gpu and not quality",
         *session.posargs,
     )
-
-
-@nox.session
-def slow(session: nox.Session) -> None:
-    """Tests marked slow (minutes of CPU training) across every package."""
-    install_local(session, PACKAGES)
-    paths = [str(package_dir(p) / "tests") for p in PACKAGES]
-    session.run("pytest", *paths, "-m", "slow and not gpu", *session.posargs)
 
 
 @nox.session

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -30,7 +29,6 @@ OPTIONS = [
 ]
 
 
-@pytest.mark.slow
 def test_torchrun_two_processes_match_one_process_with_double_batch(
     cohort: Path, tmp_path: Path
 ) -> None:
