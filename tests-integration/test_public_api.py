@@ -38,6 +38,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "mri_io.sequences",
         "mri_io.slicing",
         "mri_io.spacing",
+        "mri_io.tensors",
         "mri_io.synthetic",
         "mri_io.testing",
         "mri_io.training",

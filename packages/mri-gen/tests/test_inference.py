@@ -15,14 +15,15 @@ from mri_gen import Synthesiser, complete_case
 from mri_gen.cli import main
 from mri_gen.errors import CheckpointError, ConfigError, NothingToSynthesiseError
 from mri_gen.hfgan import inference
-from mri_gen.hfgan.config import PRESETS, GeneratorConfig
+from mri_gen.hfgan.config import PRESETS, VIEW_NAMES, GeneratorConfig
+from mri_gen.hfgan.data import normalised_stack
 from mri_gen.hfgan.generator import HFGANGenerator
 from mri_gen.hfgan.inference import largest_batch
-from mri_io.case import load_case
-from mri_io.intensity import BRASYN25, IntensityStats
+from mri_io.case import Case, load_case
+from mri_io.intensity import BRASYN25, IntensityStats, NormalisationParams, Normaliser
 from mri_io.layouts import scan_cases
 from mri_io.nifti import load_volume, save_volume
-from mri_io.slicing import background_majority
+from mri_io.slicing import SliceLayout, View, background_majority, iter_batches
 
 #: A small generator for 128x128 slices (the half-grid cohort's planes are at most 120).
 CONFIG = GeneratorConfig(
@@ -156,6 +157,75 @@ def test_no_generator_call_exceeds_what_a_gpu_can_index(
     assert max(sizes) == 7
     assert sum(sizes) == 78
     np.testing.assert_array_equal(cut, whole)
+
+
+def _numpy_synthesis(
+    synthesiser: Synthesiser, case: Case, target: str, views: tuple[View, ...]
+) -> np.ndarray:
+    """The synthesis written with mri-io's numpy functions, one batch crossing at a time: the
+    reference the device-resident path must equal."""
+    images = {k: v.data for k, v in case.images.items()}
+    sequences = synthesiser.sequences
+    stack, raw = normalised_stack(images, sequences, synthesiser.stats)
+    available = [name in images for name in sequences]
+    mask = torch.tensor(available)
+    index = sequences.index(target)
+    size = synthesiser.generator.config.image_size
+    per_view = []
+    for view in views:
+        layout = SliceLayout.square(stack.shape[1:], view, size=size)
+        outputs = []
+        for _, cut in iter_batches(stack, layout, batch_size=synthesiser.batch_size, pad=-1.0):
+            n = len(cut)
+            with torch.no_grad():
+                image = synthesiser.generator(
+                    torch.from_numpy(cut),
+                    mask.expand(n, -1),
+                    torch.full((n,), index),
+                    torch.full((n,), VIEW_NAMES.index(view)),
+                ).image
+            outputs.append(image[:, 0].numpy())
+        per_view.append(layout.restack(np.concatenate(outputs), fill=-1.0))
+    params = NormalisationParams.of_dataset(synthesiser.stats[target])
+    foreground = ~background_majority(raw, available)
+    return Normaliser.inverse(np.mean(per_view, axis=0), params, foreground)
+
+
+@pytest.mark.parametrize("views", [("axial",), ("axial", "coronal", "sagittal")])
+def test_synthesis_on_the_device_equals_the_numpy_path_bit_for_bit(
+    cohort: Path, model_dir: Path, views: tuple[View, ...]
+) -> None:
+    case = load_case(scan_cases(cohort)[0])
+    del case.images["t1c"], case.images["t2f"]
+    before = {name: image.data.copy() for name, image in case.images.items()}
+    synthesiser = Synthesiser.from_pretrained(model_dir, batch_size=16)
+    got = synthesiser.synthesise(case, views)
+    for target in ("t1c", "t2f"):
+        assert got[target].dtype == np.float32
+        expected = _numpy_synthesis(synthesiser, case, target, views)
+        np.testing.assert_array_equal(got[target], expected)
+    for name, data in before.items():  # the inputs are read, never changed
+        np.testing.assert_array_equal(case.images[name].data, data)
+
+
+@pytest.mark.gpu
+def test_synthesis_on_cuda_gives_the_cpu_numbers(
+    cohort: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a GPU in fp32 (TF32 off), the device-resident path gives the CPU's volumes up to the
+    float32 rounding of the convolutions' sums (well under 1e-3 of a z-unit); everything
+    around the network is exact on the device (mri-io's tensor tests)."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    case = load_case(scan_cases(cohort)[0])
+    del case.images["t1c"], case.images["t2f"]
+    on_cpu = Synthesiser.from_pretrained(model_dir).synthesise(case)
+    on_cuda = Synthesiser.from_pretrained(model_dir, device="cuda").synthesise(case)
+    for target in ("t1c", "t2f"):
+        z_unit = BRASYN25[target].std
+        np.testing.assert_allclose(on_cuda[target], on_cpu[target], rtol=0, atol=1e-3 * z_unit)
 
 
 def test_identity_generator_round_trips_intensities_exactly(cohort: Path) -> None:

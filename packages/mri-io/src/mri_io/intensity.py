@@ -188,6 +188,13 @@ class NormalisationParams:
         return asdict(self)
 
     @classmethod
+    def of_dataset(cls, stats: IntensityStats) -> NormalisationParams:
+        """The ``zscore-dataset`` map of ``stats``: the same for every volume of the sequence,
+        so a generated one is de-normalised with exactly the map its inputs were z-scored with
+        (a zero ``std`` divides by 1 both ways)."""
+        return cls("zscore-dataset", stats.clip, stats.mean, _nonzero(stats.std), BACKGROUND)
+
+    @classmethod
     def from_json(cls, fields: Mapping[str, Any]) -> NormalisationParams:
         """Parameters from :meth:`to_json` output; unknown schemes raise ``ValueError``."""
         scheme = fields["scheme"]
@@ -242,10 +249,7 @@ class Normaliser:
         """The affine map this scheme applies to ``array`` (which it only reads)."""
         if self.scheme == "zscore-dataset":
             assert self.stats is not None
-            stats = self.stats
-            return NormalisationParams(
-                self.scheme, stats.clip, stats.mean, _nonzero(stats.std), BACKGROUND
-            )
+            return NormalisationParams.of_dataset(self.stats)
         values = _as_real(array)
         foreground = values[values > 0].astype(np.float64)
         if self.stats is not None:

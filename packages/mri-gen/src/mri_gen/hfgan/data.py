@@ -22,7 +22,6 @@ cases (and each DataLoader worker a share of that), so no slice is seen twice in
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,30 +70,18 @@ def normalised_stack(
     images: Mapping[str, np.ndarray[Any, Any]],
     sequences: Sequence[str],
     stats: Mapping[str, IntensityStats],
-    *,
-    threads: int = 1,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """``(S, x, y, z)`` z-scored volumes (missing ones all -1) and the raw stack clamped at 0.
-
-    ``threads`` > 1 normalises the sequences concurrently (numpy releases the GIL in its
-    array loops): inference on a GPU waits for this step, a training worker does not.
-    """
+    """``(S, x, y, z)`` z-scored volumes (missing ones all -1) and the raw stack clamped at 0:
+    a training case's slices (synthesis does the same on the model's device,
+    :mod:`mri_io.tensors`)."""
     shape = next(iter(images.values())).shape
     normalised = np.full((len(sequences), *shape), BACKGROUND, dtype=np.float32)
     raw = np.zeros((len(sequences), *shape), dtype=np.float32)
-
-    def fill(index: int) -> None:
-        name = sequences[index]
+    for index, name in enumerate(sequences):
+        if name not in images:
+            continue
         np.maximum(images[name], 0, out=raw[index], casting="unsafe")
         normalised[index] = Normaliser("zscore-dataset", stats[name]).forward(raw[index]).data
-
-    present = [index for index, name in enumerate(sequences) if name in images]
-    if threads > 1 and len(present) > 1:
-        with ThreadPoolExecutor(min(threads, len(present))) as pool:
-            list(pool.map(fill, present))
-    else:
-        for index in present:
-            fill(index)
     return normalised, raw
 
 

@@ -8,6 +8,11 @@ of the available sequences call background) the value 0. :class:`Synthesiser` im
 suite's :class:`~mri_gen.Generator` contract; :func:`mri_gen.complete_case` writes the result
 as a complete case folder. Each missing sequence is generated from the real inputs only, never
 from another synthesis.
+
+Every step runs on the model's device (:mod:`mri_io.tensors`): the input volumes cross to it
+once and each synthesised volume comes back once. On a GPU the numpy steps around the network
+(normalisation, slicing, per-batch copies, re-stacking, de-normalisation) used to cost more
+than the network itself; on a CPU the results are the same bit for bit.
 """
 
 from __future__ import annotations
@@ -24,13 +29,13 @@ from numpy.typing import NDArray
 
 from mri_gen.errors import ConfigError, NothingToSynthesiseError
 from mri_gen.hfgan.config import VIEW_NAMES, GeneratorConfig
-from mri_gen.hfgan.data import normalised_stack
 from mri_gen.hfgan.generator import BACKGROUND, MODEL_KIND, HFGANGenerator
 from mri_gen.training.pretrained import read_model
+from mri_io import tensors
 from mri_io.case import Case
-from mri_io.intensity import IntensityStats, NormalisationParams, Normaliser, Scheme
+from mri_io.intensity import IntensityStats, NormalisationParams, Scheme
 from mri_io.orientation import AxisCodes
-from mri_io.slicing import SliceLayout, View, background_majority, iter_batches
+from mri_io.slicing import SliceLayout, View
 from mri_io.spacing import case_at_spacing, recorded_grid
 from mri_io.training import resolve_device
 
@@ -109,11 +114,12 @@ class Synthesiser:
 
     @torch.no_grad()
     def _generate_view(
-        self, stack: NDArray[np.float32], available: Sequence[bool], target: int, view: View
-    ) -> NDArray[np.float32]:
-        """The normalised target volume generated slice by slice along ``view``."""
+        self, stack: torch.Tensor, available: torch.Tensor, target: int, view: View
+    ) -> torch.Tensor:
+        """The normalised target volume generated slice by slice along ``view``, from the
+        ``(sequence, x, y, z)`` normalised ``stack`` on the model's device."""
         size = self.generator.config.image_size
-        layout = SliceLayout.square(stack.shape[1:], view, size=size)
+        layout = SliceLayout.square(tuple(stack.shape[1:]), view, size=size)
         plane = tuple(n for a, n in enumerate(stack.shape[1:]) if a != layout.axis)
         if max(plane) > size:
             raise ConfigError(
@@ -121,29 +127,37 @@ class Synthesiser:
                 f"{view} slices of {plane[0]}x{plane[1]} do not fit the model's {size}x{size} "
                 "input; resample the case or use a model trained on larger slices",
             )
-        mask = torch.tensor(available, dtype=torch.bool, device=self.device)
-        # On a GPU the batches are queued without waiting for their results: the host cuts the
-        # next batch while the device computes this one, and the results cross back once.
-        pin = self.device.type == "cuda"
+        cut = tensors.slices(stack, layout, pad=BACKGROUND)
+        step = min(self.batch_size, largest_batch(self.generator.config))
         outputs = []
-        for indices, slices in iter_batches(
-            stack,
-            layout,
-            batch_size=min(self.batch_size, largest_batch(self.generator.config)),
-            pad=BACKGROUND,
-        ):
-            n = len(indices)
-            host = torch.from_numpy(np.ascontiguousarray(slices))
-            x = (host.pin_memory() if pin else host).to(self.device, non_blocking=pin)
+        for start in range(0, len(cut), step):
+            x = cut[start : start + step]
+            n = len(x)
             view_index = torch.full((n,), VIEW_NAMES.index(view), device=self.device)
             target_index = torch.full((n,), target, device=self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                image = self.generator(x, mask.expand(n, -1), target_index, view_index).image
+                image = self.generator(x, available.expand(n, -1), target_index, view_index).image
             outputs.append(image[:, 0].float())
-        generated = torch.cat(outputs).cpu().numpy()
-        restacked: NDArray[np.float32] = layout.restack(generated, fill=BACKGROUND)
-        return restacked
+        return tensors.restack(torch.cat(outputs), layout, fill=BACKGROUND)
 
+    def _inputs(self, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(sequence, x, y, z)`` z-scored volumes on the device (missing ones all -1) and the
+        voxels a majority of the available sequences call background."""
+        shape = next(iter(case.images.values())).data.shape
+        stack = torch.full((len(self.sequences), *shape), BACKGROUND, device=self.device)
+        raw = torch.zeros((len(self.sequences), *shape), device=self.device)
+        for index, name in enumerate(self.sequences):
+            if name not in case.images:
+                continue
+            # Out of place: on a CPU the tensor may share the case's own array.
+            raw[index] = tensors.to_device(case.images[name].data, self.device).clamp_min(0.0)
+            stack[index] = tensors.normalise(
+                raw[index], NormalisationParams.of_dataset(self.stats[name])
+            )
+        available = [name in case.images for name in self.sequences]
+        return stack, tensors.background_majority(raw, available)
+
+    @torch.no_grad()
     def synthesise(
         self, case: Case, views: Sequence[View] = ("axial",)
     ) -> dict[str, NDArray[np.float32]]:
@@ -163,23 +177,20 @@ class Synthesiser:
                 "train with --inputs subsets",
                 stacklevel=2,
             )
-        stack, raw = normalised_stack(
-            {k: v.data for k, v in case.images.items()},
-            self.sequences,
-            self.stats,
-            threads=len(self.sequences),
+        stack, background = self._inputs(case)
+        available = torch.tensor(
+            [name in case.images for name in self.sequences], device=self.device
         )
-        available = [name in case.images for name in self.sequences]
-        foreground = ~background_majority(raw, available)
         results = {}
         for name in missing:
             target = self.sequences.index(name)
-            generated = np.mean(
-                [self._generate_view(stack, available, target, view) for view in views], axis=0
-            )
-            stats = self.stats[name]
-            params = NormalisationParams("zscore-dataset", stats.clip, stats.mean, stats.std, -1.0)
-            results[name] = Normaliser.inverse(generated, params, foreground)
+            generated = self._generate_view(stack, available, target, views[0])
+            for view in views[1:]:
+                generated += self._generate_view(stack, available, target, view)
+            generated /= len(views)
+            params = NormalisationParams.of_dataset(self.stats[name])
+            volume = tensors.denormalise(generated, params, ~background)
+            results[name] = volume.cpu().numpy()
         return results
 
     def complete(
