@@ -35,7 +35,7 @@ import torch
 from mri_bench import CopyMatched, estimate_reference
 from mri_gen.hfgan import Synthesiser
 from mri_gen.ummgat import PRESETS, Translator
-from mri_gen.ummgat.data import MIN_FOREGROUND_FRACTION, normalised_uint8, to_model_range
+from mri_gen.ummgat.data import normalised_uint8, to_model_range, training_slices
 from mri_gen.ummgat.networks import UMMGATModel
 from mri_gen.ummgat.training import TRAIN_RECIPES
 from mri_io.case import load_case
@@ -43,7 +43,6 @@ from mri_io.labels import get_label_convention
 from mri_io.layouts import link_cases, scan_cases
 from mri_io.nifti import load_labels, load_volume, new_volume, save_volume
 from mri_io.provenance import load_average
-from mri_io.slicing import SliceLayout, select_slices
 from mri_io.synthetic import FULL_GRID, generate_case, write_cohort
 from mri_io.synthetic.cohort import write_case
 from mri_io.training import RunFolder, torch_threads
@@ -490,9 +489,7 @@ def paired_slices(folder: Path, source: str, target: str) -> tuple[torch.Tensor,
             continue
         case = load_case(files)
         a, b = (np.asarray(case.images[name].data) for name in (source, target))
-        layout = SliceLayout.square(a.shape, "axial", size=GENERATOR_SIZE)
-        enough = round(MIN_FOREGROUND_FRACTION * a.shape[0] * a.shape[1])
-        chosen = select_slices(np.maximum(a, 0)[None], "axial", min_foreground=enough)
+        layout, chosen = training_slices(a, GENERATOR_SIZE)
         sources.append(layout.slices(normalised_uint8(a), chosen, pad=0))
         targets.append(layout.slices(normalised_uint8(b), chosen, pad=0))
     return (

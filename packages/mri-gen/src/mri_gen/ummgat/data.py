@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from mri_gen.errors import ConfigError
@@ -113,6 +114,21 @@ def normalised_uint8(volume: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return rounded
 
 
+def training_slices(
+    volume: np.ndarray[Any, Any],
+    image_size: int,
+    min_foreground: float = MIN_FOREGROUND_FRACTION,
+) -> tuple[SliceLayout, NDArray[np.intp]]:
+    """How UMMGAT cuts a volume: square axial slices of ``image_size`` (centre crop or
+    background padding) and the indices of those where the brain covers at least
+    ``min_foreground`` of the plane. A partner sequence of the same case (a pair for a
+    supervised comparison) is cut with the same layout and indices."""
+    layout = SliceLayout.square(volume.shape, "axial", size=image_size)
+    enough = round(min_foreground * volume.shape[0] * volume.shape[1])
+    chosen = select_slices(np.maximum(volume, 0)[None], "axial", min_foreground=enough)
+    return layout, chosen
+
+
 def load_unpaired(
     folder: str | PathLike[str],
     image_size: int,
@@ -149,11 +165,7 @@ def load_unpaired(
         labels = load_labels(files.seg).data > 0 if files.seg is not None else None
         if labels is not None and labels.shape != volume.shape:
             raise MriIoError(files.seg, f"segmentation {labels.shape} != image {volume.shape}")
-        layout = SliceLayout.square(volume.shape, "axial", size=image_size)
-        plane = volume.shape[0] * volume.shape[1]
-        chosen = select_slices(
-            np.maximum(volume, 0)[None], "axial", min_foreground=round(min_foreground * plane)
-        )
+        layout, chosen = training_slices(volume, image_size, min_foreground)
         if chosen.size == 0:
             continue
         images.append(layout.slices(normalised_uint8(volume), chosen, pad=0))
