@@ -141,14 +141,16 @@ def cross_recipe() -> Row:
             f"{sum(g >= -target for g in own)} of {len(own)} (worst {min(own):+.3f}) / {paired}"
         )
     dates = sorted({r["date"] for r in runs})
+    seeds = " ".join(str(s) for s in sorted({r["seed"] for r in runs}))
     return (
         "tiny 3D U-Net trained on one anatomy of the synthetic cohort, scored on the other: "
         "runs whose cross-recipe WT Dice is within 0.1 of the same-recipe one, against the "
         "model's own cases / on the same cases",
         "; ".join(parts),
         f"goal: within {target}",
-        "`nox -s bench -- cross-recipe --work DIR --seeds 0 1 2` (options per setting on the "
-        f"page) → [cross-recipe.json](mri-seg/cross-recipe.json) ({dates[0]} to {dates[-1]})",
+        f"`nox -s bench -- cross-recipe --work DIR --seeds {seeds}` (seeds and options per "
+        f"setting on the page) → [cross-recipe.json](mri-seg/cross-recipe.json) ({dates[0]} to "
+        f"{dates[-1]})",
         "[cross-recipe transfer](mri-seg/cross-recipe.md)",
     )
 

@@ -197,6 +197,8 @@ def test_synthesis_on_the_device_equals_the_numpy_path_bit_for_bit(
 ) -> None:
     case = load_case(scan_cases(cohort)[0])
     del case.images["t1c"], case.images["t2f"]
+    for image in case.images.values():  # negatives, which the path clamps (never in place)
+        image.data[::7, ::5, ::3] *= -1.0
     before = {name: image.data.copy() for name, image in case.images.items()}
     synthesiser = Synthesiser.from_pretrained(model_dir, batch_size=16)
     got = synthesiser.synthesise(case, views)
@@ -206,6 +208,11 @@ def test_synthesis_on_the_device_equals_the_numpy_path_bit_for_bit(
         np.testing.assert_array_equal(got[target], expected)
     for name, data in before.items():  # the inputs are read, never changed
         np.testing.assert_array_equal(case.images[name].data, data)
+
+
+def test_a_batch_size_below_one_is_refused(model_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="batch size must be at least 1, got 0"):
+        Synthesiser.from_pretrained(model_dir, batch_size=0)
 
 
 @pytest.mark.gpu

@@ -90,6 +90,8 @@ def test_background_majority_equals_the_numpy_vote(available: list[bool]) -> Non
 
 
 def test_background_majority_needs_one_available_sequence_per_volume() -> None:
+    with pytest.raises(ValueError, match="expected a"):
+        tensors.background_majority(torch.zeros(3), [True, True, True])
     with pytest.raises(ValueError, match="available"):
         tensors.background_majority(torch.zeros(3, 2, 2, 2), [False, False, False])
     with pytest.raises(ValueError, match="available"):
@@ -97,7 +99,13 @@ def test_background_majority_needs_one_available_sequence_per_volume() -> None:
 
 
 # Square planes, padding on both axes, padding on one and a centre crop on the other, odd sizes.
-SHAPES = [((20, 20, 20), 20), ((37, 50, 23), 64), ((37, 50, 23), 40), ((31, 16, 45), 33)]
+SHAPES = [
+    ((20, 20, 20), 20),
+    ((37, 50, 23), 64),
+    ((37, 50, 23), 40),
+    ((31, 16, 45), 33),
+    ((45, 47, 9), 32),  # odd crops on both axes (13 and 15)
+]
 
 
 @pytest.mark.parametrize(("shape", "size"), SHAPES)
@@ -154,6 +162,14 @@ def test_to_device_copies_read_only_memory_instead_of_sharing_it() -> None:
     got = tensors.to_device(source, CPU)
     got += 1.0
     assert not np.shares_memory(got.numpy(), source)
+
+
+def test_to_device_shares_a_fortran_ordered_volume_as_loaded() -> None:
+    """NIfTI volumes load in Fortran order: they cross without a host copy."""
+    source = np.asfortranarray(_volume(np.random.default_rng(8), (4, 5, 6)))
+    got = tensors.to_device(source, CPU)
+    assert np.shares_memory(got.numpy(), source)
+    np.testing.assert_array_equal(got.numpy(), source)
 
 
 @pytest.mark.parametrize("module", ["mri_io.tensors", "mri_io.training"])

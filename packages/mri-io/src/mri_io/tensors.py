@@ -7,14 +7,17 @@ itself. These functions do the same steps on the device, so a case crosses to it
 input volumes) and comes back once (the synthesised volume).
 
 Each function is the tensor twin of a numpy function of mri-io and does the same arithmetic in
-the same order and precision, so on a CPU the results are equal bit for bit (the tests compare
-them): :func:`normalise` is :meth:`mri_io.intensity.Normaliser.forward` with known parameters,
+the same order and precision, so on a CPU the results are equal bit for bit for float32
+volumes, the type volumes are loaded in (the tests compare them; numpy's forward map of a
+float64 volume works in float64 and can differ by one float32 rounding). The twins:
+:func:`normalise` is :meth:`mri_io.intensity.Normaliser.forward` with known parameters,
 :func:`denormalise` is :meth:`~mri_io.intensity.Normaliser.inverse`, :func:`background_majority`
 is :func:`mri_io.slicing.background_majority`, and :func:`slices` / :func:`restack` are
 :meth:`mri_io.slicing.SliceLayout.slices` / :meth:`~mri_io.slicing.SliceLayout.restack` for all
 slices of a stack. Divisions use a scalar tensor on the device, not a Python number: CUDA
 replaces division by a host scalar with multiplication by its reciprocal, which can differ in
-the last bit.
+the last bit. MPS has no float64: there :func:`denormalise` runs on the CPU, where its result
+is going anyway.
 
 Needs torch: ``pip install "mri-io[torch]"``.
 """
@@ -41,18 +44,23 @@ __all__ = ["background_majority", "denormalise", "normalise", "restack", "slices
 def to_device(array: ArrayLike, device: torch.device) -> torch.Tensor:
     """A volume's array on ``device`` as float32, crossing once.
 
-    float32 and float64 arrays cross in their own type and are cast on the device (the cast
-    rounds as numpy's does); other types are cast to float32 on the host first. Arrays that
-    torch cannot share (views with negative strides, byte orders other than the machine's,
-    read-only memory) are copied to a native contiguous array before crossing. On a CPU the
-    result may share ``array``'s memory: change it out of place.
+    A float32 array crosses as it is, in its own memory order (NIfTI volumes load in Fortran
+    order; torch keeps the strides). Other types are cast to float32 on the host first, as
+    numpy's normalisation would (so float64 never reaches a device that lacks it), and arrays
+    torch cannot share (negative strides, a byte order other than the machine's, read-only
+    memory) are copied. On a CPU the result may share ``array``'s memory: change it out of
+    place.
     """
     values = np.asarray(array)
-    if values.dtype not in (np.float32, np.float64):
-        values = values.astype(np.float32)
-    elif not values.dtype.isnative or not values.flags.c_contiguous or not values.flags.writeable:
-        values = np.array(values, dtype=values.dtype.newbyteorder("="), order="C")
-    return torch.from_numpy(values).to(device).float()
+    shareable = (
+        values.dtype == np.float32
+        and values.dtype.isnative
+        and values.flags.writeable
+        and all(stride >= 0 for stride in values.strides)
+    )
+    if not shareable:
+        values = np.array(values, dtype=np.float32, order="C")
+    return torch.from_numpy(values).to(device)
 
 
 def normalise(raw: torch.Tensor, params: NormalisationParams) -> torch.Tensor:
@@ -77,6 +85,8 @@ def denormalise(
         raise ValueError(
             f"foreground mask {tuple(foreground.shape)} does not match volume {tuple(values.shape)}"
         )
+    if values.device.type == "mps":  # no float64 there; the result is going to the host
+        values, foreground = values.cpu(), foreground.cpu()
     restored = values.double() * params.scale
     restored += params.offset
     restored.clamp_min_(0.0).masked_fill_(~foreground, 0.0)
@@ -88,11 +98,10 @@ def background_majority(
 ) -> torch.Tensor:
     """Voxels of a ``(sequence, x, y, z)`` stack that a strict majority of the available
     sequences call background (a tie keeps the voxel: see the numpy function)."""
-    if stack.ndim < 2 or len(available) != stack.shape[0] or not any(available):
-        raise ValueError(
-            f"available must flag {stack.shape[0] if stack.ndim else 0} sequences, "
-            "at least one True"
-        )
+    if stack.ndim < 2:
+        raise ValueError(f"expected a (sequence, ...) stack, got {tuple(stack.shape)}")
+    if len(available) != stack.shape[0] or not any(available):
+        raise ValueError(f"available must flag {stack.shape[0]} sequences, at least one True")
     chosen = [index for index, flag in enumerate(available) if flag]
     votes = torch.zeros(stack.shape[1:], dtype=torch.int32, device=stack.device)
     for index in chosen:

@@ -82,6 +82,10 @@ class Synthesiser:
     orientation: AxisCodes | None = None
     kind: ClassVar[str] = MODEL_KIND
 
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(None, f"batch size must be at least 1, got {self.batch_size}")
+
     @classmethod
     def from_pretrained(
         cls,
@@ -117,7 +121,9 @@ class Synthesiser:
         self, stack: torch.Tensor, available: torch.Tensor, target: int, view: View
     ) -> torch.Tensor:
         """The normalised target volume generated slice by slice along ``view``, from the
-        ``(sequence, x, y, z)`` normalised ``stack`` on the model's device."""
+        ``(sequence, x, y, z)`` normalised ``stack`` on the model's device. Every padded slice
+        of the view is cut at once (about 140 MB for four 240x240x155 sequences): one copy on
+        the device instead of one per batch."""
         size = self.generator.config.image_size
         layout = SliceLayout.square(tuple(stack.shape[1:]), view, size=size)
         plane = tuple(n for a, n in enumerate(stack.shape[1:]) if a != layout.axis)
@@ -140,9 +146,9 @@ class Synthesiser:
             outputs.append(image[:, 0].float())
         return tensors.restack(torch.cat(outputs), layout, fill=BACKGROUND)
 
-    def _inputs(self, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inputs(self, case: Case, available: Sequence[bool]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(sequence, x, y, z)`` z-scored volumes on the device (missing ones all -1) and the
-        voxels a majority of the available sequences call background."""
+        voxels a majority of the ``available`` sequences call background."""
         shape = next(iter(case.images.values())).data.shape
         stack = torch.full((len(self.sequences), *shape), BACKGROUND, device=self.device)
         raw = torch.zeros((len(self.sequences), *shape), device=self.device)
@@ -154,7 +160,6 @@ class Synthesiser:
             stack[index] = tensors.normalise(
                 raw[index], NormalisationParams.of_dataset(self.stats[name])
             )
-        available = [name in case.images for name in self.sequences]
         return stack, tensors.background_majority(raw, available)
 
     @torch.no_grad()
@@ -177,17 +182,17 @@ class Synthesiser:
                 "train with --inputs subsets",
                 stacklevel=2,
             )
-        stack, background = self._inputs(case)
-        available = torch.tensor(
-            [name in case.images for name in self.sequences], device=self.device
-        )
+        available = [name in case.images for name in self.sequences]
+        stack, background = self._inputs(case, available)
+        mask = torch.tensor(available, device=self.device)
         results = {}
         for name in missing:
             target = self.sequences.index(name)
-            generated = self._generate_view(stack, available, target, views[0])
+            generated = self._generate_view(stack, mask, target, views[0])
             for view in views[1:]:
-                generated += self._generate_view(stack, available, target, view)
-            generated /= len(views)
+                generated += self._generate_view(stack, mask, target, view)
+            # A divisor on the device: CUDA would multiply by the reciprocal of a host number.
+            generated /= generated.new_tensor(len(views))
             params = NormalisationParams.of_dataset(self.stats[name])
             volume = tensors.denormalise(generated, params, ~background)
             results[name] = volume.cpu().numpy()
