@@ -100,6 +100,11 @@ def test_translate_volume_restacks_on_the_input_grid(cohort: Path, translator: T
     )
 
 
+def test_a_batch_size_below_one_is_refused(translator: Translator) -> None:
+    with pytest.raises(ConfigError, match="batch size must be at least 1, got 0"):
+        Translator(translator.model, batch_size=0)
+
+
 def test_a_slice_translates_the_same_alone_and_in_a_batch(translator: Translator) -> None:
     """No batch-mixing path in the generator: each slice's output ignores its companions.
 

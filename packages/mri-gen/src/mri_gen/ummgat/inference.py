@@ -34,10 +34,11 @@ from mri_gen.training.pretrained import read_model
 from mri_gen.ummgat.config import domain_name, split_domain
 from mri_gen.ummgat.data import normalised_uint8, to_model_range
 from mri_gen.ummgat.networks import MODEL_KIND, UMMGATModel
+from mri_io import tensors
 from mri_io.case import Case
 from mri_io.intensity import Scheme
 from mri_io.orientation import AxisCodes
-from mri_io.slicing import SliceLayout, iter_batches
+from mri_io.slicing import SliceLayout
 from mri_io.spacing import case_at_spacing, recorded_grid
 from mri_io.training import resolve_device
 
@@ -67,6 +68,10 @@ class Translator:
     spacing: tuple[float, float, float] | None = None
     orientation: AxisCodes | None = None
     kind: ClassVar[str] = MODEL_KIND
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(None, f"batch size must be at least 1, got {self.batch_size}")
 
     @classmethod
     def from_pretrained(
@@ -197,17 +202,23 @@ class Translator:
     def translate_volume(
         self, volume: NDArray[np.floating], style: torch.Tensor
     ) -> NDArray[np.float32]:
-        """The volume translated into ``style``'s domain, on the ``[0, 255]`` scale."""
+        """The volume translated into ``style``'s domain, on the ``[0, 255]`` scale.
+
+        The volume is scaled to ``[0, 255]`` on the host (its own percentile), crosses to the
+        model's device once as uint8, is sliced, translated and re-stacked there
+        (:mod:`mri_io.tensors`), and comes back once."""
         data = np.asarray(volume, dtype=np.float32)
-        normalised = normalised_uint8(data).astype(np.float32)
         layout = SliceLayout.square(data.shape, "axial", size=self.model.config.image_size)
+        scaled = torch.from_numpy(normalised_uint8(data)).to(self.device)
+        cut = tensors.slices(scaled, layout, pad=0)
         outputs = []
-        for _, slices in iter_batches(normalised, layout, batch_size=self.batch_size, pad=0.0):
-            x = torch.from_numpy(np.ascontiguousarray(slices)).to(self.device) / 127.5 - 1.0
+        for start in range(0, len(cut), self.batch_size):
+            x = cut[start : start + self.batch_size].float() / 127.5 - 1.0
             y = self.model.generator(x[:, None], style.expand(x.shape[0], -1))
-            outputs.append(((y[:, 0].clamp(-1.0, 1.0) + 1.0) * 127.5).cpu().numpy())
-        restacked = layout.restack(np.concatenate(outputs), fill=0.0)
-        result: NDArray[np.float32] = np.where(data > 0, restacked, 0.0).astype(np.float32)
+            outputs.append((y[:, 0].clamp(-1.0, 1.0) + 1.0) * 127.5)
+        restacked = tensors.restack(torch.cat(outputs), layout, fill=0.0)
+        brain = tensors.to_device(data, self.device) > 0
+        result: NDArray[np.float32] = restacked.masked_fill_(~brain, 0.0).cpu().numpy()
         return result
 
     def style_for(
