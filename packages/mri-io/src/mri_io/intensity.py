@@ -36,6 +36,27 @@ from numpy.typing import ArrayLike, NDArray
 from mri_io.atomic import atomic_write_text
 from mri_io.errors import StatsFileError
 
+__all__ = [
+    "BACKGROUND",
+    "BRASYN25",
+    "DEFAULT_PERCENTILE",
+    "FOREGROUND_RULE",
+    "PRESETS",
+    "SCHEMES",
+    "STATS_FORMAT",
+    "IntensityStats",
+    "NormalisationParams",
+    "Normalised",
+    "Normaliser",
+    "Scheme",
+    "StatsAccumulator",
+    "dataset_stats",
+    "foreground_percentile",
+    "load_stats",
+    "missing_placeholder",
+    "save_stats",
+]
+
 #: Percentile of the foreground at which intensities are clipped (thesis Table 4.1).
 DEFAULT_PERCENTILE = 99.5
 

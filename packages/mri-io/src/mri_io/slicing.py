@@ -27,6 +27,18 @@ from numpy.typing import ArrayLike, NDArray
 
 from mri_io.geometry import CentreFit
 
+__all__ = [
+    "MIN_FOREGROUND",
+    "VIEWS",
+    "SliceLayout",
+    "View",
+    "background_majority",
+    "foreground_counts",
+    "iter_batches",
+    "select_slices",
+    "view_axis",
+]
+
 View = Literal["sagittal", "coronal", "axial"]
 
 #: Every view, in voxel-axis order.
